@@ -1,0 +1,1 @@
+"""The spec language: grammar, parser and the frozen AST with source spans."""

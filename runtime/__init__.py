@@ -1,0 +1,1 @@
+"""Executes push plans: sources, indicators, periods, DHIS2 client, journal, scheduler, CLI."""

@@ -1,0 +1,1 @@
+"""The ``dhispatch`` command line: the one place that wires the stages together."""
