@@ -72,3 +72,9 @@ def item_in_dhis2_master_list(i: int) -> bool:
 def vanuatu_value_element(i: int) -> str:
     """Vanuatu's templated element for value of stock, ``VAL_{{ item.code }}``."""
     return f"VAL_{item_code(i)}"
+
+
+# Size of the country `dhispatch demo` generates (and the committed demo metadata export covers).
+DEMO_STORES = 12
+DEMO_ITEMS = 40
+DEMO_MONTHS = 6
