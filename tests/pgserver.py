@@ -68,14 +68,16 @@ class PostgresServer:
             shutil.chown(root, "postgres", "postgres")
         server = cls(bin_dir, root, free_port())
         data = root / "data"
-        server._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--no-sync")
+        server._run(
+            "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
+        )
         options = (
             f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        server._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-                    "start")
+        server._run(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"
+        )
         return server
 
     def stop(self) -> None:

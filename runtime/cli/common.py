@@ -26,7 +26,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def state_path(option: str | None) -> Path:
-    """The journal database: ``--state``, else ``$DHISPATCH_STATE``, else ``.dhispatch/state.sqlite``."""
+    """The journal: ``--state``, else ``$DHISPATCH_STATE``, else ``.dhispatch/state.sqlite``."""
     return Path(option or os.environ.get("DHISPATCH_STATE") or DEFAULT_STATE)
 
 
