@@ -1,0 +1,114 @@
+"""Journal: schema creation, connections without credentials, batches/cells lifecycle, the lock."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from dhispatch.runtime.journal import CellKey
+from dhispatch.runtime.journal import ConflictRow
+from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import JournalError
+from dhispatch.runtime.journal import strip_userinfo
+
+
+def test_open_creates_parents_and_wal(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "state.sqlite"
+    with Journal.open(path) as j:
+        assert path.exists()
+        assert j.runs() == []
+    import sqlite3
+
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_connection_strips_userinfo(tmp_path: Path) -> None:
+    at = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    with Journal.open(tmp_path / "s.sqlite") as j:
+        j.record_connection("https://admin:CANARY@hmis.example.org/dhis", "2.40.1", "admin", at)
+        rec = j.last_connection("https://hmis.example.org/dhis")
+        assert rec is not None and rec.at == at and rec.version == "2.40.1" and rec.user == "admin"
+        assert "CANARY" not in repr(j.dump())
+        assert j.last_connection("https://other.example.org") is None
+    assert strip_userinfo("http://u:p@127.0.0.1:8080/x?y=1") == "http://127.0.0.1:8080/x?y=1"
+
+
+def test_batch_lifecycle_updates_cells(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "s.sqlite") as j:
+        run = j.start_run("demo", "0" * 64, "push")
+        payload = [
+            {
+                "dataElement": "DE1",
+                "period": "202401",
+                "orgUnit": "OU1",
+                "categoryOptionCombo": "C1",
+                "value": "5",
+                "step": "soh",
+                "store": "S1",
+                "item": "I1",
+            },
+            {
+                "dataElement": "DE2",
+                "period": "202401",
+                "orgUnit": "OU1",
+                "categoryOptionCombo": "C1",
+                "value": "7",
+                "step": "soh",
+                "store": "S1",
+                "item": "I2",
+            },
+        ]
+        bid = j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {"data_element": "CODE"}, payload)
+        pending = j.pending_batches("demo")
+        assert [b.id for b in pending] == [bid] and pending[0].status == "pending"
+        conflict = ConflictRow(
+            bid, run, 1, "S1", "I2", "stock_on_hand", "x.push:3:1", "E7600", "no"
+        )
+        j.batch_sent(
+            pending[0],
+            run,
+            http_status=200,
+            counts=(1, 0, 1, 0),
+            conflicts=[conflict],
+            refused={1},
+            seconds=0.1,
+        )
+        assert j.pending_batches("demo") == []
+        cells = j.cells("demo")
+        assert list(cells) == [CellKey("DE1", "202401", "OU1", "C1")]
+        assert cells[CellKey("DE1", "202401", "OU1", "C1")].value == "5"
+        assert j.conflicts(run)[0].code == "E7600"
+        # a DELETE batch removes the cell
+        bid2 = j.add_batch(run, "demo", "DS", "DELETE", {}, payload[:1])
+        j.batch_sent(
+            j.pending_batches("demo")[0],
+            run,
+            http_status=200,
+            counts=(0, 0, 0, 1),
+            conflicts=[],
+            refused=set(),
+            seconds=0.0,
+        )
+        assert j.cells("demo") == {} and bid2 > bid
+        j.finish_run(run, "ok", {"sent": 1})
+        assert j.run(run) is not None and j.runs()[0].summary == {"sent": 1}
+
+
+def test_lock_refuses_second_runner(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "s.sqlite") as a, Journal.open(tmp_path / "s.sqlite") as b:
+        a.acquire_lock()
+        with pytest.raises(JournalError, match="another dhispatch runner"):
+            b.acquire_lock()
+        a.release_lock()
+        b.acquire_lock()
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite at all, definitely not" * 100)
+    with pytest.raises(JournalError, match="not a dhispatch state database"):
+        Journal.open(bad)
