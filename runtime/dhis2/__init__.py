@@ -1,0 +1,51 @@
+"""The DHIS2 Web API client: auth, retries, data value pushes, normalised import results."""
+
+from __future__ import annotations
+
+from dhispatch.runtime.dhis2.auth import Auth
+from dhispatch.runtime.dhis2.auth import BasicAuth
+from dhispatch.runtime.dhis2.auth import OAuth2PasswordAuth
+from dhispatch.runtime.dhis2.auth import Secret
+from dhispatch.runtime.dhis2.auth import TokenAuth
+from dhispatch.runtime.dhis2.auth import auth_from_plan
+from dhispatch.runtime.dhis2.client import Dhis2Client
+from dhispatch.runtime.dhis2.client import batches_by_org_unit
+from dhispatch.runtime.dhis2.errors import AuthenticationError
+from dhispatch.runtime.dhis2.errors import ConfigError
+from dhispatch.runtime.dhis2.errors import Dhis2Error
+from dhispatch.runtime.dhis2.errors import NetworkError
+from dhispatch.runtime.dhis2.errors import ProtocolError
+from dhispatch.runtime.dhis2.errors import ServerError
+from dhispatch.runtime.dhis2.models import Conflict
+from dhispatch.runtime.dhis2.models import DataValue
+from dhispatch.runtime.dhis2.models import IdSchemes
+from dhispatch.runtime.dhis2.models import ImportResult
+from dhispatch.runtime.dhis2.models import Me
+from dhispatch.runtime.dhis2.models import SystemInfo
+from dhispatch.runtime.dhis2.retry import RetryPolicy
+from dhispatch.runtime.dhis2.values import dhis2_value
+
+__all__ = [
+    "Auth",
+    "AuthenticationError",
+    "BasicAuth",
+    "ConfigError",
+    "Conflict",
+    "DataValue",
+    "Dhis2Client",
+    "Dhis2Error",
+    "IdSchemes",
+    "ImportResult",
+    "Me",
+    "NetworkError",
+    "OAuth2PasswordAuth",
+    "ProtocolError",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "SystemInfo",
+    "TokenAuth",
+    "auth_from_plan",
+    "batches_by_org_unit",
+    "dhis2_value",
+]

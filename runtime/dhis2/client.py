@@ -1,0 +1,526 @@
+"""The DHIS2 Web API client: authentication, retries, pushes of data value sets, metadata reads.
+
+It never follows redirects (a redirect is DHIS2 sending us to its login page), retries only
+transient failures, sends ``dataSet`` and ``categoryOptionCombo`` on every push, and reads the
+answer of any DHIS2 generation into one ``ImportResult``. Nothing it logs or raises contains a
+secret: messages are built from paths and statuses, and any echoed server text is scrubbed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from dhispatch.runtime.dhis2.auth import Auth
+from dhispatch.runtime.dhis2.auth import OAuth2PasswordAuth
+from dhispatch.runtime.dhis2.auth import scrub
+from dhispatch.runtime.dhis2.errors import AuthenticationError
+from dhispatch.runtime.dhis2.errors import Dhis2Error
+from dhispatch.runtime.dhis2.errors import NetworkError
+from dhispatch.runtime.dhis2.errors import ProtocolError
+from dhispatch.runtime.dhis2.errors import ServerError
+from dhispatch.runtime.dhis2.models import DataValue
+from dhispatch.runtime.dhis2.models import IdSchemes
+from dhispatch.runtime.dhis2.models import ImportResult
+from dhispatch.runtime.dhis2.models import Me
+from dhispatch.runtime.dhis2.models import SystemInfo
+from dhispatch.runtime.dhis2.results import parse_import
+from dhispatch.runtime.dhis2.retry import RetryPolicy
+from dhispatch.runtime.dhis2.retry import is_retryable_status
+from dhispatch.runtime.dhis2.retry import parse_retry_after
+from dhispatch.runtime.dhis2.values import dhis2_value
+
+log = logging.getLogger("dhispatch.dhis2")
+
+ASYNC_THRESHOLD = 10_000  # values per push above which the import runs as a server task
+DATA_SET_FIELDS = (
+    "id,code,name,periodType,openFuturePeriods,expiryDays,categoryCombo[id],"
+    "dataSetElements[categoryCombo[id,code,name,categoryOptionCombos[id,code,name]],"
+    "dataElement[id,code,name,valueType,zeroIsSignificant,aggregationType,"
+    "categoryCombo[id,code,name,categoryOptionCombos[id,code,name]]]],"
+    "organisationUnits[id,code,name]"
+)
+
+
+def batches_by_org_unit(values: Iterable[DataValue], max_size: int) -> list[list[DataValue]]:
+    """Split values into batches of at most ``max_size``, keeping each org unit's values together
+    (an org unit spans batches only when it alone exceeds ``max_size``)."""
+    if max_size < 1:
+        raise ValueError("max_size must be at least 1")
+    groups: dict[str, list[DataValue]] = {}
+    for value in values:
+        groups.setdefault(value.org_unit, []).append(value)
+    batches: list[list[DataValue]] = []
+    current: list[DataValue] = []
+    for group in groups.values():
+        if len(current) + len(group) > max_size and current:
+            batches.append(current)
+            current = []
+        for start in range(0, len(group), max_size):
+            chunk = group[start : start + max_size]
+            if len(current) + len(chunk) > max_size:
+                batches.append(current)
+                current = []
+            current.extend(chunk)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class Dhis2Client:
+    """A synchronous client for one DHIS2 server; use it as a context manager."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        async_threshold: int = ASYNC_THRESHOLD,
+        poll_interval: float = 0.5,
+        poll_timeout: float = 900.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.requests_sent = 0
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._async_threshold = async_threshold
+        self._poll_interval = poll_interval
+        self._poll_timeout = poll_timeout
+        self._default_coc: dict[str, str] = {}
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+            headers={"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"},
+        )
+
+    def __enter__(self) -> Dhis2Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"Dhis2Client({self.base_url!r}, auth={self.auth!r})"
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def system_info(self) -> SystemInfo:
+        body = self._get_json(
+            "/api/system/info", {"fields": "version,revision,calendar,serverDate,contextPath"}
+        )
+        version = body.get("version")
+        if not isinstance(version, str):
+            raise ProtocolError("DHIS2's /api/system/info has no version")
+        return SystemInfo(
+            version=version,
+            revision=_opt_str(body.get("revision")),
+            calendar=_opt_str(body.get("calendar")),
+            server_date=_opt_str(body.get("serverDate")),
+        )
+
+    def me(self) -> Me:
+        body = self._get_json(
+            "/api/me",
+            {"fields": "id,username,userCredentials[username],authorities,"
+             "organisationUnits[id,code],dataSets"},
+        )  # fmt: skip
+        username = body.get("username")
+        if not isinstance(username, str):
+            creds = body.get("userCredentials")
+            username = creds.get("username") if isinstance(creds, dict) else None
+        if not isinstance(username, str):
+            raise ProtocolError("DHIS2's /api/me has no username")
+        return Me(
+            username=username,
+            authorities=tuple(str(a) for a in body.get("authorities") or ()),
+            org_units=tuple(
+                str(o.get("id")) if isinstance(o, dict) else str(o)
+                for o in body.get("organisationUnits") or ()
+            ),
+            data_sets=tuple(
+                str(d.get("id")) if isinstance(d, dict) else str(d)
+                for d in body.get("dataSets") or ()
+            ),
+        )
+
+    # -- pushing --------------------------------------------------------------------------------
+
+    def default_coc(self, scheme: str = "UID") -> str:
+        """DHIS2's default category option combo, identified as ``scheme`` asks (looked up once)."""
+        if scheme not in self._default_coc:
+            body = self._get_json(
+                "/api/categoryOptionCombos",
+                {"filter": "name:eq:default", "fields": "id,code,name", "paging": "false"},
+            )
+            combos = body.get("categoryOptionCombos")
+            if not isinstance(combos, list) or not combos or not isinstance(combos[0], dict):
+                raise ProtocolError("DHIS2 has no category option combo named 'default'")
+            first = combos[0]
+            ident = first.get("code") if scheme == "CODE" else first.get("id")
+            if scheme == "CODE" and not ident:
+                ident = "default"
+            if not isinstance(ident, str):
+                raise ProtocolError("DHIS2's default category option combo has no id")
+            self._default_coc[scheme] = ident
+        return self._default_coc[scheme]
+
+    def payload(self, values: Sequence[DataValue], data_set: str, id_schemes: IdSchemes) -> bytes:
+        """The JSON body of one push: ``dataSet`` and every value's COC always present."""
+        default = None
+        if any(v.category_option_combo is None for v in values):
+            default = self.default_coc(id_schemes.category_option_combo)
+        rows = [
+            {
+                "dataElement": v.data_element,
+                "period": v.period,
+                "orgUnit": v.org_unit,
+                "categoryOptionCombo": v.category_option_combo or default,
+                "value": dhis2_value(v.value),
+            }
+            for v in values
+        ]
+        return json.dumps({"dataSet": data_set, "dataValues": rows}).encode()
+
+    def push(
+        self,
+        values: Sequence[DataValue],
+        *,
+        data_set: str,
+        id_schemes: IdSchemes = IdSchemes(),  # noqa: B008 - frozen, so a shared default is safe
+        dry_run: bool = False,
+        import_strategy: str = "CREATE_AND_UPDATE",
+        use_async: bool | None = None,
+    ) -> ImportResult:
+        """Send one data value set; the caller batches (see ``batches_by_org_unit``)."""
+        if not values:
+            return ImportResult("SUCCESS", 200, 0, 0, 0, 0, (), "nothing to push", 0)
+        run_async = len(values) > self._async_threshold if use_async is None else use_async
+        params = {
+            "dataElementIdScheme": id_schemes.data_element,
+            "orgUnitIdScheme": id_schemes.org_unit,
+            "categoryOptionComboIdScheme": id_schemes.category_option_combo,
+            "importStrategy": import_strategy,
+            "dryRun": "true" if dry_run else "false",
+        }
+        if run_async:
+            params["async"] = "true"
+        body = self.payload(values, data_set, id_schemes)
+        response = self._send(
+            "POST",
+            "/api/dataValueSets",
+            params=params,
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        parsed = self._json(response, "/api/dataValueSets")
+        if run_async and response.status_code == 200 and _is_job(parsed):
+            return self._await_job(parsed, values)
+        return parse_import(response.status_code, parsed, values, self._scrub)
+
+    def _await_job(self, message: dict[str, Any], values: Sequence[DataValue]) -> ImportResult:
+        job = message.get("response") or {}
+        job_id = job.get("id")
+        if not isinstance(job_id, str):
+            raise ProtocolError("DHIS2 started an import task without an id")
+        job_type = job.get("jobType") or "DATAVALUE_IMPORT"
+        tasks = job.get("relativeNotifierEndpoint") or f"/api/system/tasks/{job_type}/{job_id}"
+        tasks = _api_path(str(tasks))
+        deadline = time.monotonic() + self._poll_timeout
+        while True:
+            notes = self._json(self._send("GET", tasks), tasks)
+            if isinstance(notes, list) and any(
+                isinstance(n, dict) and n.get("completed") for n in notes
+            ):
+                break
+            if time.monotonic() > deadline:
+                raise NetworkError(f"DHIS2 import task {job_id} did not finish in time")
+            self._sleep(self._poll_interval)
+        summary_path = f"/api/system/taskSummaries/{job_type}/{job_id}"
+        while True:
+            response = self._send("GET", summary_path)
+            if response.content.strip():
+                return parse_import(200, self._json(response, summary_path), values, self._scrub)
+            if time.monotonic() > deadline:
+                raise NetworkError(f"DHIS2 import task {job_id} has no summary")
+            self._sleep(self._poll_interval)
+
+    # -- metadata -------------------------------------------------------------------------------
+
+    def metadata_export(self, data_set: str) -> dict[str, Any]:
+        """The data set and everything preflight needs, shaped like a DHIS2 metadata export."""
+        info = self.system_info()
+        response = self._send(
+            "GET", f"/api/dataSets/{data_set}", params={"fields": DATA_SET_FIELDS}
+        )
+        export: dict[str, Any] = {
+            "system": {"version": info.version},
+            "dataSets": [],
+            "dataElements": [],
+            "categoryCombos": [],
+            "categoryOptionCombos": [],
+            "organisationUnits": [],
+        }
+        if response.status_code == 404:
+            return export
+        self._raise_for_status(response, f"/api/dataSets/{data_set}")
+        ds = self._json(response, "/api/dataSets")
+        if not isinstance(ds, dict):
+            raise ProtocolError("DHIS2's data set answer is not an object")
+        return export_from_data_set(ds, export)
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        response = self._send("GET", path, params=params)
+        self._raise_for_status(response, path)
+        body = self._json(response, path)
+        if not isinstance(body, dict):
+            raise ProtocolError(f"DHIS2 answered {path} with JSON that is not an object")
+        return body
+
+    def _raise_for_status(self, response: httpx.Response, path: str) -> None:
+        if response.status_code >= 400:
+            message = ""
+            try:
+                body = response.json()
+                if isinstance(body, dict) and isinstance(body.get("message"), str):
+                    message = ": " + self._scrub(body["message"])
+            except ValueError:
+                pass
+            raise ServerError(
+                f"DHIS2 refused {path} (HTTP {response.status_code}){message}", response.status_code
+            )
+
+    def _json(self, response: httpx.Response, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type")
+            raise ProtocolError(
+                f"DHIS2 answered {path} with something that is not JSON "
+                f"(HTTP {response.status_code}, {kind})"
+            ) from None
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self.auth)
+
+    def _authorization(self) -> str:
+        header = self.auth.header()
+        if header is None and isinstance(self.auth, OAuth2PasswordAuth):
+            self._fetch_token(self.auth)
+            header = self.auth.header()
+        if header is None:
+            raise AuthenticationError("Authentication failed: no credentials to send")
+        return header
+
+    def _fetch_token(self, auth: OAuth2PasswordAuth) -> None:
+        form, client_header = auth.token_request()
+        response = self._send(
+            "POST", auth.token_path, data=form, headers={"Authorization": client_header}, auth=False
+        )
+        if response.status_code in (400, 401, 403):
+            raise AuthenticationError(
+                f"Authentication failed: the OAuth2 token endpoint refused the client or user "
+                f"credentials (HTTP {response.status_code})"
+            )
+        self._raise_for_status(response, auth.token_path)
+        body = self._json(response, auth.token_path)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ProtocolError("DHIS2's OAuth2 token answer has no access_token")
+        auth.set_token(token)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """One logical request: retried on transient failures only; 401 and redirects are final
+        (an expired OAuth2 token is fetched again once)."""
+        policy = self.retry
+        refreshed = False
+        reason = "no attempt made"
+        last_status: int | None = None
+        attempt = 0
+        while attempt < max(policy.attempts, 1):
+            attempt += 1
+            retry_after: float | None = None
+            request_headers = dict(headers or {})
+            if auth:
+                request_headers["Authorization"] = self._authorization()
+            try:
+                self.requests_sent += 1
+                response = self._http.request(
+                    method, path, params=params, content=content, data=data, headers=request_headers
+                )
+            except httpx.TimeoutException:
+                reason = f"DHIS2 did not answer {method} {path} within {self.timeout:g} s"
+                last_status = None
+            except httpx.TransportError as exc:
+                reason = f"cannot reach DHIS2 at {self.base_url}: {self._network_reason(exc)}"
+                last_status = None
+            else:
+                status = response.status_code
+                log.debug("%s %s -> %s (attempt %d)", method, path, status, attempt)
+                if status == 401 and auth:
+                    if self.auth.can_refresh() and not refreshed:
+                        refreshed = True
+                        self.auth.invalidate()
+                        attempt -= 1  # a token refresh is not a retry
+                        continue
+                    raise AuthenticationError(
+                        f"Authentication failed: DHIS2 refused the credentials{self._why(response)}"
+                    )
+                if 300 <= status < 400:
+                    where = response.headers.get("location", "elsewhere")
+                    raise AuthenticationError(
+                        f"Authentication failed: DHIS2 redirected {path} to {self._scrub(where)} "
+                        "(a login page; check the URL and credentials)"
+                    )
+                if is_retryable_status(status):
+                    reason = (
+                        f"DHIS2 answered {method} {path} with HTTP {status}{self._why(response)}"
+                    )
+                    last_status = status
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                else:
+                    if "text/html" in response.headers.get("content-type", ""):
+                        raise AuthenticationError(
+                            f"Authentication failed: DHIS2 answered {path} with an HTML page "
+                            "(a login page?) instead of JSON"
+                        )
+                    return response
+            if attempt < policy.attempts:
+                delay = policy.delay(attempt, retry_after, self._rng)
+                log.info("retrying %s %s in %.2f s: %s", method, path, delay, reason)
+                self._sleep(delay)
+        log.warning("giving up on %s %s after %d attempts: %s", method, path, attempt, reason)
+        if last_status is not None:
+            raise ServerError(f"{reason} (gave up after {attempt} attempts)", last_status)
+        raise NetworkError(f"{reason} (gave up after {attempt} attempts)")
+
+    def _why(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return ""
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            return f" ({self._scrub(body['message'])})"
+        return ""
+
+    def _network_reason(self, exc: httpx.TransportError) -> str:
+        text = str(exc) or type(exc).__name__
+        return self._scrub(text)
+
+
+def _is_job(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    response = body.get("response")
+    return isinstance(response, dict) and (
+        response.get("responseType") == "JobConfiguration"
+        or "relativeNotifierEndpoint" in response
+        or response.get("jobType") is not None
+    )
+
+
+def _api_path(endpoint: str) -> str:
+    # relativeNotifierEndpoint is relative to the server's context path, like our base URL.
+    index = endpoint.find("/api/")
+    return endpoint[index:] if index >= 0 else endpoint
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _ref(obj: Any) -> dict[str, Any] | None:
+    return {"id": obj["id"]} if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+
+
+def export_from_data_set(ds: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
+    """Flatten a ``/api/dataSets/{id}?fields=…`` answer into metadata-export lists by type."""
+    elements: dict[str, dict[str, Any]] = {}
+    combos: dict[str, dict[str, Any]] = {}
+    cocs: dict[str, dict[str, Any]] = {}
+
+    def add_combo(cc: Any) -> dict[str, Any] | None:
+        if not isinstance(cc, dict) or not isinstance(cc.get("id"), str):
+            return None
+        entry = combos.setdefault(cc["id"], {k: cc[k] for k in ("id", "code", "name") if k in cc})
+        members = [c for c in cc.get("categoryOptionCombos") or () if isinstance(c, dict)]
+        entry["categoryOptionCombos"] = [{"id": c["id"]} for c in members if "id" in c]
+        for coc in members:
+            if isinstance(coc.get("id"), str):
+                row = {k: coc[k] for k in ("id", "code", "name") if k in coc}
+                cocs[coc["id"]] = {**row, "categoryCombo": {"id": cc["id"]}}
+        return {"id": cc["id"]}
+
+    dses: list[dict[str, Any]] = []
+    for dse in ds.get("dataSetElements") or ():
+        if not isinstance(dse, dict):
+            continue
+        de = dse.get("dataElement")
+        if not isinstance(de, dict) or not isinstance(de.get("id"), str):
+            continue
+        row = {k: v for k, v in de.items() if k != "categoryCombo"}
+        de_cc = add_combo(de.get("categoryCombo"))
+        if de_cc:
+            row["categoryCombo"] = de_cc
+        elements[de["id"]] = row
+        entry: dict[str, Any] = {"dataElement": {"id": de["id"]}}
+        override = add_combo(dse.get("categoryCombo"))
+        if override:
+            entry["categoryCombo"] = override
+        dses.append(entry)
+    org_units = [
+        {k: ou[k] for k in ("id", "code", "name") if k in ou}
+        for ou in ds.get("organisationUnits") or ()
+        if isinstance(ou, dict) and "id" in ou
+    ]
+    data_set: dict[str, Any] = {
+        k: ds[k]
+        for k in ("id", "code", "name", "periodType", "openFuturePeriods", "expiryDays")
+        if k in ds
+    }
+    data_set["dataSetElements"] = dses
+    data_set["organisationUnits"] = [{"id": ou["id"]} for ou in org_units]
+    cc = _ref(ds.get("categoryCombo"))
+    if cc:
+        data_set["categoryCombo"] = cc
+    export["dataSets"] = [data_set]
+    export["dataElements"] = sorted(elements.values(), key=lambda e: str(e["id"]))
+    export["categoryCombos"] = sorted(combos.values(), key=lambda e: str(e["id"]))
+    export["categoryOptionCombos"] = sorted(cocs.values(), key=lambda e: str(e["id"]))
+    export["organisationUnits"] = org_units
+    return export
+
+
+__all__ = ["Dhis2Client", "Dhis2Error", "batches_by_org_unit", "export_from_data_set"]

@@ -1,0 +1,35 @@
+"""The client's exceptions: one base class, one subclass per way a DHIS2 exchange can fail.
+
+Messages are built here from facts we choose (URL path, status, DHIS2's own message), never from
+request objects or headers, so no credential can leak through ``str()`` or ``repr()``.
+"""
+
+from __future__ import annotations
+
+
+class Dhis2Error(Exception):
+    """Base of every client error; its text is safe to print (it never contains a secret)."""
+
+
+class ConfigError(Dhis2Error):
+    """The plan's target cannot be used as configured (e.g. an environment variable is unset)."""
+
+
+class AuthenticationError(Dhis2Error):
+    """DHIS2 refused the credentials (401) or sent a redirect / login page; never retried."""
+
+
+class NetworkError(Dhis2Error):
+    """Timeouts or connection errors that outlasted the retries."""
+
+
+class ServerError(Dhis2Error):
+    """A 5xx or 429 answer that outlasted the retries, or another refusal we cannot proceed from."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProtocolError(Dhis2Error):
+    """A response we cannot read: not JSON, or JSON of an unknown shape."""

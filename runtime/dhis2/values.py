@@ -1,0 +1,39 @@
+"""Numbers as DHIS2 accepts them: plain decimal strings, no exponent, no '+', no trailing '.0'.
+
+DHIS2 ≤2.42 rejects "12.0" for an INTEGER element and any exponent for NUMBER (reference §3.1.6),
+so the client normalises every numeric-looking value before it is sent; other strings pass as-is.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from decimal import InvalidOperation
+
+_NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def dhis2_value(value: object) -> str:
+    """The DHIS2-valid string for a number (int, float, Decimal or numeric string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        text = repr(value) if isinstance(value, float) else str(value)
+    else:
+        text = str(value).strip()
+        if not _NUMERIC.match(text):
+            return str(value)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number DHIS2 can store")
+    plain = format(number, "f")
+    if "." in plain:
+        plain = plain.rstrip("0").rstrip(".")
+    if plain in ("-0", ""):
+        plain = "0"
+    return plain
