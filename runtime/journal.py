@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -588,6 +589,78 @@ class Journal:
         for r in self._conn.execute(sql, args):
             key = CellKey(r[0], r[1], r[2], r[3])
             out[key] = CellRecord(key, r[4], r[5], r[6], r[7], r[8])
+        return out
+
+    # ---- the cells a run produces (temporary, so memory stays bounded by the batch size) ---
+
+    def seen_begin(self) -> None:
+        self._conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS seen (de TEXT, period TEXT, ou TEXT, coc TEXT, "
+            "PRIMARY KEY (de, period, ou, coc)) WITHOUT ROWID"
+        )
+        self._conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS probe (de TEXT, period TEXT, ou TEXT, coc TEXT)"
+        )
+        self._conn.execute("DELETE FROM temp.seen")
+
+    def seen_end(self) -> None:
+        self._conn.execute("DROP TABLE IF EXISTS temp.seen")
+        self._conn.execute("DROP TABLE IF EXISTS temp.probe")
+
+    def seen_add(self, keys: Sequence[CellKey]) -> CellKey | None:
+        """Remember produced cells; returns a cell produced twice (a bug to refuse), else None."""
+        with self._tx() as c:
+            for k in keys:
+                try:
+                    c.execute(
+                        "INSERT INTO temp.seen VALUES (?, ?, ?, ?)",
+                        (k.data_element, k.period, k.org_unit, k.coc),
+                    )
+                except sqlite3.IntegrityError:
+                    return k
+        return None
+
+    def cells_for(self, plan_name: str, keys: Sequence[CellKey]) -> dict[CellKey, CellRecord]:
+        """The journal's last accepted values for the given cells."""
+        with self._tx() as c:
+            c.execute("DELETE FROM temp.probe")
+            c.executemany(
+                "INSERT INTO temp.probe VALUES (?, ?, ?, ?)",
+                [(k.data_element, k.period, k.org_unit, k.coc) for k in keys],
+            )
+            rows = c.execute(
+                "SELECT c.data_element, c.period, c.org_unit, c.coc, c.value, c.step_id, "
+                "c.store, c.item, c.run_id FROM temp.probe p JOIN cells c ON c.plan_name = ? "
+                "AND c.data_element = p.de AND c.period = p.period AND c.org_unit = p.ou "
+                "AND c.coc = p.coc",
+                (plan_name,),
+            ).fetchall()
+        out: dict[CellKey, CellRecord] = {}
+        for r in rows:
+            key = CellKey(r[0], r[1], r[2], r[3])
+            out[key] = CellRecord(key, r[4], r[5], r[6], r[7], r[8])
+        return out
+
+    def vanished(
+        self, plan_name: str, pairs: Iterable[tuple[str, str]], periods: Sequence[str]
+    ) -> list[CellRecord]:
+        """Cells pushed before for a (step, period) of this run that the run did not produce."""
+        wanted = set(pairs)
+        if not periods:
+            return []
+        rows = self._conn.execute(
+            "SELECT data_element, period, org_unit, coc, value, step_id, store, item, run_id "
+            f"FROM cells c WHERE plan_name = ? AND period IN ({','.join('?' * len(periods))}) "
+            "AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.de = c.data_element AND "
+            "s.period = c.period AND s.ou = c.org_unit AND s.coc = c.coc) "
+            "ORDER BY period, org_unit, data_element, coc",
+            (plan_name, *periods),
+        ).fetchall()
+        out = []
+        for r in rows:
+            if (r[5], r[1]) in wanted:
+                key = CellKey(r[0], r[1], r[2], r[3])
+                out.append(CellRecord(key, r[4], r[5], r[6], r[7], r[8]))
         return out
 
     # ---- inspection ------------------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""From indicator values to DHIS2 data values: data element resolution, templates, rounding,
+DHIS2 number formatting, and the per-cell diff against the journal (new/changed/unchanged/vanished).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
+from typing import Any
+from typing import Protocol
+
+from jinja2 import StrictUndefined
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from dhispatch.runtime.journal import CellKey
+from dhispatch.runtime.journal import CellRecord
+
+# Below this an indicator's value is floating-point residue of a sum that should be zero.
+RESIDUE = 1e-9
+
+
+class ValueBuildError(Exception):
+    """A value that cannot be sent (not finite) or a template that cannot be rendered."""
+
+
+class ItemLike(Protocol):
+    """What values need of a source item (runtime.sources' Item satisfies it)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def universal_code(self) -> str | None: ...
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+
+
+def format_value(value: float, rounding: int | None) -> str:
+    """A DHIS2 NUMBER string: no exponent, no ``-0``, no trailing zeros, half away from zero.
+
+    ``rounding`` is the plan's ``target.rounding``: None keeps the computed value (as its
+    shortest round-tripping decimal), n rounds to n decimals.
+    """
+    if not math.isfinite(value):
+        raise ValueBuildError(f"value {value!r} is not a finite number")
+    if abs(value) < RESIDUE:
+        return "0"
+    d = Decimal(repr(float(value)))
+    if rounding is not None:
+        d = d.quantize(Decimal(1).scaleb(-rounding), rounding=ROUND_HALF_UP)
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        return "0"
+    return text
+
+
+def item_field(item: ItemLike, field: str) -> str | None:
+    """The value of an item reference field (``universal_code``, ``code``, ``user_field_N``)."""
+    if field == "universal_code":
+        raw: str | None = item.universal_code
+    elif field == "code":
+        raw = item.code
+    else:
+        raw = item.fields.get(field)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return raw or None
+
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemVars:
+    code: str
+    name: str
+    universal_code: str
+    user_field_1: str
+    user_field_2: str
+    user_field_3: str
+    user_field_6: str
+
+
+def render_template(template: str, item: ItemLike, indicator: str) -> str | None:
+    """Render a ``data_element "…{{ item.code }}…"`` template; "" means no reference (None)."""
+    fields = item.fields
+    ctx = _ItemVars(
+        code=item.code,
+        name=item.name,
+        universal_code=item.universal_code or "",
+        user_field_1=fields.get("user_field_1", "") or "",
+        user_field_2=fields.get("user_field_2", "") or "",
+        user_field_3=fields.get("user_field_3", "") or "",
+        user_field_6=fields.get("user_field_6", "") or "",
+    )
+    try:
+        out = _ENV.from_string(template).render(item=ctx, indicator=indicator).strip()
+    except TemplateError as exc:
+        raise ValueBuildError(f"template {template!r} cannot be rendered: {exc}") from exc
+    return out or None
+
+
+class ElementResolver:
+    """Resolves a step's data element for an item, caching compiled templates per step."""
+
+    def __init__(self, step: Mapping[str, Any]) -> None:
+        self._de: Mapping[str, Any] = step["data_element"]
+        self._indicator: str = step["indicator"]
+
+    def __call__(self, item: ItemLike) -> str | None:
+        kind = self._de["kind"]
+        if kind == "fixed":
+            return str(self._de["id"])
+        if kind == "item_field":
+            return item_field(item, str(self._de["field"]))
+        return render_template(str(self._de["template"]), item, self._indicator)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One data value the plan would send, with where it came from."""
+
+    key: CellKey
+    value: str
+    step_id: str
+    indicator: str
+    origin: str
+    store: str
+    item: str
+
+    def payload(self) -> dict[str, Any]:
+        """The journal/batch form: the DHIS2 data value plus provenance (no secrets)."""
+        d: dict[str, Any] = {
+            "dataElement": self.key.data_element,
+            "period": self.key.period,
+            "orgUnit": self.key.org_unit,
+            "value": self.value,
+            "step": self.step_id,
+            "indicator": self.indicator,
+            "origin": self.origin,
+            "store": self.store,
+            "item": self.item,
+        }
+        if self.key.coc:
+            d["categoryOptionCombo"] = self.key.coc
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class CellDiff:
+    """A plan's cells against the journal's last accepted values, for the periods it covers."""
+
+    new: tuple[Cell, ...]
+    changed: tuple[tuple[Cell, str], ...]  # (cell, previous value)
+    unchanged: tuple[Cell, ...]
+    vanished: tuple[CellRecord, ...]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": len(self.new),
+            "changed": len(self.changed),
+            "unchanged": len(self.unchanged),
+            "vanished": len(self.vanished),
+        }
+
+
+def diff_cells(
+    cells: Iterable[Cell],
+    journal: Mapping[CellKey, CellRecord],
+    *,
+    vanish_steps: Iterable[tuple[str, str]] | None = None,
+) -> CellDiff:
+    """Classify cells; a journal cell of a (step, period) this run covers but no longer produces
+    has vanished. ``vanish_steps`` limits vanishing to those (step_id, period) pairs (default: the
+    pairs that ``cells`` covers)."""
+    new: list[Cell] = []
+    changed: list[tuple[Cell, str]] = []
+    unchanged: list[Cell] = []
+    seen: set[CellKey] = set()
+    pairs: set[tuple[str, str]] = set(vanish_steps) if vanish_steps is not None else set()
+    for c in cells:
+        seen.add(c.key)
+        if vanish_steps is None:
+            pairs.add((c.step_id, c.key.period))
+        prev = journal.get(c.key)
+        if prev is None:
+            new.append(c)
+        elif prev.value != c.value:
+            changed.append((c, prev.value))
+        else:
+            unchanged.append(c)
+    vanished = tuple(
+        rec
+        for key, rec in sorted(journal.items(), key=lambda kv: _key_sort(kv[0]))
+        if key not in seen and (rec.step_id, key.period) in pairs
+    )
+    return CellDiff(tuple(new), tuple(changed), tuple(unchanged), vanished)
+
+
+def _key_sort(k: CellKey) -> tuple[str, str, str, str]:
+    return (k.period, k.org_unit, k.data_element, k.coc)
