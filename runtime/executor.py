@@ -169,6 +169,15 @@ class Executor:
             self._client.__enter__()
         return self._client
 
+    def _connect(self) -> None:
+        """Build the client up front so a configuration problem stops the run with one message."""
+        from dhispatch.runtime.dhis2 import ConfigError
+
+        try:
+            self._client_for()
+        except ConfigError as exc:
+            raise ExecutionError(f"{self.plan['target']['origin']}: {exc}") from exc
+
     def close(self) -> None:
         if self._client is not None:
             self._client.__exit__(None, None, None)
@@ -382,6 +391,7 @@ class Executor:
         dry_run: bool = False,
         force: bool = False,
         preview: bool = False,
+        record_slots: bool = False,
     ) -> RunResult:
         """Run (or preview) slots: resend pending batches, then compute, diff, batch and send."""
         started = time.perf_counter()
@@ -402,6 +412,8 @@ class Executor:
         result = RunResult(run_id, "ok", {})
         online = True
         try:
+            if sending or (dry_run and target["enabled"]):
+                self._connect()
             if sending:
                 assert run_id is not None
                 online = self.resend_pending(run_id, stats)
@@ -438,7 +450,7 @@ class Executor:
                             buffer.clear()
                 chunk.clear()
 
-            for cell in self._iter_cells(slots, skipped, listing):
+            for cell in self._iter_cells(slots, skipped, listing) if slots else ():
                 chunk.append(cell)
                 stats["values"] += 1
                 if len(chunk) >= self.batch_size:
@@ -465,7 +477,7 @@ class Executor:
                 for i in range(0, len(payloads), self.batch_size):
                     online = self._emit(run_id, payloads[i : i + self.batch_size], strategy,
                                         stats, online, dry_run)  # fmt: skip
-            if sending and run_id is not None:
+            if sending and record_slots and run_id is not None:
                 for s in slots:
                     self.journal.complete_slot(self.name, s.step_id, s.period, s.due,
                                                s.reference, run_id)  # fmt: skip

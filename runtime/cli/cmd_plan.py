@@ -1,0 +1,116 @@
+"""``dhispatch plan SPEC|PLAN [--at DATE] [--period P] [--json]``: what a push would send.
+
+Every data value, and per cell whether it is new, changed or unchanged against the journal;
+cells pushed before for the same periods that would no longer be produced (vanished) and what
+the plan's ``vanished`` policy would do with them; stores and items that are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from dhispatch.runtime.cli.cmd_push import STATE_HELP
+from dhispatch.runtime.cli.cmd_push import open_journal
+from dhispatch.runtime.cli.cmd_push import parse_date
+from dhispatch.runtime.cli.cmd_push import print_summary
+from dhispatch.runtime.cli.common import fail
+from dhispatch.runtime.cli.common import load_plan_arg
+
+ACTION = {"keep": "kept in DHIS2", "zero": "set to 0", "delete": "deleted in DHIS2"}
+
+
+@click.command("plan")
+@click.argument("spec_or_plan")
+@click.option("--at", "at", metavar="DATE", help="compute as of the end of DATE (spec time zone)")
+@click.option("--period", metavar="P", help="fill DHIS2 period P (e.g. 202401)")
+@click.option("--state", metavar="PATH", help=STATE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def command(
+    spec_or_plan: str, at: str | None, period: str | None, state: str | None, as_json: bool
+) -> None:
+    """Show every value a push would send and what changes against the journal."""
+    from dhispatch.runtime.executor import ExecutionError
+    from dhispatch.runtime.executor import Executor
+    from dhispatch.runtime.scheduler import SchedulingError
+    from dhispatch.runtime.scheduler import manual_slots
+
+    loaded = load_plan_arg(spec_or_plan)
+    plan = loaded.plan
+    if at is not None and period is not None:
+        fail("give either --at or --period, not both", 2)
+    try:
+        slots = manual_slots(plan, at=parse_date(at, "--at"), period=period)
+    except SchedulingError as exc:
+        fail(str(exc), 2)
+    with open_journal(state, lock=False) as journal:
+        try:
+            result = Executor(plan, journal).execute(slots, trigger="plan", preview=True)
+        except ExecutionError as exc:
+            fail(str(exc))
+    policy = plan["vanished"]
+    listing = result.summary.get("skipped_list", {})
+    if as_json:
+        out: dict[str, Any] = {
+            "plan": plan["name"],
+            "slots": result.summary["slots"],
+            "values": [
+                {**cell.payload(), "change": change, "previous": prev}
+                for cell, change, prev in result.cells
+            ],
+            "vanished": [
+                {
+                    "dataElement": r.key.data_element,
+                    "period": r.key.period,
+                    "orgUnit": r.key.org_unit,
+                    "categoryOptionCombo": r.key.coc or None,
+                    "value": r.value,
+                    "step": r.step_id,
+                    "store": r.store,
+                    "item": r.item,
+                    "action": policy,
+                }
+                for r in result.vanished
+            ],
+            "skipped": listing,
+            "counts": {
+                k: result.summary[k] for k in ("values", "new", "changed", "unchanged", "vanished")
+            },
+        }
+        click.echo(json.dumps(out, indent=2, sort_keys=True))
+        sys.exit(0)
+    _print_table(result.cells)
+    if result.vanished:
+        click.echo(f"\nvanished (policy {policy}: {ACTION[policy]}):")
+        for r in result.vanished:
+            coc = f"  coc {r.key.coc}" if r.key.coc else ""
+            click.echo(
+                f"  {r.key.period}  ou {r.key.org_unit}  de {r.key.data_element}{coc}  "
+                f"was {r.value}  (store {r.store}, item {r.item}, step {r.step_id})"
+            )
+    stores = listing.get("stores_without_org_unit") or []
+    if stores:
+        click.echo(f"\nskipped stores without an org unit ({len(stores)}): {', '.join(stores)}")
+    for step, items in sorted((listing.get("items_without_reference") or {}).items()):
+        click.echo(f"skipped items without a reference in step {step} ({len(items)}): "
+                   f"{', '.join(items)}")  # fmt: skip
+    print_summary(f"plan {plan['name']} (nothing sent)", result.summary)
+
+
+def _print_table(cells: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="values", title_justify="left")
+    for col in ("period", "org unit", "data element", "coc", "value", "change", "store", "item",
+                "step"):  # fmt: skip
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for cell, change, prev in cells:
+        shown = change if prev is None or change == "unchanged" else f"{change} (was {prev})"
+        table.add_row(cell.key.period, cell.key.org_unit, cell.key.data_element,
+                      cell.key.coc or "default", cell.value, shown, cell.store, cell.item,
+                      cell.step_id)  # fmt: skip
+    Console(soft_wrap=True).print(table)

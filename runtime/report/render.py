@@ -1,0 +1,74 @@
+"""Render a journal run with Jinja2: counts per store and indicator, conflicts, batches, timings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from jinja2 import FileSystemLoader
+from jinja2 import StrictUndefined
+from jinja2 import select_autoescape
+
+from dhispatch.runtime.journal import Journal
+
+FORMATS = ("html", "md")
+
+
+class ReportError(Exception):
+    """The run does not exist or the format is unknown."""
+
+
+def _env() -> Environment:
+    # HTML is autoescaped (store names, DHIS2 messages are data, not markup); Markdown is not.
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _md(text: Any) -> str:
+    """Table-cell safe Markdown: pipes and newlines would break the table."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def report_context(journal: Journal, run_id: int) -> dict[str, Any]:
+    run = journal.run(run_id)
+    if run is None:
+        known = [r.id for r in journal.runs(limit=5)]
+        hint = (
+            f" (latest runs: {', '.join(map(str, known))})" if known else " (the journal is empty)"
+        )
+        raise ReportError(f"no run {run_id} in {journal.path}{hint}")
+    summary = run.summary
+    per_store: dict[str, dict[str, int]] = summary.get("per_store", {})
+    indicators = sorted({i for counts in per_store.values() for i in counts})
+    batches = journal.batches(run_id)
+    return {
+        "run": run,
+        "summary": summary,
+        "indicators": indicators,
+        "per_store": per_store,
+        "totals": {i: sum(c.get(i, 0) for c in per_store.values()) for i in indicators},
+        "conflicts": journal.conflicts(run_id),
+        "batches": batches,
+        "timings": summary.get("timings", {}),
+        "duration": (
+            (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        ),
+        "skipped": summary.get("skipped", {}),
+    }
+
+
+def render_run(journal: Journal, run_id: int, fmt: str = "html") -> str:
+    """The report text of one run in ``html`` or ``md``."""
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    env = _env()
+    env.filters["md"] = _md
+    template = env.get_template("run.html.j2" if fmt == "html" else "run.md.j2")
+    return template.render(**report_context(journal, run_id))

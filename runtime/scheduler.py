@@ -1,0 +1,198 @@
+"""Which slots a command runs (manual push, backfill, run-once catch-up) and the serve loop.
+
+``run --once`` resends pending batches, then runs every slot due since the journal's last
+completed slot of each step, oldest first, within the catch-up window. On the very first run of a
+plan (no completed slot) only the latest due slot of each step runs: a new installation should not
+silently backfill months nobody asked for — ``backfill`` does that explicitly.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from dhispatch.runtime.executor import SlotSpec
+from dhispatch.runtime.journal import Journal
+
+
+class SchedulingError(Exception):
+    """Slots cannot be determined (bad period, bad date range, bad time zone)."""
+
+
+def _spec(slot: Any) -> SlotSpec:
+    return SlotSpec(
+        step_id=slot.step_id,
+        period=slot.period.id,
+        period_start=slot.period.start,
+        reference=slot.reference,
+        due=slot.due,
+    )
+
+
+def active_steps(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for s in plan["steps"] if not s.get("paused")]
+
+
+def manual_slots(
+    plan: Mapping[str, Any],
+    *,
+    at: date | None = None,
+    period: str | None = None,
+    now: datetime | None = None,
+) -> list[SlotSpec]:
+    """The slots of ``push``: every active step, at a date, for a period, or at now."""
+    from dhispatch.runtime.periods import PeriodError
+    from dhispatch.runtime.schedule import ScheduleError
+    from dhispatch.runtime.schedule import manual_slot
+
+    target = plan["target"]
+    try:
+        return [
+            _spec(
+                manual_slot(
+                    step, target["period_type"], target["timezone"], at=at, period=period, now=now
+                )
+            )
+            for step in active_steps(plan)
+        ]
+    except (PeriodError, ScheduleError) as exc:
+        raise SchedulingError(str(exc)) from exc
+
+
+def backfill_slots(
+    plan: Mapping[str, Any], first: str, last: str, *, now: datetime | None = None
+) -> list[SlotSpec]:
+    """Every period from ``first`` to ``last`` (inclusive, of the data set's type), oldest first."""
+    from dhispatch.runtime.periods import PeriodError
+    from dhispatch.runtime.periods import parse_period
+
+    ptype = plan["target"]["period_type"]
+    try:
+        p, end = parse_period(first, ptype), parse_period(last, ptype)
+    except PeriodError as exc:
+        raise SchedulingError(str(exc)) from exc
+    if end.start < p.start:
+        raise SchedulingError(f"--from {first} is after --to {last}")
+    periods = [p]
+    while periods[-1].id != end.id:
+        periods.append(periods[-1].next())
+        if len(periods) > 5000:
+            raise SchedulingError("backfill covers more than 5000 periods; split it up")
+    out: list[SlotSpec] = []
+    for per in periods:
+        out += manual_slots(plan, period=per.id, now=now)
+    return out
+
+
+def catch_up_slots(
+    plan: Mapping[str, Any],
+    journal: Journal,
+    now: datetime,
+    *,
+    window: timedelta | None = None,
+) -> tuple[list[SlotSpec], int]:
+    """Slots due for ``run --once``: (oldest first, number dropped outside the window)."""
+    from dhispatch.runtime.periods import PeriodError
+    from dhispatch.runtime.schedule import DEFAULT_WINDOW
+    from dhispatch.runtime.schedule import ScheduleError
+    from dhispatch.runtime.schedule import dropped_slots
+    from dhispatch.runtime.schedule import due_slots
+
+    win = window or DEFAULT_WINDOW
+    keyed: list[tuple[datetime, int, SlotSpec]] = []
+    dropped = 0
+    try:
+        for index, step in enumerate(plan["steps"]):
+            if step.get("paused"):
+                continue
+            one = {**plan, "steps": [step]}
+            last = journal.last_completed_due(plan["name"], step["id"])
+            if last is None:
+                slots = due_slots(one, now - win, now, window=win)[-1:]
+            else:
+                slots = due_slots(one, last, now, window=win)
+                dropped += dropped_slots(one, last, now, window=win)
+            for s in slots:
+                keyed.append((s.due.astimezone(UTC), index, _spec(s)))
+    except (PeriodError, ScheduleError) as exc:
+        raise SchedulingError(str(exc)) from exc
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    return [s for _, _, s in keyed], dropped
+
+
+def next_due(plan: Mapping[str, Any], now: datetime) -> datetime | None:
+    """The next instant any active step falls due after ``now`` (within a year)."""
+    from dhispatch.runtime.schedule import due_instants
+
+    tz = plan["target"]["timezone"]
+    best: datetime | None = None
+    for step in active_steps(plan):
+        for due in due_instants(step["interval"], tz, now, now + timedelta(days=366)):
+            if best is None or due < best:
+                best = due
+            break
+    return best
+
+
+def group_by_due(slots: Sequence[SlotSpec]) -> list[list[SlotSpec]]:
+    """Consecutive slots sharing a due instant: each group is one run with its own run date."""
+    groups: list[list[SlotSpec]] = []
+    for s in slots:
+        if groups and groups[-1][0].due == s.due:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return groups
+
+
+@dataclass
+class StopFlag:
+    """Set by SIGTERM/SIGINT: the serve loop finishes the current batch of work and exits."""
+
+    event: threading.Event
+
+    @classmethod
+    def install(cls) -> StopFlag:
+        flag = cls(threading.Event())
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            flag.event.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        return flag
+
+    @property
+    def stopped(self) -> bool:
+        return self.event.is_set()
+
+
+def serve_loop(
+    plan: Mapping[str, Any],
+    run_once: Callable[[datetime], None],
+    stop: StopFlag,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    max_sleep: float = 3600.0,
+    on_wait: Callable[[datetime | None], None] | None = None,
+) -> None:
+    """Run due work, then sleep until the next due instant (or a stop signal), forever."""
+    while not stop.stopped:
+        run_once(clock())
+        if stop.stopped:
+            return
+        nxt = next_due(plan, clock())
+        if on_wait is not None:
+            on_wait(nxt)
+        wait = max_sleep if nxt is None else (nxt - clock()).total_seconds() + 0.5
+        stop.event.wait(timeout=max(0.5, min(wait, max_sleep)))
