@@ -114,7 +114,7 @@ def _weekly_for(ptype: str, day: date) -> Period:
     infix, first = _WEEKLY[ptype]
     year, week, start = _week_of(day, first)
     return Period(
-        ptype, f"{year}{infix}{week}", date.fromordinal(start), date.fromordinal(start + 6)
+        ptype, f"{year:04d}{infix}{week}", date.fromordinal(start), date.fromordinal(start + 6)
     )
 
 
@@ -124,7 +124,7 @@ def _biweekly_for(day: date) -> Period:
         start -= 7
     return Period(
         "BiWeekly",
-        f"{year}BiW{(week + 1) // 2}",
+        f"{year:04d}BiW{(week + 1) // 2}",
         date.fromordinal(start),
         date.fromordinal(start + 13),
     )
@@ -145,22 +145,22 @@ class _MonthRule:
 
 
 _MONTHLY: dict[str, _MonthRule] = {
-    "Monthly": _MonthRule(1, 1, 0, "{y}{n:02d}", r"(\d{4})-?(\d{2})"),
-    "BiMonthly": _MonthRule(2, 1, 0, "{y}{n:02d}B", r"(\d{4})(\d{2})B"),
-    "Quarterly": _MonthRule(3, 1, 0, "{y}Q{n}", r"(\d{4})Q(\d)"),
-    "QuarterlyNov": _MonthRule(3, 11, 1, "{y}NovQ{n}", r"(\d{4})NovQ(\d)"),
-    "SixMonthly": _MonthRule(6, 1, 0, "{y}S{n}", r"(\d{4})S(\d)"),
-    "SixMonthlyApril": _MonthRule(6, 4, 0, "{y}AprilS{n}", r"(\d{4})AprilS(\d)"),
-    "SixMonthlyNov": _MonthRule(6, 11, 1, "{y}NovS{n}", r"(\d{4})NovS(\d)"),
-    "Yearly": _MonthRule(12, 1, 0, "{y}", r"(\d{4})()"),
-    "FinancialFeb": _MonthRule(12, 2, 0, "{y}Feb", r"(\d{4})Feb()"),
-    "FinancialApril": _MonthRule(12, 4, 0, "{y}April", r"(\d{4})April()"),
-    "FinancialJuly": _MonthRule(12, 7, 0, "{y}July", r"(\d{4})July()"),
-    "FinancialAug": _MonthRule(12, 8, 0, "{y}Aug", r"(\d{4})Aug()"),
-    "FinancialSep": _MonthRule(12, 9, 0, "{y}Sep", r"(\d{4})Sep()"),
-    "FinancialOct": _MonthRule(12, 10, 0, "{y}Oct", r"(\d{4})Oct()"),
+    "Monthly": _MonthRule(1, 1, 0, "{y:04d}{n:02d}", r"(\d{4})-?(\d{2})"),
+    "BiMonthly": _MonthRule(2, 1, 0, "{y:04d}{n:02d}B", r"(\d{4})(\d{2})B"),
+    "Quarterly": _MonthRule(3, 1, 0, "{y:04d}Q{n}", r"(\d{4})Q(\d)"),
+    "QuarterlyNov": _MonthRule(3, 11, 1, "{y:04d}NovQ{n}", r"(\d{4})NovQ(\d)"),
+    "SixMonthly": _MonthRule(6, 1, 0, "{y:04d}S{n}", r"(\d{4})S(\d)"),
+    "SixMonthlyApril": _MonthRule(6, 4, 0, "{y:04d}AprilS{n}", r"(\d{4})AprilS(\d)"),
+    "SixMonthlyNov": _MonthRule(6, 11, 1, "{y:04d}NovS{n}", r"(\d{4})NovS(\d)"),
+    "Yearly": _MonthRule(12, 1, 0, "{y:04d}", r"(\d{4})()"),
+    "FinancialFeb": _MonthRule(12, 2, 0, "{y:04d}Feb", r"(\d{4})Feb()"),
+    "FinancialApril": _MonthRule(12, 4, 0, "{y:04d}April", r"(\d{4})April()"),
+    "FinancialJuly": _MonthRule(12, 7, 0, "{y:04d}July", r"(\d{4})July()"),
+    "FinancialAug": _MonthRule(12, 8, 0, "{y:04d}Aug", r"(\d{4})Aug()"),
+    "FinancialSep": _MonthRule(12, 9, 0, "{y:04d}Sep", r"(\d{4})Sep()"),
+    "FinancialOct": _MonthRule(12, 10, 0, "{y:04d}Oct", r"(\d{4})Oct()"),
     # End-year label: 2010Nov = 2009-11-01..2010-10-31 (FinancialNovemberPeriodTypeTest).
-    "FinancialNov": _MonthRule(12, 11, 1, "{y}Nov", r"(\d{4})Nov()"),
+    "FinancialNov": _MonthRule(12, 11, 1, "{y:04d}Nov", r"(\d{4})Nov()"),
 }
 
 
@@ -179,6 +179,8 @@ def _monthly_period(ptype: str, rule: _MonthRule, start_index: int) -> Period:
         if end_index // 12 > _MAX_YEAR
         else _month_start(end_index) - _ONE_DAY
     )
+    if numbering_year + rule.shift > _MAX_YEAR:
+        raise OverflowError("label year beyond 9999")  # reported by period_for as PeriodError
     pid = rule.fmt.format(y=numbering_year + rule.shift, n=number)
     return Period(ptype, pid, _month_start(start_index), end)
 
