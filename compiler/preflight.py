@@ -1,0 +1,372 @@
+"""Preflight: the spec's metadata checks (DESIGN §4) of a plan against a DHIS2 metadata export.
+
+Input is plain data: the plan dict, a metadata export dict (a file, or fetched live by the client
+in the same shape), and optionally the source's scope (which data element each in-scope item
+resolves to, which org unit each store maps to), known only with the stock database. Output is a
+list of Diagnostics pointing at the spec positions the plan carries in its origins.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import TypeGuard
+
+from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.dsl.diagnostics import Severity
+from dhispatch.dsl.diagnostics import Span
+
+NUMERIC_TYPES = frozenset(
+    {"NUMBER", "INTEGER", "INTEGER_POSITIVE", "INTEGER_NEGATIVE", "INTEGER_ZERO_OR_POSITIVE",
+     "PERCENTAGE", "UNIT_INTERVAL"}
+)  # fmt: skip
+INTEGER_TYPES = frozenset(
+    {"INTEGER", "INTEGER_POSITIVE", "INTEGER_NEGATIVE", "INTEGER_ZERO_OR_POSITIVE"}
+)
+NON_NEGATIVE_TYPES = frozenset({"INTEGER_POSITIVE", "INTEGER_ZERO_OR_POSITIVE", "UNIT_INTERVAL",
+                                "PERCENTAGE"})  # fmt: skip
+# Indicators whose values are whole numbers by construction, so INTEGER needs no rounding.
+WHOLE_INDICATORS = frozenset({"days_out_of_stock", "stocked_out"})
+# Indicators that can be negative (net adjustments).
+SIGNED_INDICATORS = frozenset({"adjustments"})
+# Stock levels: a zero is information (a stock-out), so DHIS2 must not drop it.
+STOCK_LEVELS = frozenset(
+    {"stock_on_hand", "stock_beginning_of_month", "stock_end_of_month", "stock_expiring",
+     "value_of_stock_on_hand", "months_of_stock"}
+)  # fmt: skip
+# Snapshots: summing them over periods or org units is meaningless.
+SNAPSHOTS = STOCK_LEVELS | {"average_monthly_consumption"}
+
+
+class PreflightInputError(ValueError):
+    """The metadata export cannot be read as one (wrong shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What only the stock database knows: per step, (item label, data element) pairs; and
+    (store label, org unit) pairs, both as the plan's id schemes name them."""
+
+    elements: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
+    org_units: Sequence[tuple[str, str]] = ()
+
+
+class _Metadata:
+    """Objects of an export by collection and id, with code lookups and combo membership."""
+
+    COLLECTIONS = (
+        "dataSets", "dataElements", "categoryCombos", "categoryOptionCombos", "organisationUnits",
+    )  # fmt: skip
+
+    def __init__(self, export: Any) -> None:
+        if not isinstance(export, Mapping):
+            raise PreflightInputError("a metadata export is a JSON object of collections")
+        self.objects: dict[str, dict[str, Mapping[str, Any]]] = {}
+        self.codes: dict[str, dict[str, str]] = {}
+        for name in self.COLLECTIONS:
+            items = export.get(name, [])
+            if not isinstance(items, list):
+                raise PreflightInputError(f"the metadata export's {name!r} is not a list")
+            objs = {
+                o["id"]: o for o in items if isinstance(o, Mapping) and isinstance(o.get("id"), str)
+            }
+            self.objects[name] = objs
+            self.codes[name] = {
+                o["code"]: i for i, o in objs.items() if isinstance(o.get("code"), str)
+            }
+        self._cocs: dict[str, set[str]] = {}
+        for cc_id, cc in self.objects["categoryCombos"].items():
+            self._cocs[cc_id] = {
+                r["id"] for r in cc.get("categoryOptionCombos") or () if _is_ref(r)
+            }
+        for coc_id, coc in self.objects["categoryOptionCombos"].items():
+            ref = coc.get("categoryCombo")
+            if _is_ref(ref):
+                self._cocs.setdefault(ref["id"], set()).add(coc_id)
+
+    def find(self, collection: str, ident: str, scheme: str) -> Mapping[str, Any] | None:
+        objs = self.objects[collection]
+        if scheme == "CODE":
+            uid = self.codes[collection].get(ident)
+            return objs.get(uid) if uid else None
+        return objs.get(ident)
+
+    def label(self, collection: str, uid: str) -> str:
+        obj = self.objects[collection].get(uid) or {}
+        name = obj.get("name") or obj.get("code")
+        return f"{uid} ({name})" if name and name != uid else uid
+
+    def combo_cocs(self, combo_id: str | None) -> set[str]:
+        return self._cocs.get(combo_id or "", set())
+
+    def near(self, collection: str, ident: str, scheme: str) -> str | None:
+        pool = list(self.codes[collection] if scheme == "CODE" else self.objects[collection])
+        close = difflib.get_close_matches(ident, pool, n=1, cutoff=0.75)
+        return f"did you mean {close[0]!r}?" if close else None
+
+
+def _is_ref(obj: Any) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(obj, Mapping) and isinstance(obj.get("id"), str)
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str], Diagnostic] = {}
+
+    def add(
+        self, code: str, message: str, origin: str, severity: Severity = "error",
+        hint: str | None = None,
+    ) -> None:  # fmt: skip
+        key = (code, origin, message)
+        if key not in self.items:
+            self.items[key] = Diagnostic(code, message, Span.parse_origin(origin), severity, hint)
+
+
+def _origin(obj: Mapping[str, Any], *keys: str) -> str:
+    origins = obj.get("origins") or {}
+    for key in keys:
+        if isinstance(origins.get(key), str):
+            return str(origins[key])
+    return str(obj["origin"])
+
+
+def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) -> list[Diagnostic]:
+    """Every metadata problem of ``plan`` against ``export`` (errors and warnings), sorted."""
+    meta = _Metadata(export)
+    found = _Findings()
+    target = plan["target"]
+    schemes = target["id_schemes"]
+    ds_uid = target["data_set"]
+    ds = meta.objects["dataSets"].get(ds_uid)
+    if ds is None:
+        found.add(
+            "E901",
+            f"data set {ds_uid} does not exist in the DHIS2 metadata",
+            _origin(target, "data_set"),
+            hint=meta.near("dataSets", ds_uid, "UID"),
+        )
+        return sorted(found.items.values(), key=Diagnostic.sort_key)
+    ds_label = meta.label("dataSets", ds_uid)
+    period_type = ds.get("periodType")
+    if period_type != target["period_type"]:
+        found.add(
+            "E902",
+            f"data set {ds_label} has period type {period_type}, but the spec's period is "
+            f"{target['period_type']}",
+            _origin(target, "period_format", "period_type", "period"),
+            hint=f"use the period of type {period_type} (DHIS2 refuses other period types)",
+        )
+    members: dict[str, str | None] = {}
+    for dse in ds.get("dataSetElements") or ():
+        if isinstance(dse, Mapping) and _is_ref(dse.get("dataElement")):
+            override = dse.get("categoryCombo")
+            members[dse["dataElement"]["id"]] = override["id"] if _is_ref(override) else None
+    open_future = int(ds.get("openFuturePeriods") or 0)
+    for step in plan["steps"]:
+        if step.get("paused"):
+            continue
+        if step["basis"] == "current_day" and open_future < 1:
+            found.add(
+                "E911",
+                f"'{step['indicator']}' fills the running period, but data set {ds_label} has "
+                f"openFuturePeriods {open_future}, so DHIS2 refuses it (E7641/E8030)",
+                _origin(step, "basis"),
+                hint="set openFuturePeriods to 1 or more on the data set, or push previous periods",
+            )
+        _check_step(step, meta, members, target, schemes, scope, found)
+    if scope is not None:
+        _check_org_units(plan, ds, ds_label, meta, schemes["org_unit"], scope, found)
+    return sorted(found.items.values(), key=Diagnostic.sort_key)
+
+
+def _step_elements(step: Mapping[str, Any], scope: Scope | None) -> list[tuple[str | None, str]]:
+    de = step["data_element"]
+    if de["kind"] == "fixed":
+        return [(None, de["id"])]
+    if scope is None:
+        return []
+    return [(label, ident) for label, ident in scope.elements.get(step["id"], ())]
+
+
+def _check_step(
+    step: Mapping[str, Any],
+    meta: _Metadata,
+    members: Mapping[str, str | None],
+    target: Mapping[str, Any],
+    schemes: Mapping[str, str],
+    scope: Scope | None,
+    found: _Findings,
+) -> None:
+    de_origin = _origin(step, "data_element", "custom_field", "item_ref")
+    coc_origin = _origin(step, "category_option_combo", "category_option")
+    coc_ident = step.get("category_option_combo")
+    coc = None
+    if coc_ident is not None:
+        coc = meta.find("categoryOptionCombos", coc_ident, schemes["category_option_combo"])
+        if coc is None:
+            found.add(
+                "E905",
+                f"category option combo {coc_ident} does not exist in the DHIS2 metadata",
+                coc_origin,
+                hint=meta.near("categoryOptionCombos", coc_ident, schemes["category_option_combo"]),
+            )
+    elements = _step_elements(step, scope)
+    if coc is not None and not elements:
+        # The elements are only known with the stock database: the combo must at least fit one
+        # of the data set's elements.
+        combos = {override or _combo_of(meta, de_uid) for de_uid, override in members.items()}
+        if not any(coc["id"] in meta.combo_cocs(c) for c in combos):
+            found.add(
+                "E906",
+                f"category option combo {meta.label('categoryOptionCombos', coc['id'])} belongs "
+                f"to no category combo of the data set's data elements",
+                coc_origin,
+            )
+    for item, ident in elements:
+        who = f" (item {item})" if item else ""
+        de = meta.find("dataElements", ident, schemes["data_element"])
+        if de is None:
+            found.add(
+                "E903",
+                f"data element {ident}{who} does not exist in the DHIS2 metadata",
+                de_origin,
+                hint=meta.near("dataElements", ident, schemes["data_element"]),
+            )
+            continue
+        de_uid = str(de["id"])
+        de_label = meta.label("dataElements", de_uid)
+        if de_uid not in members:
+            found.add(
+                "E904",
+                f"data element {de_label}{who} is not in data set {target['data_set']}",
+                de_origin,
+            )
+        combo = members.get(de_uid) or _combo_of(meta, de_uid)
+        if coc is not None and coc["id"] not in meta.combo_cocs(combo):
+            found.add(
+                "E906",
+                f"category option combo {meta.label('categoryOptionCombos', coc['id'])} is not "
+                f"in the category combo {combo} of data element {de_label}",
+                coc_origin,
+                hint="use an option combo of the data element's category combo",
+            )
+        if coc_ident is None and combo is not None and not _is_default_combo(meta, combo):
+            found.add(
+                "E906",
+                f"data element {de_label} is disaggregated by category combo {combo}, but the "
+                f"push sends the default category option combo",
+                step["origin"],
+                hint="name a category_option for this push",
+            )
+        _check_value_type(step, de, de_label, target, found)
+
+
+def _combo_of(meta: _Metadata, de_uid: str) -> str | None:
+    ref = (meta.objects["dataElements"].get(de_uid) or {}).get("categoryCombo")
+    return str(ref["id"]) if _is_ref(ref) else None
+
+
+def _is_default_combo(meta: _Metadata, combo: str) -> bool:
+    cc = meta.objects["categoryCombos"].get(combo) or {}
+    if cc.get("name") == "default" or cc.get("code") == "default":
+        return True
+    cocs = meta.combo_cocs(combo)
+    return len(cocs) == 1 and all(
+        (meta.objects["categoryOptionCombos"].get(c) or {}).get("name") == "default" for c in cocs
+    )
+
+
+def _check_value_type(
+    step: Mapping[str, Any],
+    de: Mapping[str, Any],
+    de_label: str,
+    target: Mapping[str, Any],
+    found: _Findings,
+) -> None:
+    indicator = step["indicator"]
+    value_type = str(de.get("valueType") or "NUMBER")
+    if value_type not in NUMERIC_TYPES:
+        found.add(
+            "E909",
+            f"data element {de_label} has value type {value_type}, which cannot hold "
+            f"'{indicator}' (a number)",
+            step["origin"],
+        )
+        return
+    if (
+        value_type in INTEGER_TYPES
+        and target["rounding"] != 0
+        and indicator not in WHOLE_INDICATORS
+    ):
+        found.add(
+            "E909",
+            f"data element {de_label} has value type {value_type}, but '{indicator}' is not "
+            f"rounded to whole numbers",
+            step["origin"],
+            hint="add `round` to the dhis2 block",
+        )
+    if value_type in NON_NEGATIVE_TYPES and indicator in SIGNED_INDICATORS:
+        found.add(
+            "E910",
+            f"'{indicator}' can be negative, but data element {de_label} has value type "
+            f"{value_type}",
+            step["origin"],
+            hint="use a NUMBER or INTEGER data element",
+        )
+    if indicator in STOCK_LEVELS and de.get("zeroIsSignificant") is False:
+        found.add(
+            "W912",
+            f"data element {de_label} has zeroIsSignificant false: DHIS2 drops the zeros "
+            f"'{indicator}' sends (stock-outs vanish)",
+            step["origin"],
+            severity="warning",
+            hint="set zeroIsSignificant to true on the data element",
+        )
+    if indicator in SNAPSHOTS and de.get("aggregationType") == "SUM":
+        found.add(
+            "W913",
+            f"'{indicator}' is a snapshot, but data element {de_label} aggregates by SUM "
+            f"(totals over periods would be meaningless)",
+            step["origin"],
+            severity="warning",
+            hint="use aggregation type LAST (or AVERAGE) for stock levels",
+        )
+
+
+def _check_org_units(
+    plan: Mapping[str, Any],
+    ds: Mapping[str, Any],
+    ds_label: str,
+    meta: _Metadata,
+    scheme: str,
+    scope: Scope,
+    found: _Findings,
+) -> None:
+    assigned = {r["id"] for r in ds.get("organisationUnits") or () if _is_ref(r)}
+    origin = str(plan["source"]["origin"])
+    for store, ident in scope.org_units:
+        ou = meta.find("organisationUnits", ident, scheme)
+        if ou is None:
+            found.add(
+                "E907",
+                f"org unit {ident} (store {store}) does not exist in the DHIS2 metadata",
+                origin,
+                hint=meta.near("organisationUnits", ident, scheme),
+            )
+        elif ou["id"] not in assigned:
+            found.add(
+                "E908",
+                f"org unit {meta.label('organisationUnits', ou['id'])} (store {store}) is not "
+                f"assigned to data set {ds_label}",
+                origin,
+                hint="assign the org unit to the data set in DHIS2",
+            )
+
+
+def errors_in(diagnostics: Iterable[Diagnostic]) -> int:
+    return sum(1 for d in diagnostics if d.severity == "error")
