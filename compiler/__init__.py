@@ -1,1 +1,79 @@
-"""Semantic checks of a parsed spec and the push plan builder."""
+"""Semantic checks of a parsed spec and the push plan builder.
+
+``compile_source(text, path)`` is the whole front end: parse, check, build, validate the plan
+against ``schema/plan.v1.json``. ``check_source`` stops before building (no jsonschema import).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.dsl.diagnostics import Span
+from dhispatch.dsl.diagnostics import has_errors
+from dhispatch.dsl.errors import SpecSyntaxError
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    """The plan (None when any error was found) and every diagnostic, errors and warnings."""
+
+    plan: dict[str, Any] | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def check_source(text: str, path: str) -> tuple[Diagnostic, ...]:
+    """Every syntax or semantic finding of a spec text, sorted by position."""
+    return _front(text, path)[1]
+
+
+def _front(text: str, path: str) -> tuple[Any, tuple[Diagnostic, ...]]:
+    from dhispatch.compiler.checks import run_checks
+    from dhispatch.compiler.view import SpecView
+    from dhispatch.dsl.parser import parse_spec
+
+    try:
+        spec = parse_spec(text, path)
+    except SpecSyntaxError as exc:
+        return None, exc.diagnostics
+    view = SpecView.of(spec)
+    return view, run_checks(view)
+
+
+def compile_source(text: str, path: str) -> CompileResult:
+    """Compile spec text to a schema-valid plan, or report why not (never raises for bad specs)."""
+    from dhispatch.compiler.build import build_plan
+
+    view, diagnostics = _front(text, path)
+    if view is None or has_errors(diagnostics):
+        return CompileResult(None, diagnostics)
+    plan = build_plan(view, text)
+    problems = plan_problems(plan)
+    if problems:
+        # A compiler bug, not a spec mistake: say so plainly instead of emitting a bad plan.
+        bug = Diagnostic(
+            "E900",
+            "internal compiler error: the plan does not match its schema: " + problems[0],
+            Span.point(path, 1, 1),
+            hint="please report this with the spec",
+        )
+        return CompileResult(None, (*diagnostics, bug))
+    return CompileResult(plan, diagnostics)
+
+
+def plan_problems(plan: dict[str, Any]) -> list[str]:
+    """Schema violations of a plan (Draft 2020-12 with format checking), by JSON path."""
+    from dhispatch.compiler.schema_check import plan_validator
+
+    errors = sorted(plan_validator().iter_errors(plan), key=lambda e: e.json_path)
+    return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+def plan_to_json(plan: dict[str, Any]) -> str:
+    """The plan's bytes: fixed key order as built, two-space indent, UTF-8, final newline."""
+    return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = ["CompileResult", "check_source", "compile_source", "plan_problems", "plan_to_json"]

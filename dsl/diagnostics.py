@@ -51,6 +51,8 @@ class Diagnostic:
     span: Span
     severity: Severity = "error"
     hint: str | None = None
+    # A literal secret under the span: the renderer stars it out of the quoted source line.
+    mask: bool = False
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.span.path, self.span.line, self.span.column, self.code)
@@ -79,6 +81,9 @@ def render(diagnostic: Diagnostic, source: str | None) -> str:
     source_lines = source.splitlines() if source is not None else []
     if 1 <= span.line <= len(source_lines):
         text = source_lines[span.line - 1].expandtabs(1)
+        if diagnostic.mask:
+            stop = span.end_column if span.end_line == span.line else len(text) + 1
+            text = text[: span.column - 1] + "*" * len(text[span.column - 1 : stop - 1]) + text[stop - 1 :]
         gutter = f"{span.line:>4} | "
         lines.append(gutter + text)
         start = max(span.column, 1)

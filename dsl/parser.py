@@ -1,0 +1,236 @@
+"""Parse spec text into the AST: a cached LALR parser, and Lark's errors turned into Diagnostics.
+
+After a syntax error the parser resumes at the next line that starts a top-level statement in
+column 1 (earlier text blanked so positions stay true), so one run reports several mistakes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark
+from lark import Token
+from lark.exceptions import UnexpectedCharacters
+from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedToken
+
+from dhispatch.dsl import ast
+from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.dsl.diagnostics import Span
+from dhispatch.dsl.errors import SpecSyntaxError
+from dhispatch.dsl.scan import unclosed_brace
+from dhispatch.dsl.syntax_errors import LABELS
+from dhispatch.dsl.syntax_errors import SYNTAX_ERRORS
+from dhispatch.dsl.syntax_errors import with_variants
+from dhispatch.dsl.transformer import ToAst
+
+MAX_SYNTAX_ERRORS = 20
+STATEMENT_KEYWORDS = ("spec", "dhis2", "source", "setup", "push")
+_RESUME = re.compile(r"^(spec|dhis2|source|setup|push)\b")
+_FRIENDLY = {
+    "NAME": "a name",
+    "STRING": "a quoted string",
+    "NUMBER": "a number",
+    "$END": "end of file",
+    "CUSTOM_FIELD": "'custom_field'",
+}
+# Which block a setting keyword belongs to, for "did you put it in the wrong block?" hints.
+BLOCK_OF = {
+    **dict.fromkeys(
+        ["url", "auth", "data_set", "id_scheme", "org_unit_id_scheme", "period_format",
+         "category_option_combo_id_scheme", "period_type", "round", "timezone", "enabled",
+         "disabled", "insecure", "on_vanish", "attribute_option_combo"], "dhis2"),
+    **dict.fromkeys(["database", "items", "org_unit"], "source"),
+    "item_ref": "setup",
+    **dict.fromkeys(
+        ["category_option", "custom_field", "data_element", "interval", "basis", "within",
+         "months", "days_per_month", "adjust_for_stockouts", "soh", "paused"], "push"),
+}  # fmt: skip
+
+
+@lru_cache(maxsize=2)
+def get_parser(strict: bool = False) -> Lark:
+    """The LALR parser, built once per process (Lark caches its tables under the temp dir)."""
+    return Lark.open(
+        "grammar.lark",
+        rel_to=__file__,
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        strict=strict,
+        cache=not strict,
+    )
+
+
+def parse_spec(text: str, path: str) -> ast.Spec:
+    """Parse a spec; raise SpecSyntaxError carrying every syntax diagnostic found."""
+    parser = get_parser()
+    try:
+        tree = parser.parse(text)
+    except UnexpectedInput:
+        raise SpecSyntaxError(syntax_diagnostics(text, path)) from None
+    spec = ToAst(path).transform(tree)
+    assert isinstance(spec, ast.Spec)
+    return spec
+
+
+def syntax_diagnostics(text: str, path: str) -> list[Diagnostic]:
+    """All syntax errors of a text, resuming at later top-level statements after each."""
+    parser = get_parser()
+    lines = text.splitlines(keepends=True)
+    found: list[Diagnostic] = []
+    start = 0  # 0-based index of the first line of the chunk being parsed
+    while len(found) < MAX_SYNTAX_ERRORS:
+        chunk = "".join("\n" if i < start else line for i, line in enumerate(lines))
+        try:
+            parser.parse(chunk)
+            break
+        except UnexpectedInput as exc:
+            diag = diagnose(exc, chunk, path)
+            found.append(diag)
+            resume = _resume_line(lines, diag.span, start)
+            if resume is None:
+                break
+            start = resume
+    return found
+
+
+def _resume_line(lines: list[str], span: Span, start: int) -> int | None:
+    for i in range(max(start + 1, span.line - 1), len(lines)):
+        line_no = i + 1
+        if _RESUME.match(lines[i]) and (line_no > span.line or span.column == 1):
+            return i
+    return None
+
+
+def diagnose(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    """One Diagnostic for a Lark error: labelled, positioned, with a hint where we can give one."""
+    if isinstance(exc, UnexpectedCharacters):
+        return _bad_character(exc, text, path)
+    assert isinstance(exc, UnexpectedToken)
+    token = exc.token
+    expected = _expected(exc)
+    if token.type == "$END":
+        return _unexpected_end(text, path, expected)
+    span = Span(
+        path,
+        token.line or 1,
+        token.column or 1,
+        token.end_line or token.line or 1,
+        token.end_column or (token.column or 1) + max(len(token), 1),
+    )
+    label = exc.match_examples(get_parser().parse, with_variants(SYNTAX_ERRORS), use_accepts=True)
+    return _labelled(label, exc, span, expected)
+
+
+def _expected(exc: UnexpectedToken) -> list[str]:
+    names: dict[str, str] = {}
+    for terminal in get_parser().terminals:
+        if terminal.pattern.type == "str":
+            names[terminal.name] = f"'{terminal.pattern.value}'"
+    shown = {_FRIENDLY.get(t) or names.get(t) or t for t in exc.accepts or exc.expected}
+    return sorted(shown)
+
+
+def _show(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "STRING":
+        return "a quoted string"
+    if token.type == "NUMBER":
+        return f"number {token}"
+    return f"'{token}'"
+
+
+def _keywords(expected: list[str]) -> list[str]:
+    return [e.strip("'") for e in expected if e.startswith("'")]
+
+
+def _suggest(word: str, candidates: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _one_of(expected: list[str]) -> str:
+    return "expected " + (expected[0] if len(expected) == 1 else "one of: " + ", ".join(expected))
+
+
+def _previous_token(exc: UnexpectedToken) -> str | None:
+    state: Any = exc.state
+    for value in reversed(getattr(state, "value_stack", None) or []):
+        if isinstance(value, Token):
+            return str(value)
+        return None
+    return None
+
+
+def _labelled(label: str | None, exc: UnexpectedToken, span: Span, expected: list[str]) -> Diagnostic:
+    token = exc.token
+    shown = _show(token)
+    word = str(token)
+    if label in ("dhis2", "source", "setup", "push"):
+        code, _ = LABELS[label]
+        hint = _suggest(word, _keywords(expected))
+        home = BLOCK_OF.get(word)
+        if hint is None and home is not None and home != label:
+            hint = f"'{word}' is a setting of the {home} block"
+        message = f"unknown setting {shown} in the {label} block"
+        return Diagnostic(code, message, span, hint=hint or _one_of(expected))
+    if label == "statement":
+        hint = _suggest(word, list(STATEMENT_KEYWORDS))
+        if hint is None and word in BLOCK_OF:
+            hint = f"'{word}' belongs inside a {BLOCK_OF[word]} {{ … }} block"
+        message = f"unexpected {shown}; expected a statement: spec, dhis2, source, setup or push"
+        return Diagnostic("E106", message, span, hint=hint)
+    previous = _previous_token(exc)
+    after = f" after '{previous}'" if previous else ""
+    if label == "value":
+        if "a quoted string" in expected and token.type in ("NAME", "NUMBER"):
+            return Diagnostic(
+                "E108",
+                f"expected a quoted string{after}, found {shown}",
+                span,
+                hint=f'write it in double quotes: "{word}"',
+            )
+        return Diagnostic("E107", f"{_one_of(expected)}{after}, found {shown}", span)
+    if label in ("name", "call", "filter", "org_unit"):
+        code, what = LABELS[label]
+        return Diagnostic(code, f"{what}: {_one_of(expected)}{after}, found {shown}", span)
+    return Diagnostic("E100", f"unexpected {shown}{after}; {_one_of(expected)}", span)
+
+
+def _unexpected_end(text: str, path: str, expected: list[str]) -> Diagnostic:
+    if "'}'" in expected:
+        brace = unclosed_brace(text, path)
+        if brace is not None:
+            return Diagnostic(
+                "E101",
+                "this block is never closed: the file ends before its '}'",
+                brace,
+                hint="add '}' at the end of the block",
+            )
+    stripped = text.rstrip()
+    line = stripped.count("\n") + 1
+    column = len(stripped) - (stripped.rfind("\n") + 1) + 1
+    return Diagnostic(
+        "E101", f"unexpected end of file; {_one_of(expected)}", Span.point(path, line, column)
+    )
+
+
+def _bad_character(exc: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
+    char = exc.char
+    span = Span.point(path, exc.line, exc.column)
+    if char == '"':
+        rest = text.splitlines()[exc.line - 1][exc.column - 1 :]
+        span = Span(path, exc.line, exc.column, exc.line, exc.column + len(rest.rstrip()))
+        return Diagnostic(
+            "E109",
+            "unterminated string",
+            span,
+            hint='a string ends with " on the same line; only \\" and \\\\ escapes are allowed',
+        )
+    return Diagnostic("E109", f"unexpected character {char!r}", span)
