@@ -11,6 +11,8 @@ the bi-month number 01-06 (``202202B`` = March-April 2022), because that is how 
 
 from __future__ import annotations
 
+import re
+
 PERIOD_TYPES: tuple[str, ...] = (
     "Daily", "Weekly", "WeeklyWednesday", "WeeklyThursday", "WeeklyFriday", "WeeklySaturday",
     "WeeklySunday", "BiWeekly", "Monthly", "BiMonthly", "Quarterly", "QuarterlyNov", "SixMonthly",
@@ -85,6 +87,11 @@ def period_type_for_format(fmt: str) -> str:
         ) from None
 
 
+def _pieces(fmt: str) -> list[str]:
+    normal = fmt.replace("yyyy", "YYYY").replace("dd", "DD")
+    return sorted(re.findall(r"YYYY|MM|DD|ww?|q|n|'[^']*'", normal))
+
+
 def _suggest(fmt: str) -> str | None:
     import difflib
 
@@ -99,6 +106,10 @@ def _suggest(fmt: str) -> str | None:
     for ptype, known in CANONICAL.items():
         if key(fmt) == ptype.upper():
             return f"the {ptype} format is {known!r}"
+    # The right pieces in another order or with other separators (DD/MM/YYYY).
+    for known in [*CANONICAL.values(), *ALIASES]:
+        if _pieces(known) == _pieces(fmt):
+            return f"DHIS2 writes that period as {known!r}"
     close = difflib.get_close_matches(fmt, list(FORMATS), n=1, cutoff=0.5)
     if close:
         return f"did you mean {close[0]!r} ({FORMATS[close[0]]})?"
