@@ -1,0 +1,206 @@
+"""The demo country's DHIS2 metadata export, built from ``runtime/demo_country.py``.
+
+Its IDs are the ones the example specs and the generated stock database use, so the examples'
+pushes succeed against ``dhispatch sandbox`` out of the box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dhispatch.runtime import demo_country as dc
+
+DEMO_METADATA_PATH = Path(__file__).with_name("demo_metadata.json")
+KIRIBATI_COC_NAMES = {
+    "stock_on_hand": "Stock on hand",
+    "average_monthly_consumption": "AMC",
+    "days_out_of_stock": "Days out of stock",
+}
+
+
+def kiribati_element_uid(i: int) -> str:
+    return f"deKUC{i:06d}"
+
+
+def vanuatu_soh_uid(i: int) -> str:
+    return f"deVSH{i:06d}"
+
+
+def vanuatu_value_uid(i: int) -> str:
+    return f"deVVL{i:06d}"
+
+
+def _element(uid: str, code: str, name: str, combo: str, aggregation: str) -> dict[str, Any]:
+    return {
+        "id": uid,
+        "code": code,
+        "name": name,
+        "shortName": name[:50],
+        "domainType": "AGGREGATE",
+        "valueType": "NUMBER",
+        "aggregationType": aggregation,
+        "zeroIsSignificant": True,
+        "categoryCombo": {"id": combo},
+    }
+
+
+def _data_set(
+    uid: str,
+    code: str,
+    name: str,
+    period_type: str,
+    open_future: int,
+    elements: list[str],
+    org_units: list[dict[str, str]],
+) -> dict[str, Any]:
+    return {
+        "id": uid,
+        "code": code,
+        "name": name,
+        "shortName": name[:50],
+        "periodType": period_type,
+        "openFuturePeriods": open_future,
+        "expiryDays": 0,
+        "categoryCombo": {"id": dc.DEFAULT_CATEGORY_COMBO},
+        "publicAccess": "rwrw----",
+        "dataSetElements": [{"dataElement": {"id": e}} for e in elements],
+        "organisationUnits": org_units,
+    }
+
+
+def demo_metadata(stores: int = dc.DEMO_STORES, items: int = dc.DEMO_ITEMS) -> dict[str, Any]:
+    """A DHIS2 metadata export (JSON-ready) for a demo country of a given size."""
+    org_units: list[dict[str, Any]] = [
+        {"id": dc.ROOT_ORG_UNIT, "code": "ROOT", "name": "Demo country", "shortName": "Demo"}
+    ]
+    for j in range(1, stores + 1):
+        code = dc.store_code(j)
+        org_units.append(
+            {
+                "id": dc.org_unit_uid(j),
+                "code": code,
+                "name": f"Store {code}",
+                "shortName": f"Store {code}",
+                "parent": {"id": dc.ROOT_ORG_UNIT},
+            }
+        )
+    all_ous = [{"id": ou["id"]} for ou in org_units]
+
+    elements: list[dict[str, Any]] = []
+    kiribati, tonga, vanuatu = [], [], []
+    for i in range(1, items + 1):
+        item = dc.item_code(i)
+        universal = dc.item_universal_code(i)
+        if universal is not None:
+            uid = kiribati_element_uid(i)
+            elements.append(
+                _element(
+                    uid,
+                    universal,
+                    f"Stock indicator {universal}",
+                    dc.KIRIBATI_CATEGORY_COMBO,
+                    "LAST",
+                )
+            )
+            kiribati.append(uid)
+        for uid, code, name in (
+            (dc.item_user_field_1(i), f"TO_SOH_{item}", f"Stock on hand {item}"),
+            (dc.item_user_field_2(i), f"TO_EXP_{item}", f"Stock expiring {item}"),
+        ):
+            elements.append(_element(uid, code, name, dc.DEFAULT_CATEGORY_COMBO, "LAST"))
+            tonga.append(uid)
+        soh = dc.item_user_field_6(i)
+        if soh is not None:
+            elements.append(
+                _element(vanuatu_soh_uid(i), soh, f"SOH {item}", dc.DEFAULT_CATEGORY_COMBO, "LAST")
+            )
+            vanuatu.append(vanuatu_soh_uid(i))
+        value_code = dc.vanuatu_value_element(i)
+        elements.append(
+            _element(
+                vanuatu_value_uid(i),
+                value_code,
+                f"Value of stock {item}",
+                dc.DEFAULT_CATEGORY_COMBO,
+                "LAST",
+            )
+        )
+        vanuatu.append(vanuatu_value_uid(i))
+
+    cocs = [
+        {
+            "id": dc.DEFAULT_COC,
+            "code": "default",
+            "name": "default",
+            "categoryCombo": {"id": dc.DEFAULT_CATEGORY_COMBO},
+        }
+    ]
+    for key, uid in dc.KIRIBATI_COCS.items():
+        cocs.append(
+            {
+                "id": uid,
+                "name": KIRIBATI_COC_NAMES[key],
+                "categoryCombo": {"id": dc.KIRIBATI_CATEGORY_COMBO},
+            }
+        )
+    return {
+        "system": {"id": "dhispatch-demo", "version": "2.40.4"},
+        "categoryCombos": [
+            {
+                "id": dc.DEFAULT_CATEGORY_COMBO,
+                "code": "default",
+                "name": "default",
+                "dataDimensionType": "DISAGGREGATION",
+                "categoryOptionCombos": [{"id": dc.DEFAULT_COC}],
+            },
+            {
+                "id": dc.KIRIBATI_CATEGORY_COMBO,
+                "name": "Stock indicator",
+                "dataDimensionType": "DISAGGREGATION",
+                "categoryOptionCombos": [{"id": uid} for uid in dc.KIRIBATI_COCS.values()],
+            },
+        ],
+        "categoryOptionCombos": cocs,
+        "dataElements": elements,
+        "dataSets": [
+            _data_set(
+                dc.KIRIBATI_DATA_SET,
+                "KIRIBATI_STOCK",
+                "Kiribati stock indicators",
+                "Monthly",
+                0,
+                kiribati,
+                all_ous,
+            ),
+            _data_set(
+                dc.TONGA_DATA_SET,
+                "TONGA_STOCK",
+                "Tonga stock per item",
+                "Monthly",
+                1,
+                tonga,
+                all_ous,
+            ),
+            _data_set(
+                dc.VANUATU_DATA_SET,
+                "VANUATU_STOCK",
+                "Vanuatu daily stock",
+                "Daily",
+                1,
+                vanuatu,
+                all_ous,
+            ),
+        ],
+        "organisationUnits": org_units,
+        "users": [
+            {
+                "id": "uAdmin00001",
+                "username": dc.ADMIN_USER,
+                "firstName": "Sandbox",
+                "surname": "Admin",
+                "authorities": ["ALL"],
+                "organisationUnits": [{"id": dc.ROOT_ORG_UNIT}],
+            },
+        ],
+    }
