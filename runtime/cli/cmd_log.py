@@ -39,8 +39,9 @@ def command(state: str | None, limit: int, as_json: bool) -> None:
             )
             return
         last = {p: len(journal.pending_batches(p)) for p in {r.plan_name for r in runs}}
-    from rich.console import Console
     from rich.table import Table
+
+    from dhispatch.runtime.cli.cmd_push import console
 
     table = Table(title="runs (newest first)", title_justify="left")
     for col in ("run", "plan", "trigger", "started (UTC)", "status", "periods", "values",
@@ -53,7 +54,7 @@ def command(state: str | None, limit: int, as_json: bool) -> None:
                       r.status, ", ".join(s.get("periods", [])), str(s.get("values", 0)),
                       str(s.get("sent", 0)), str(s.get("unchanged", 0)), str(s.get("refused", 0)),
                       secs)  # fmt: skip
-    Console(soft_wrap=True).print(table)
+    console().print(table)
     for plan, n in sorted(last.items()):
         if n:
             click.echo(f"{plan}: {n} batch(es) waiting to be resent by the next run")

@@ -101,8 +101,9 @@ def command(
 
 
 def _print_table(cells: list[Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from dhispatch.runtime.cli.cmd_push import console
 
     table = Table(title="values", title_justify="left")
     for col in ("period", "org unit", "data element", "coc", "value", "change", "store", "item",
@@ -113,4 +114,4 @@ def _print_table(cells: list[Any]) -> None:
         table.add_row(cell.key.period, cell.key.org_unit, cell.key.data_element,
                       cell.key.coc or "default", cell.value, shown, cell.store, cell.item,
                       cell.step_id)  # fmt: skip
-    Console(soft_wrap=True).print(table)
+    console().print(table)

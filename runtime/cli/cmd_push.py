@@ -107,6 +107,13 @@ class Progress:
             self._bar.update(self._task, completed=count)
 
 
+def console() -> Any:
+    """A rich console; when output is not a terminal, wide enough that tables never squeeze."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
+
+
 def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     sk = summary.get("skipped", {})
     t = summary.get("timings", {})
@@ -143,7 +150,6 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def print_summary(title: str, summary: Mapping[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, show_header=False, title_justify="left")
@@ -151,7 +157,7 @@ def print_summary(title: str, summary: Mapping[str, Any]) -> None:
     table.add_column("count", justify="right")
     for k, v in summary_rows(summary):
         table.add_row(k, v)
-    Console(soft_wrap=True).print(table)
+    console().print(table)
 
 
 def print_conflicts(conflicts: Sequence[Any], sources: Mapping[str, str]) -> None:
