@@ -80,9 +80,9 @@ def command(workdir: str | None, seed: int) -> None:
     from dhispatch.runtime.executor import Executor
     from dhispatch.runtime.journal import Journal
     from dhispatch.runtime.report import render_run
+    from dhispatch.runtime.sandbox.demo import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
-    from dhispatch.runtime.sandbox.demo import demo_metadata
     from dhispatch.runtime.scheduler import manual_slots
     from dhispatch.runtime.sources.demo import generate_demo
 
