@@ -39,6 +39,7 @@ from dhispatch.runtime.dhis2.retry import parse_retry_after
 from dhispatch.runtime.dhis2.values import dhis2_value
 
 log = logging.getLogger("dhispatch.dhis2")
+log.addHandler(logging.NullHandler())  # a library: the application decides what to show
 
 ASYNC_THRESHOLD = 10_000  # values per push above which the import runs as a server task
 DATA_SET_FIELDS = (
@@ -421,7 +422,7 @@ class Dhis2Client:
                 delay = policy.delay(attempt, retry_after, self._rng)
                 log.info("retrying %s %s in %.2f s: %s", method, path, delay, reason)
                 self._sleep(delay)
-        log.warning("giving up on %s %s after %d attempts: %s", method, path, attempt, reason)
+        log.info("giving up on %s %s after %d attempts: %s", method, path, attempt, reason)
         if last_status is not None:
             raise ServerError(f"{reason} (gave up after {attempt} attempts)", last_status)
         raise NetworkError(f"{reason} (gave up after {attempt} attempts)")
