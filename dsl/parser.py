@@ -29,7 +29,8 @@ from dhispatch.dsl.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
 STATEMENT_KEYWORDS = ("spec", "dhis2", "source", "setup", "push")
-_RESUME = re.compile(r"^(spec|dhis2|source|setup|push)\b")
+# A line starting in column 1 with a word is taken for a statement (settings are indented).
+_RESUME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 _FRIENDLY = {
     "NAME": "a name",
     "STRING": "a quoted string",
@@ -102,7 +103,8 @@ def syntax_diagnostics(text: str, path: str) -> list[Diagnostic]:
 def _resume_line(lines: list[str], span: Span, start: int) -> int | None:
     for i in range(max(start + 1, span.line - 1), len(lines)):
         line_no = i + 1
-        if _RESUME.match(lines[i]) and (line_no > span.line or span.column == 1):
+        found = _RESUME.match(lines[i])
+        if found and found.group(1) not in BLOCK_OF and (line_no > span.line or span.column == 1):
             return i
     return None
 
@@ -124,7 +126,27 @@ def diagnose(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         token.end_column or (token.column or 1) + max(len(token), 1),
     )
     label = exc.match_examples(get_parser().parse, with_variants(SYNTAX_ERRORS), use_accepts=True)
-    return _labelled(label, exc, span, expected)
+    return _labelled(label or _label_from_expected(expected), exc, span, expected)
+
+
+def _label_from_expected(expected: list[str]) -> str | None:
+    """The block an error is in, from what the parser would accept there.
+
+    LALR reports an error before reducing the previous setting, so the failing state depends on
+    which setting came before; the accepted keywords say which block we are in regardless.
+    """
+    keywords = set(_keywords(expected))
+    if "data_set" in keywords:
+        return "dhis2"
+    if "org_unit" in keywords and "database" in keywords:
+        return "source"
+    if "basis" in keywords:
+        return "push"
+    if "item_ref" in keywords:
+        return "setup"
+    if "push" in keywords and "dhis2" in keywords:
+        return "statement"
+    return None
 
 
 def _expected(exc: UnexpectedToken) -> list[str]:
@@ -178,6 +200,8 @@ def _labelled(label: str | None, exc: UnexpectedToken, span: Span, expected: lis
         home = BLOCK_OF.get(word)
         if hint is None and home is not None and home != label:
             hint = f"'{word}' is a setting of the {home} block"
+        if hint is None and word in STATEMENT_KEYWORDS:
+            hint = f"'{word}' starts a statement: is a '}}' missing before it?"
         message = f"unknown setting {shown} in the {label} block"
         return Diagnostic(code, message, span, hint=hint or _one_of(expected))
     if label == "statement":

@@ -1,0 +1,71 @@
+"""Every diagnostic code the spec front end emits, with a one-line meaning (README table source)."""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    # syntax (dsl/parser.py)
+    "E100": "unexpected token (no more specific label)",
+    "E101": "unexpected end of file / a block never closed",
+    "E102": "unknown setting in the dhis2 block",
+    "E103": "unknown setting in the source block",
+    "E104": "unknown setting in the setup block",
+    "E105": "unknown setting in the push block",
+    "E106": "not a statement (spec, dhis2, source, setup, push)",
+    "E107": "a setting's value is missing or malformed",
+    "E108": "a quoted string was expected",
+    "E109": "unexpected character or unterminated string",
+    "E110": "a statement keyword without its name",
+    "E111": "malformed argument list of a call",
+    "E112": "malformed item filter",
+    "E113": "malformed org unit reference",
+    # structure (compiler/checks/structure.py)
+    "E201": "a required statement is missing",
+    "E202": "a once-only statement is repeated",
+    "E203": "a setting is given twice in one block",
+    "E204": "a block lacks a required setting",
+    # target (compiler/checks/target.py)
+    "E301": "URL is not http(s)",
+    "E302": "plain http to a non-loopback host without insecure",
+    "W303": "insecure has no effect with https",
+    "E303": "unknown auth method",
+    "E304": "bad auth arguments",
+    "E305": "a secret written literally (auth secret, password in a database URL)",
+    "E306": "not a DHIS2 UID",
+    "E307": "unknown ID scheme",
+    "E308": "period format DHIS2 cannot parse",
+    "E309": "unknown period type",
+    "E310": "round decimals out of range",
+    "E311": "unknown time zone",
+    "E312": "enabled is neither true nor false",
+    "E313": "unknown on_vanish policy",
+    "E314": "empty DHIS2 code",
+    "E315": "invalid environment variable name",
+    # source (compiler/checks/source.py)
+    "E401": "unknown source kind",
+    "E402": "unknown item field in a filter",
+    "E403": "bad custom check box filter",
+    "E404": "unknown org unit reference",
+    "E405": "empty path or name",
+    # setup and pushes (compiler/checks/pushes.py)
+    "E501": "unknown setup mode",
+    "E502": "item_ref missing (or given where it means nothing)",
+    "E503": "unknown item field / custom field",
+    "E504": "category_option missing in category_option_combo mode",
+    "E505": "custom_field missing in data_element_per_item mode",
+    "E506": "custom_field outside data_element_per_item mode",
+    "E507": "data_element outside single_data_element mode",
+    "E508": "unknown indicator",
+    "E509": "parameter the indicator does not take",
+    "E510": "two pushes write the same DHIS2 cells",
+    "E511": "bad interval (kind, weekday, day, cron)",
+    "W512": "monthly day 29–31 runs on the last day of shorter months",
+    "E512": "unknown basis",
+    "E513": "basis does not fit the data set's period type",
+    "E514": "parameter value out of range",
+    # templates (compiler/checks/templates.py)
+    "E601": "template syntax error",
+    "E602": "unknown template variable",
+    "E603": "unknown item attribute in a template",
+    # internal
+    "E900": "internal compiler error (the plan failed its schema)",
+}
