@@ -176,17 +176,21 @@ def due_instants(
     zone_info = zone(tz)
     _require_aware(after, "after")
     _require_aware(until, "until")
+    # Aware datetimes sharing a tzinfo compare by wall time (folds ignored), so every
+    # comparison of instants here is made in UTC.
+    after_utc, until_utc = after.astimezone(UTC), until.astimezone(UTC)
     # Start a day early in wall time: around a fall-back fold a later instant can have an
     # earlier wall time; the instant filter below keeps the result exact.
     after_wall = after.astimezone(zone_info).replace(tzinfo=None) - _ONE_DAY
     previous: datetime | None = None
     for wall in _wall_times(interval, after_wall):
         instant = localize(wall, zone_info)
-        if instant > until:
+        instant_utc = instant.astimezone(UTC)
+        if instant_utc > until_utc:
             return  # localize() is monotonic in wall time, so nothing later can be due
-        if instant <= after or instant == previous:
+        if instant_utc <= after_utc or instant_utc == previous:
             continue  # already due before, or a second wall time inside one DST gap
-        previous = instant
+        previous = instant_utc
         yield instant
 
 
@@ -250,7 +254,7 @@ def due_slots(
     tz, period_type = str(target["timezone"]), str(target["period_type"])
     _require_aware(after, "after")
     _require_aware(until, "until")
-    start = max(after, until - window)
+    start = max(after.astimezone(UTC), until.astimezone(UTC) - window)  # absolute time
     keyed: list[tuple[datetime, int, Slot]] = []
     for index, step in enumerate(plan["steps"]):
         if step.get("paused"):
@@ -269,8 +273,10 @@ def dropped_slots(
     window: timedelta = DEFAULT_WINDOW,
 ) -> int:
     """How many slots due in ``(after, until]`` fall outside the catch-up window (for the log)."""
-    start = max(after, until - window)
-    if start <= after:
+    _require_aware(after, "after")
+    _require_aware(until, "until")
+    start = max(after.astimezone(UTC), until.astimezone(UTC) - window)
+    if start <= after.astimezone(UTC):
         return 0
     tz = str(plan["target"]["timezone"])
     return sum(
@@ -313,8 +319,9 @@ def manual_slot(
         return Slot(step_id, moment, end_of_day(filled.end, zone_info), filled)
     if period is not None:
         chosen = parse_period(period, period_type)
-        if moment < start_of_day(chosen.start, zone_info):
+        if moment.astimezone(UTC) < start_of_day(chosen.start, zone_info).astimezone(UTC):
             raise PeriodError(f"period {chosen.id} has not started yet (it starts {chosen.start})")
-        reference = min(end_of_day(chosen.end, zone_info), moment)
+        last = end_of_day(chosen.end, zone_info)
+        reference = last if last.astimezone(UTC) <= moment.astimezone(UTC) else moment
         return Slot(step_id, moment, reference, chosen)
     return Slot(step_id, moment, moment, period_for(period_type, moment.date()))

@@ -409,3 +409,19 @@ def test_manual_slot_refusals() -> None:
         manual_slot(push, "Monthly", NAIROBI, period="202404", now=NOW)
     with pytest.raises(ScheduleError, match="not both"):
         manual_slot(push, "Monthly", NAIROBI, period="202401", at=date(2024, 1, 1), now=NOW)
+
+
+def test_instants_in_a_fold_compare_as_instants_not_wall_times() -> None:
+    # 01:30 EST (the second 01:30 of 2024-11-03) is after 01:45 EDT, although its wall time is
+    # earlier; the 01:45 run (fold=0, EDT) was therefore already due before `after`.
+    after = datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=ZoneInfo(NEW_YORK))
+    until = datetime(2024, 11, 4, 12, tzinfo=ZoneInfo(NEW_YORK))
+    dues = list(due_instants({"kind": "cron", "expression": "45 1 * * *"}, NEW_YORK, after, until))
+    assert [d.astimezone(UTC).isoformat() for d in dues] == ["2024-11-04T06:45:00+00:00"]
+    # the catch-up window is absolute time: 92 days before a GMT instant, not the same wall time
+    daily_8 = step({"kind": "cron", "expression": "0 8 * * *"}, "current_day")
+    plan = {"target": {"timezone": LONDON, "period_type": "Daily"}, "steps": [daily_8]}
+    wake = at("2024-11-03 07:30", LONDON)  # GMT; 92 days earlier is 2024-08-03 08:30 BST
+    slots = due_slots(plan, wake - timedelta(days=200), wake)
+    assert _wall(slots[0].due) == "2024-08-04 08:00:00"  # 3 Aug 08:00 BST is before the window
+    assert _wall(slots[-1].due) == "2024-11-02 08:00:00" and len(slots) == 91
