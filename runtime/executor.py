@@ -140,6 +140,7 @@ class Executor:
         batch_size: int = DEFAULT_BATCH_SIZE,
         transport: Any = None,
         progress: ProgressFn | None = None,
+        retry_delay: float | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -147,6 +148,7 @@ class Executor:
         self.batch_size = batch_size
         self.transport = transport
         self.progress = progress
+        self.retry_delay = retry_delay
         self.name: str = plan["name"]
         self.steps: dict[str, Mapping[str, Any]] = {s["id"]: s for s in plan["steps"]}
         self._client: Any = None
@@ -165,6 +167,10 @@ class Executor:
             kwargs: dict[str, Any] = {}
             if self.transport is not None:
                 kwargs["transport"] = self.transport
+            if self.retry_delay is not None:
+                from dhispatch.runtime.dhis2 import RetryPolicy
+
+                kwargs["retry"] = RetryPolicy(base_delay=self.retry_delay)
             self._client = Dhis2Client(target["url"], auth, **kwargs)
             self._client.__enter__()
         return self._client

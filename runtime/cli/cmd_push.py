@@ -202,6 +202,7 @@ def run_slots(
     record_slots: bool = False,
     batch_size: int | None = None,
     quiet: bool = False,
+    retry_delay: float | None = None,
 ) -> Any:
     """Execute slots with a progress display; ExecutionError → one line, exit 1."""
     from dhispatch.runtime.executor import DEFAULT_BATCH_SIZE
@@ -209,7 +210,13 @@ def run_slots(
     from dhispatch.runtime.executor import Executor
 
     with Progress(f"{plan['name']}: computing and sending", quiet) as progress:
-        ex = Executor(plan, journal, batch_size=batch_size or DEFAULT_BATCH_SIZE, progress=progress)
+        ex = Executor(
+            plan,
+            journal,
+            batch_size=batch_size or DEFAULT_BATCH_SIZE,
+            progress=progress,
+            retry_delay=retry_delay,
+        )
         try:
             return ex.execute(
                 slots, trigger=trigger, dry_run=dry_run, force=force, record_slots=record_slots
@@ -246,6 +253,7 @@ def finish(result: Any, sources: Mapping[str, str], state: Path, *, as_json: boo
 @click.option("--batch-size", type=click.IntRange(1, 100000), default=None)
 @click.option("--state", metavar="PATH", help=STATE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
 def command(
     spec_or_plan: str,
     at: str | None,
@@ -255,6 +263,7 @@ def command(
     batch_size: int | None,
     state: str | None,
     as_json: bool,
+    retry_delay: float | None,
 ) -> None:
     """Push every active step now (current day), as of --at DATE, or for --period P."""
     from dhispatch.runtime.scheduler import SchedulingError
@@ -278,5 +287,6 @@ def command(
             force=force,
             batch_size=batch_size,
             quiet=as_json,
+            retry_delay=retry_delay,
         )
     sys.exit(finish(result, loaded.sources, path, as_json=as_json))

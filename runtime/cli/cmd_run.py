@@ -36,6 +36,7 @@ def run_due(
     *,
     window: timedelta | None,
     as_json: bool = False,
+    retry_delay: float | None = None,
 ) -> int:
     """One pass for one plan: pending batches first, then due slots grouped by due instant."""
     from dhispatch.runtime.scheduler import SchedulingError
@@ -58,7 +59,7 @@ def run_due(
         click.echo(f"{plan['name']}: nothing due")
     for group in groups:
         result = run_slots(plan, journal, group, trigger="schedule", record_slots=True,
-                           quiet=as_json)  # fmt: skip
+                           quiet=as_json, retry_delay=retry_delay)  # fmt: skip
         code = max(code, finish(result, loaded.sources, state, as_json=as_json))
         if result.status == "failed":
             break  # DHIS2 is down: later slots wait for the next run, in order
@@ -73,6 +74,7 @@ def run_due(
               help="catch-up window (default 92 days)")  # fmt: skip
 @click.option("--now", "now_text", hidden=True, help="pretend it is this instant (testing)")
 @click.option("--json", "as_json", is_flag=True, help="print each run's summary as JSON")
+@click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
 def command(
     specs_or_plans: tuple[str, ...],
     once: bool,
@@ -80,6 +82,7 @@ def command(
     window_days: int | None,
     now_text: str | None,
     as_json: bool,
+    retry_delay: float | None,
 ) -> None:
     """Run everything due now (and missed runs), oldest first, then exit."""
     loaded = [load_plan_arg(p) for p in specs_or_plans]
@@ -89,5 +92,5 @@ def command(
     with open_journal(state, lock=True) as journal:
         for lp in loaded:
             code = max(code, run_due(lp, journal, now, state_path(state), window=window,
-                                     as_json=as_json))  # fmt: skip
+                                     as_json=as_json, retry_delay=retry_delay))  # fmt: skip
     sys.exit(code)
