@@ -66,7 +66,7 @@ def summary_json(summary: ImportSummary, generation: int) -> dict[str, Any]:
     }
     if summary.conflicts:
         body["conflicts"] = [conflict_json(c, generation) for c in summary.conflicts]
-    if generation >= 37 and summary.rejected:
+    if 37 <= generation < 43 and summary.rejected:  # §11: rejectedIndexes ≤2.42
         body["rejectedIndexes"] = sorted(summary.rejected)
     body["dataSetComplete"] = "false"
     if generation >= 38:

@@ -57,7 +57,7 @@ def contract_metadata() -> dict[str, Any]:
                 "name": "default",
                 "categoryCombo": {"id": DEFAULT_CC},
             }
-        ],  # fmt: skip
+        ],
         "dataElements": [
             _de(DE_NUM, "NUM", "NUMBER", True),
             _de(DE_INT, "INT", "INTEGER", True),
@@ -105,7 +105,7 @@ def contract_metadata() -> dict[str, Any]:
                 "authorities": ["F_DATAVALUE_ADD"],
                 "organisationUnits": [{"id": ROOT}],
             },
-        ],  # fmt: skip
+        ],
     }
 
 
