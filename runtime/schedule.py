@@ -101,8 +101,13 @@ def start_of_day(day: date, tz: tzinfo) -> datetime:
 
 
 def end_of_day(day: date, tz: tzinfo) -> datetime:
-    """The last instant of ``day`` in ``tz``: 23:59:59.999999 local."""
-    return localize(datetime.combine(day, time.max), tz)
+    """The last instant of ``day`` in ``tz``: 23:59:59.999999 local, at its *last* occurrence.
+
+    Taken as one microsecond before the next day starts, in absolute time: where clocks fall back
+    at midnight (America/Santiago) 23:xx happens twice and the day ends at the second one.
+    """
+    following = start_of_day(day + _ONE_DAY, tz).astimezone(UTC)
+    return (following - timedelta(microseconds=1)).astimezone(tz)
 
 
 # --- due instants -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dhispatch.runtime.schedule import Slot
 from dhispatch.runtime.schedule import dropped_slots
 from dhispatch.runtime.schedule import due_instants
 from dhispatch.runtime.schedule import due_slots
+from dhispatch.runtime.schedule import end_of_day
 from dhispatch.runtime.schedule import localize
 from dhispatch.runtime.schedule import manual_slot
 from dhispatch.runtime.schedule import slot_for
@@ -425,3 +426,11 @@ def test_instants_in_a_fold_compare_as_instants_not_wall_times() -> None:
     slots = due_slots(plan, wake - timedelta(days=200), wake)
     assert _wall(slots[0].due) == "2024-08-04 08:00:00"  # 3 Aug 08:00 BST is before the window
     assert _wall(slots[-1].due) == "2024-11-02 08:00:00" and len(slots) == 91
+
+
+def test_end_of_a_day_that_repeats_its_last_hour() -> None:
+    # America/Santiago fell back at 2023-04-02 00:00 -03 to 2023-04-01 23:00 -04: the day
+    # 2023-04-01 ends at the second 23:59:59.999999
+    end = end_of_day(date(2023, 4, 1), ZoneInfo("America/Santiago"))
+    assert end.astimezone(UTC) == datetime(2023, 4, 2, 3, 59, 59, 999999, tzinfo=UTC)
+    assert (_wall(end), end.fold) == (f"2023-04-01 {E}", 1)
