@@ -7,8 +7,10 @@ expressions bring their own time of day. A local time that does not exist (sprin
 at the first instant after the gap; an ambiguous one (fall back) runs once, at its first
 occurrence (fold=0).
 
-"End of a day" (R of ``previous_*`` and of ``push --at``) is 23:59:59.999999 local of that day,
-so R's local date is the last day counted, which is what a date-granular stock ledger needs.
+"End of a day" (R of ``previous_*`` and of ``push --at``) is 23:59:59.999999 local of that day
+(its last occurrence), so R's local date is the last day counted, which is what a date-granular
+stock ledger needs. Instants are compared in UTC: aware datetimes sharing a tzinfo compare by
+wall time, which is wrong inside a fall-back fold.
 """
 
 from __future__ import annotations
