@@ -434,3 +434,16 @@ def test_end_of_a_day_that_repeats_its_last_hour() -> None:
     end = end_of_day(date(2023, 4, 1), ZoneInfo("America/Santiago"))
     assert end.astimezone(UTC) == datetime(2023, 4, 2, 3, 59, 59, 999999, tzinfo=UTC)
     assert (_wall(end), end.fold) == (f"2023-04-01 {E}", 1)
+
+
+def test_catch_up_daily_interval_each_run_fills_the_day_before() -> None:
+    # the daily kind of the catch-up case: 111 runs (16 Jul .. 3 Nov), each its own period
+    plan = {"target": {"timezone": LONDON, "period_type": "Daily"},
+            "steps": [step({"kind": "daily"}, "previous_period", "daily")]}  # fmt: skip
+    slots = due_slots(plan, LAST_RUN, WAKE, window=timedelta(days=120))
+    assert len(slots) == 111
+    assert _row(slots[0]) == ("2024-07-16 00:00:00", "daily", f"2024-07-15 {E}", "20240715")
+    assert _row(slots[-1]) == ("2024-11-03 00:00:00", "daily", f"2024-11-02 {E}", "20241102")
+    assert [s.period.next() for s in slots[:-1]] == [s.period for s in slots[1:]]
+    assert all(s.period.end == s.due.date() - timedelta(days=1) for s in slots)
+    assert dropped_slots(plan, LAST_RUN, WAKE) == 111 - 92  # default window keeps 92 days
