@@ -10,6 +10,8 @@ import re
 from decimal import Decimal
 from decimal import InvalidOperation
 
+# Already in DHIS2's canonical form (the common case): passed through without parsing.
+_CANONICAL = re.compile(r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$")
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -23,6 +25,8 @@ def dhis2_value(value: object) -> str:
         text = repr(value) if isinstance(value, float) else str(value)
     else:
         text = str(value).strip()
+        if _CANONICAL.match(text) and text != "-0":
+            return text
         if not _NUMERIC.match(text):
             return str(value)
     try:
