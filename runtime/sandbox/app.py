@@ -179,8 +179,8 @@ class SandboxApp:
         if not self.version.has_uaa:
             return _json(404, web_message(404, "Not Found"))
         # application/x-www-form-urlencoded, parsed here (no multipart dependency needed)
-        body = (await request.body()).decode("utf-8", "replace")
-        fields = {k: v[0] for k, v in parse_qs(body).items()}
+        text = (await request.body()).decode("utf-8", "replace")
+        fields = {k: v[0] for k, v in parse_qs(text).items()}
         status, body = self.auth.issue_token(request.headers, fields)
         return _json(status, body)
 

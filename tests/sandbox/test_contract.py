@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -61,11 +62,11 @@ class Expect:
     stored: int = 2  # values stored afterwards
 
 
-W36 = dict(http=200, status="WARNING", counts=(1, 0, 1, 0), stored=1)
-W37 = dict(http=200, status="WARNING", counts=(1, 0, 1, 0), indexes=(1,), stored=1)
-W40 = dict(http=409, status="WARNING", counts=(1, 0, 1, 0), indexes=(1,), stored=1)
+W36: dict[str, Any] = dict(http=200, status="WARNING", counts=(1, 0, 1, 0), stored=1)
+W37: dict[str, Any] = dict(http=200, status="WARNING", counts=(1, 0, 1, 0), indexes=(1,), stored=1)
+W40: dict[str, Any] = dict(http=409, status="WARNING", counts=(1, 0, 1, 0), indexes=(1,), stored=1)
 # 2.43 group-level failure: ERROR, 409, nothing written, every index of the group listed.
-G43 = dict(http=409, status="ERROR", counts=(0, 0, 2, 0), indexes=(0, 1), stored=0)
+G43: dict[str, Any] = dict(http=409, status="ERROR", counts=(0, 0, 2, 0), indexes=(0, 1), stored=0)
 
 TABLE: dict[str, dict[str, Expect]] = {
     "2.36": {

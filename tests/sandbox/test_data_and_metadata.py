@@ -81,7 +81,7 @@ def test_data_set_with_nested_fields(http: httpx.Client) -> None:
 
 def test_filters(http: httpx.Client) -> None:
     def ids(path: str, *filters: str, **params: str) -> list[str]:
-        query: list[tuple[str, str]] = [("filter", f) for f in filters]
+        query: list[tuple[str, str | int | float | bool | None]] = [("filter", f) for f in filters]
         query += [("fields", "id"), ("paging", "false"), *params.items()]
         body = http.get(path, params=query).json()
         assert "pager" not in body
@@ -169,7 +169,7 @@ def test_async_import_polls_to_a_summary(http: httpx.Client) -> None:
 
 
 def test_id_schemes_dry_run_and_strategies(sb40: RunningSandbox, http: httpx.Client) -> None:
-    by_code = {
+    by_code: dict[str, Any] = {
         "dataSet": "MONTHLY",
         "dataSetIdScheme": "CODE",
         "dataElementIdScheme": "CODE",
@@ -198,7 +198,7 @@ def test_id_schemes_dry_run_and_strategies(sb40: RunningSandbox, http: httpx.Cli
     # a soft-deleted key is revived as imported (§4)
     assert counts(http.post("/api/dataValueSets", json=changed)) == (1, 0, 0, 0)
     # an insignificant zero on an existing value deletes it (§3.1.7: (0,0,1))
-    zero = {
+    zero: dict[str, Any] = {
         "dataSet": DS,
         "dataValues": [{"dataElement": DE_ZERO, "period": PAST, "orgUnit": OU_IN, "value": "3"}],
     }

@@ -150,7 +150,7 @@ WEB_MESSAGE_401 = {
     "status": "ERROR",
     "message": "Unauthorized",
 }
-ASYNC_STARTED = {
+ASYNC_STARTED: dict[str, Any] = {
     "httpStatus": "OK",
     "httpStatusCode": 200,
     "status": "OK",
