@@ -40,7 +40,7 @@ def test_sigkill_mid_push_then_run_once_is_exact(
     plan = plan_file("kiribati", sandbox.url, country.db, tmp_path)
     state = tmp_path / "state.sqlite"
     expected = expected_cells("kiribati", country.db, *MAY)
-    sandbox.set_faults(latency_ms=250)  # slow every request so the kill lands mid-push
+    sandbox.set_faults(latency_ms=150)  # slow every request so the kill lands mid-push
     proc = subprocess.Popen(
         [sys.executable, "-m", "dhispatch.runtime.cli.main", "push", str(plan), "--period",
          "202405", "--state", str(state), "--batch-size", "40"],
@@ -56,7 +56,7 @@ def test_sigkill_mid_push_then_run_once_is_exact(
                     statuses = Counter(b[1] for b in _batches(state))
                 except sqlite3.OperationalError:
                     statuses = Counter()
-                if statuses["sent"] >= 3 and statuses["pending"] >= 1:
+                if statuses["sent"] >= 2 and statuses["pending"] >= 1:
                     break
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
