@@ -126,7 +126,12 @@ def start_sandbox(config: SandboxConfig, port: int = 0) -> RunningSandbox:
     if data_path is None:
         tmpdir = tempfile.TemporaryDirectory(prefix="dhispatch-sandbox-")
         data_path = Path(tmpdir.name) / "values.sqlite"
-    app = build_app(config, data_path)
+    try:
+        app = build_app(config, data_path)
+    except BaseException:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+        raise
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -134,6 +139,8 @@ def start_sandbox(config: SandboxConfig, port: int = 0) -> RunningSandbox:
     except OSError:
         sock.close()
         app.store.close()
+        if tmpdir is not None:
+            tmpdir.cleanup()
         raise
     actual = sock.getsockname()[1]
     uv_config = uvicorn.Config(
@@ -155,6 +162,8 @@ def start_sandbox(config: SandboxConfig, port: int = 0) -> RunningSandbox:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             app.store.close()
+            if tmpdir is not None:
+                tmpdir.cleanup()
             raise RuntimeError(f"the sandbox did not start on 127.0.0.1:{actual}")
         time.sleep(0.01)
     return RunningSandbox(app, server, thread, actual, tmpdir)

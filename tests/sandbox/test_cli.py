@@ -1,0 +1,95 @@
+"""``dhispatch sandbox`` as a user runs it: a subprocess serving until SIGTERM; clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from dhispatch.runtime.cli.main import cli
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def test_serves_until_sigterm_with_flags(tmp_path: Path) -> None:
+    data = tmp_path / "values.sqlite"
+    args = ["sandbox", "--port", "0", "--version", "2.43", "--data", str(data),
+            "--user", "ops:s3cret-pw", "--token", "d2p_cliToken00:ops", "--fail-next", "1",
+            "--fail-status", "503"]  # fmt: skip
+    env = {k: v for k, v in ENV.items() if k != "DHISPATCH_SANDBOX_PASSWORD"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dhispatch.runtime.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("DHIS2 2.43 sandbox on http://127.0.0.1:")
+        url = first.split(" on ")[1].split()[0]
+        auth = ("ops", "s3cret-pw")
+        assert httpx.get(url + "/api/system/info", auth=auth).status_code == 503  # --fail-next
+        info = httpx.get(url + "/api/system/info", auth=auth).json()
+        assert info["version"] == "2.43.0"
+        me = httpx.get(url + "/api/me", headers={"Authorization": "ApiToken d2p_cliToken00"})
+        assert me.json()["username"] == "ops"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "sandbox stopped" in err
+    assert "s3cret-pw" not in out + err  # given passwords are never echoed
+    assert data.exists()
+
+
+def test_default_admin_password_from_the_environment_is_not_printed() -> None:
+    env = {**ENV, "DHISPATCH_SANDBOX_PASSWORD": "from-env-Pw1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dhispatch.runtime.cli.main", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" on ")[1].split()[0]
+        assert "$DHISPATCH_SANDBOX_PASSWORD" in proc.stdout.readline()
+        me = httpx.get(url + "/api/me", auth=("admin", "from-env-Pw1"))
+        assert me.status_code == 200 and me.json()["authorities"] == ["ALL"]  # the demo export
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert "from-env-Pw1" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "content", "message"),
+    [
+        (["--version", "3.1"], None, "unsupported DHIS2 version '3.1'"),
+        (["--metadata", "{path}"], "{not json", "not valid JSON"),
+        (["--metadata", "{path}"], "[1, 2]", "a metadata export is a JSON object"),
+        (["--metadata", "{path}"], '{"dataSets": [{"name": "x"}]}', "needs a string 'id'"),
+        (["--metadata", "/no/such/export.json"], None, "cannot read metadata"),
+        (["--user", "nopassword"], None, "--user expects A:B"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(
+    tmp_path: Path, args: list[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "export.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    argv = ["sandbox", "--port", "0", *[a.replace("{path}", str(path)) for a in args]]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
