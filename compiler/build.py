@@ -141,7 +141,9 @@ def _source(view: SpecView) -> dict[str, Any]:
     org_unit = setting(source.settings, "org_unit")
     assert database is not None and org_unit is not None
     items = setting(source.settings, "items")
-    filters = items.value.filters if items is not None and isinstance(items.value, ast.Filters) else ()
+    filters = (
+        items.value.filters if items is not None and isinstance(items.value, ast.Filters) else ()
+    )
     return {
         "origin": origin(source.span),
         "kind": source.kind.value,

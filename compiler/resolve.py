@@ -30,7 +30,9 @@ def resolve_cell(view: SpecView, push: ast.Push) -> tuple[dict[str, Any] | None,
     mode = view.mode
     if mode == "data_element_per_item":
         found = setting(push.settings, "custom_field")
-        field = found.value.value if found is not None and isinstance(found.value, ast.Name) else None
+        field = (
+            found.value.value if found is not None and isinstance(found.value, ast.Name) else None
+        )
         return ({"kind": "item_field", "field": field} if field else None), coc
     fixed = _str(push, "data_element") if mode == "single_data_element" else None
     if fixed is not None:

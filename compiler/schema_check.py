@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,6 @@ def plan_schema() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def plan_validator() -> Any:
     """Draft 2020-12 with format checking on, as the runtime's loader uses."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(plan_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    # Imported by name: jsonschema ships no type stubs, and only compile (not check) needs it.
+    validator = importlib.import_module("jsonschema").Draft202012Validator
+    return validator(plan_schema(), format_checker=validator.FORMAT_CHECKER)

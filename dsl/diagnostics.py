@@ -83,7 +83,11 @@ def render(diagnostic: Diagnostic, source: str | None) -> str:
         text = source_lines[span.line - 1].expandtabs(1)
         if diagnostic.mask:
             stop = span.end_column if span.end_line == span.line else len(text) + 1
-            text = text[: span.column - 1] + "*" * len(text[span.column - 1 : stop - 1]) + text[stop - 1 :]
+            text = (
+                text[: span.column - 1]
+                + "*" * len(text[span.column - 1 : stop - 1])
+                + text[stop - 1 :]
+            )
         gutter = f"{span.line:>4} | "
         lines.append(gutter + text)
         start = max(span.column, 1)

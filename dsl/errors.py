@@ -1,8 +1,8 @@
 """The documented error types of the spec front end; nothing else escapes ``parse_spec``.
 
-    SpecError                 a spec that cannot be compiled; ``.diagnostics`` says why
-    ├── SpecSyntaxError       the text does not follow the grammar
-    └── SpecSemanticError     it parses, but the compiler's checks found errors
+SpecError                 a spec that cannot be compiled; ``.diagnostics`` says why
+├── SpecSyntaxError       the text does not follow the grammar
+└── SpecSemanticError     it parses, but the compiler's checks found errors
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 One setting per line with values aligned in multi-line blocks; ``push`` blocks stay on one line
 when they fit in 120 columns and hold no comment. Comments are re-attached by line: a comment on
-its own line goes before the next construct, one after code stays after that construct.
+its own line goes before the next construct, one after code stays after that construct (two such
+comments of constructs joined onto one line end up side by side on that line).
 """
 
 from __future__ import annotations

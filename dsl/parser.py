@@ -190,7 +190,9 @@ def _previous_token(exc: UnexpectedToken) -> str | None:
     return None
 
 
-def _labelled(label: str | None, exc: UnexpectedToken, span: Span, expected: list[str]) -> Diagnostic:
+def _labelled(
+    label: str | None, exc: UnexpectedToken, span: Span, expected: list[str]
+) -> Diagnostic:
     token = exc.token
     shown = _show(token)
     word = str(token)

@@ -18,7 +18,7 @@ class Comment:
 
 
 def _code_and_comment(line: str) -> tuple[str, int | None]:
-    """The code part of one line and the 0-based column of its comment (strings never span lines)."""
+    """The code part of one line and the 0-based column of its comment (strings are one-line)."""
     in_string = False
     i = 0
     while i < len(line):
@@ -61,5 +61,5 @@ def unclosed_brace(text: str, path: str) -> Span | None:
                 stack.pop()
     if not stack:
         return None
-    line, col = stack[0]
-    return Span.point(path, line, col)
+    first_line, first_col = stack[0]
+    return Span.point(path, first_line, first_col)

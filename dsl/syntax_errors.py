@@ -86,4 +86,6 @@ def variants(snippet: str) -> list[str]:
 
 def with_variants(table: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
     """The table with every snippet expanded into its positional variants (same labels)."""
-    return [(label, [v for s in snippets for v in variants(s)]) for label, snippets in table.items()]
+    return [
+        (label, [v for s in snippets for v in variants(s)]) for label, snippets in table.items()
+    ]

@@ -36,10 +36,14 @@ def check_identifier(value: ast.Str, what: str, scheme: str) -> Iterator[Diagnos
         yield Diagnostic("E314", f"{what} is empty", value.span, hint="a DHIS2 code is non-empty")
 
 
-def check_choice(value: ast.Name, known: tuple[str, ...], code: str, what: str) -> Iterator[Diagnostic]:
+def check_choice(
+    value: ast.Name, known: tuple[str, ...], code: str, what: str
+) -> Iterator[Diagnostic]:
     """``code``: a name that is not one of the allowed ones, with a suggestion."""
     if value.value not in known:
-        yield Diagnostic(code, f"unknown {what} '{value.value}'", value.span, hint=hint_for(value.value, known))
+        yield Diagnostic(
+            code, f"unknown {what} '{value.value}'", value.span, hint=hint_for(value.value, known)
+        )
 
 
 def check_env(env: ast.Env) -> Iterator[Diagnostic]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 
 from dhispatch.compiler.checks.common import check_choice
 from dhispatch.compiler.checks.common import check_identifier
@@ -112,7 +113,7 @@ def _check_mode_fields(view: SpecView, push: ast.Push) -> Iterator[Diagnostic]:
     mode = view.mode
     if mode not in MODES:
         return
-    get = lambda name: setting(push.settings, name)  # noqa: E731
+    get = partial(setting, push.settings)
     head = keyword_span(push.span, "push")
     coc, custom, element = get("category_option"), get("custom_field"), get("data_element")
     if mode == "category_option_combo" and coc is None:
@@ -120,14 +121,14 @@ def _check_mode_fields(view: SpecView, push: ast.Push) -> Iterator[Diagnostic]:
             "E504",
             f"setup category_option_combo: push {push.indicator.value} needs a category_option",
             head,
-            hint='the UID of the category option combo for this indicator, e.g. category_option "h9mSLj2ZYcK"',
+            hint='the category option combo of this indicator, e.g. category_option "h9mSLj2ZYcK"',
         )
     if mode == "data_element_per_item" and custom is None:
         yield Diagnostic(
             "E505",
             f"setup data_element_per_item: push {push.indicator.value} needs a custom_field",
             head,
-            hint="the item field holding this indicator's data element, e.g. custom_field user_field_1",
+            hint="the item field holding this indicator's element, e.g. custom_field user_field_1",
         )
     if custom is not None and mode != "data_element_per_item":
         yield Diagnostic(
@@ -147,7 +148,11 @@ def _check_mode_fields(view: SpecView, push: ast.Push) -> Iterator[Diagnostic]:
     if coc is not None and isinstance(coc.value, ast.Str):
         scheme = view.id_scheme("category_option_combo_id_scheme")
         yield from check_identifier(coc.value, "category option combo", scheme)
-    if element is not None and isinstance(element.value, ast.Str) and "{{" not in element.value.value:
+    if (
+        element is not None
+        and isinstance(element.value, ast.Str)
+        and "{{" not in element.value.value
+    ):
         yield from check_identifier(element.value, "data element", view.id_scheme("id_scheme"))
 
 
@@ -158,10 +163,14 @@ def check_interval(interval: ast.Interval) -> Iterator[Diagnostic]:
         yield from check_choice(interval.kind, INTERVALS, "E511", "interval")
         return
     if interval.expression is not None and kind != "cron":
-        yield Diagnostic("E511", f"only 'cron' takes an expression, not '{kind}'", interval.expression.span)
+        yield Diagnostic(
+            "E511", f"only 'cron' takes an expression, not '{kind}'", interval.expression.span
+        )
     if interval.weekday is not None:
         if kind != "weekly":
-            yield Diagnostic("E511", f"'on <weekday>' goes with weekly, not '{kind}'", interval.weekday.span)
+            yield Diagnostic(
+                "E511", f"'on <weekday>' goes with weekly, not '{kind}'", interval.weekday.span
+            )
         else:
             yield from check_choice(interval.weekday, WEEKDAYS, "E511", "weekday")
     if interval.day is not None:
@@ -209,7 +218,9 @@ def _check_cron(interval: ast.Interval) -> Iterator[Diagnostic]:
 def _check_basis(view: SpecView, basis: ast.Name) -> Iterator[Diagnostic]:
     """E512 unknown basis; E513 previous_month with a data set that is not Monthly."""
     if basis.value not in BASES:
-        yield Diagnostic("E512", f"unknown basis '{basis.value}'", basis.span, hint=hint_for(basis.value, BASES))
+        yield Diagnostic(
+            "E512", f"unknown basis '{basis.value}'", basis.span, hint=hint_for(basis.value, BASES)
+        )
         return
     period_type = view.period_type()
     if basis.value == "previous_month" and period_type is not None and period_type != "Monthly":
@@ -230,7 +241,15 @@ def check_duplicate_cells(view: SpecView) -> Iterator[Diagnostic]:
         element, coc = resolve_cell(view, push)
         if element is None:
             continue
-        key = json.dumps([element, coc, push.indicator.value if element["kind"] == "template" and "indicator" in element["template"] else None])
+        key = json.dumps(
+            [
+                element,
+                coc,
+                push.indicator.value
+                if element["kind"] == "template" and "indicator" in element["template"]
+                else None,
+            ]
+        )
         if key in seen:
             first = seen[key]
             yield Diagnostic(

@@ -1,4 +1,4 @@
-"""Checks of the ``source … { … }`` block: kind, database (no literal passwords), items, org units."""
+"""Checks of the ``source`` block: kind, database (no literal passwords), items, org units."""
 
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ def _check_filter(item_filter: ast.Filter) -> Iterator[Diagnostic]:
                 hint="did you mean 'custom(user_field_4)'?",
             )
         else:
-            yield from check_choice(item_filter.field, FLAG_FIELDS, "E403", "custom check box field")
+            yield from check_choice(
+                item_filter.field, FLAG_FIELDS, "E403", "custom check box field"
+            )
     elif not item_filter.name.value.strip():
         yield Diagnostic("E405", "the master list name is empty", item_filter.name.span)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from urllib.parse import urlsplit
 
 from dhispatch.compiler.checks.common import check_choice
@@ -35,12 +36,15 @@ def check_target(view: SpecView) -> Iterator[Diagnostic]:
     target = view.target
     if target is None:
         return
-    get = lambda name: setting(target.settings, name)  # noqa: E731
+    get = partial(setting, target.settings)
     yield from _check_url(get("url"), get("insecure"))
     auth = get("auth")
     if auth is not None and isinstance(auth.value, ast.Call):
         yield from check_auth(auth.value)
-    for name, what in (("data_set", "data set"), ("attribute_option_combo", "attribute option combo")):
+    for name, what in (
+        ("data_set", "data set"),
+        ("attribute_option_combo", "attribute option combo"),
+    ):
         found = get(name)
         if found is not None and isinstance(found.value, ast.Str):
             yield from check_uid(found.value, what)
@@ -155,7 +159,7 @@ def _check_auth_value(name: str, secret: bool, value: ast.Scalar) -> Iterator[Di
     elif not isinstance(value, ast.Str) or not value.value:
         yield Diagnostic(
             "E304",
-            f"the {name} must be a non-empty quoted string or env(\"NAME\")",
+            f'the {name} must be a non-empty quoted string or env("NAME")',
             value.span,
         )
 

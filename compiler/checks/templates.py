@@ -1,4 +1,4 @@
-"""Check data element templates with the same sandboxed, strict Jinja the runtime renders them in."""
+"""Check data element templates with the sandboxed, strict Jinja the runtime renders them in."""
 
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ def check_templates(view: SpecView) -> Iterator[Diagnostic]:
     """E601 template syntax; E602 unknown variable; E603 unknown attribute of ``item``."""
     for push in view.pushes:
         found = setting(push.settings, "data_element")
-        if found is not None and isinstance(found.value, ast.Str) and _is_template(found.value.value):
+        if (
+            found is not None
+            and isinstance(found.value, ast.Str)
+            and _is_template(found.value.value)
+        ):
             yield from check_template(found.value)
 
 

@@ -1,4 +1,4 @@
-"""``dhispatch compile SPEC [-o PLAN]``: the spec's push plan, schema-valid, byte-for-byte stable."""
+"""``dhispatch compile SPEC [-o PLAN]``: the spec's push plan, schema-valid, byte-stable."""
 
 from __future__ import annotations
 

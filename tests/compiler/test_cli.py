@@ -65,7 +65,10 @@ def test_compile_refuses_a_bad_spec_without_a_traceback() -> None:
 def test_missing_file_and_usage_errors() -> None:
     missing = dhispatch("check", "no/such.push")
     assert missing.returncode == 1
-    assert missing.stderr.strip() == "dhispatch: cannot read spec no/such.push: No such file or directory"
+    assert (
+        missing.stderr.strip()
+        == "dhispatch: cannot read spec no/such.push: No such file or directory"
+    )
     assert dhispatch("check").returncode == 2
     assert dhispatch("check", "--format", "xml", SPECS[0]).returncode == 2
 
@@ -73,7 +76,7 @@ def test_missing_file_and_usage_errors() -> None:
 def test_fmt_check_and_rewrite(tmp_path: Path) -> None:
     assert dhispatch("fmt", "--check", *SPECS).returncode == 0
     messy = tmp_path / "m.push"
-    messy.write_text('push   received{interval daily   basis current_day} # c\n', encoding="utf-8")
+    messy.write_text("push   received{interval daily   basis current_day} # c\n", encoding="utf-8")
     checked = dhispatch("fmt", "--check", str(messy))
     assert checked.returncode == 1 and "would be reformatted" in checked.stdout
     assert dhispatch("fmt", str(messy)).returncode == 0

@@ -82,7 +82,7 @@ def test_every_indicator_is_known_with_its_parameters() -> None:
     enum = plan_schema()["$defs"]["step"]["properties"]["indicator"]["enum"]
     assert sorted(enum) == sorted(INDICATORS)
     pushes = "\n".join(
-        f'push {name} {{ category_option "h9mSLj2ZY{i:02d}" interval monthly basis previous_month }}'
+        f'push {name} {{ category_option "h9mSLj2ZY{i:02d}" interval monthly basis current_day }}'
         for i, name in enumerate(INDICATORS)
     )
     plan = _plan(HEAD + "setup category_option_combo { item_ref code }\n" + pushes)
@@ -90,7 +90,9 @@ def test_every_indicator_is_known_with_its_parameters() -> None:
 
 
 def test_parameters_setup_modes_and_switches() -> None:
-    text = HEAD.replace("}\nsource", "    disabled\n    id_scheme code\n    round 2\n    on_vanish zero\n}\nsource") + (
+    text = HEAD.replace(
+        "}\nsource", "    disabled\n    id_scheme code\n    round 2\n    on_vanish zero\n}\nsource"
+    ) + (
         "setup single_data_element { item_ref custom_field user_field_6 }\n"
         "push months_of_stock { interval weekly on friday basis previous_period soh available"
         " months 6 days_per_month 30.5 adjust_for_stockouts paused }\n"
@@ -120,7 +122,7 @@ def test_parameters_setup_modes_and_switches() -> None:
 def test_one_indicator_pushed_twice_gets_a_suffixed_step_id() -> None:
     text = HEAD + (
         "setup category_option_combo { item_ref universal_code }\n"
-        'push stock_on_hand { category_option "h9mSLj2ZYcK" interval monthly basis previous_month }\n'
+        'push stock_on_hand { category_option "h9mSLj2ZYcK" interval monthly basis current_day }\n'
         'push stock_on_hand { category_option "Hbi7XjOkvRn" interval daily basis current_day }\n'
     )
     assert [s["id"] for s in _plan(text)["steps"]] == ["stock_on_hand", "stock_on_hand_2"]
@@ -147,7 +149,7 @@ def test_insecure_allows_plain_http_to_a_remote_host() -> None:
 def test_a_file_with_several_mistakes_reports_all_and_no_plan() -> None:
     text = HEAD.replace('"QX4ZTUbOt3a"', '"bad"') + (
         "setup category_option_combo\n"
-        'push stock_on_hnd { interval monthly basis previous_month data_element "{{ item.typo }}" }\n'
+        'push stock_on_hnd { interval monthly basis current_day data_element "{{ item.typo }}" }\n'
     )
     result = _compile(text)
     assert result.plan is None

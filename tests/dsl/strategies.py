@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 NAMES = st.sampled_from(
     ["stock_on_hand", "monthly", "weekly", "code", "uid", "Monthly", "user_field_1", "x", "a_b"]
 )
-STRINGS = st.sampled_from(["", "QX4ZTUbOt3a", "https://h.example.org", "VAL_{{ item.code }}", 'q"t', "a\\b"])
+STRINGS = st.sampled_from(
+    ["", "QX4ZTUbOt3a", "https://h.example.org", "VAL_{{ item.code }}", 'q"t', "a\\b"]
+)
 NUMBERS = st.sampled_from(["0", "1", "30", "90", "30.5"])
 
 
@@ -132,7 +134,11 @@ def _statement(draw: st.DrawFn) -> list[str]:
         if draw(st.booleans()):
             return ["setup", draw(NAMES)]
         refs = draw(st.lists(st.booleans(), max_size=2))
-        body = [t for custom in refs for t in (["item_ref", "custom_field"] if custom else ["item_ref"]) + [draw(NAMES)]]
+        body = [
+            t
+            for custom in refs
+            for t in (["item_ref", "custom_field"] if custom else ["item_ref"]) + [draw(NAMES)]
+        ]
         return ["setup", draw(NAMES), "{", *body, "}"]
     body = draw(st.lists(_push_setting(), max_size=5))
     return ["push", draw(NAMES), "{", *(t for s in body for t in s), "}"]

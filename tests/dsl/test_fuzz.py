@@ -15,7 +15,9 @@ from tests.dsl.strategies import spec_texts
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLES = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "specs").glob("*.push"))]
-ALPHABET = st.sampled_from(list('{}()":,.#\n \\"abcdefghijklmnopqrstuvwxyz_0123456789') + ["é", "\t", "\x00"])
+ALPHABET = st.sampled_from(
+    list('{}()":,.#\n \\"abcdefghijklmnopqrstuvwxyz_0123456789') + ["é", "\t", "\x00"]
+)
 FRAGMENTS = st.sampled_from(
     ["push", "dhis2", "{", "}", '"', "(", ")", "env(", "\n", "interval", "on day 31", "round 9",
      "{{ item.typo }}", "cron", "where", "is set", "custom_field", "store.", "#", ":", ","]

@@ -65,7 +65,7 @@ def test_unclosed_block_points_at_its_brace() -> None:
 
 
 def test_spans_follow_lark_conventions() -> None:
-    spec = parse_spec('push stock_on_hand { within 30 days }\n', "t.push")
+    spec = parse_spec("push stock_on_hand { within 30 days }\n", "t.push")
     (push,) = spec.statements
     assert isinstance(push, ast.Push)
     assert push.indicator.span == Span("t.push", 1, 6, 1, 19)
