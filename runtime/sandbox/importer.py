@@ -252,7 +252,7 @@ def _validate(
     de = index.resolve("dataElements", de_id, opts.schemes["dataElement"])
     if de is None:
         return fail(conflict("E7610", [("dataElement", de_id)], [de_id], i, "dataElement"))
-    period = parse_period(pe_id)
+    period = parse_period(pe_id, ctx.version.minor)
     if period is None:
         return fail(conflict("E7611", [("period", pe_id)], [pe_id], i, "period"))
     ou = index.resolve("organisationUnits", ou_id, opts.schemes["orgUnit"])

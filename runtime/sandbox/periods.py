@@ -27,12 +27,16 @@ _MONTHLY: dict[str, tuple[int, int]] = {
     "Monthly": (1, 0),
     "BiMonthly": (2, 0),
     "Quarterly": (3, 0),
+    "QuarterlyNov": (3, 10),
     "SixMonthly": (6, 0),
     "SixMonthlyApril": (6, 3),
     "SixMonthlyNov": (6, 10),
     "Yearly": (12, 0),
+    "FinancialFeb": (12, 1),
     "FinancialApril": (12, 3),
     "FinancialJuly": (12, 6),
+    "FinancialAug": (12, 7),
+    "FinancialSep": (12, 8),
     "FinancialOct": (12, 9),
     "FinancialNov": (12, 10),
 }
@@ -41,10 +45,19 @@ _WEEKLY: dict[str, tuple[int, str]] = {
     "Weekly": (0, "W"),
     "WeeklyWednesday": (2, "WedW"),
     "WeeklyThursday": (3, "ThuW"),
+    "WeeklyFriday": (4, "FriW"),
     "WeeklySaturday": (5, "SatW"),
     "WeeklySunday": (6, "SunW"),
 }
 PERIOD_TYPES = ("Daily", *_WEEKLY, "BiWeekly", *_MONTHLY)
+# Types younger than the oldest emulated version: the first minor version that knows them.
+SINCE = {
+    "QuarterlyNov": 38,
+    "FinancialSep": 42,
+    "WeeklyFriday": 43,
+    "FinancialFeb": 43,
+    "FinancialAug": 43,
+}
 
 
 def _month_add(year: int, month0: int, months: int) -> tuple[int, int]:
@@ -68,6 +81,9 @@ def _month_iso(ptype: str, start: date, end: date) -> str:
         return f"{y}{(m - 1) // 2 + 1:02d}B"
     if ptype == "Quarterly":
         return f"{y}Q{(m - 1) // 3 + 1}"
+    if ptype == "QuarterlyNov":
+        # Q1 = Nov (year-1) .. Jan (year): labelled like SixMonthlyNov, by the following year.
+        return f"{y + 1 if m == 11 else y}NovQ{((m - 11) % 12) // 3 + 1}"
     if ptype == "SixMonthly":
         return f"{y}S{(m - 1) // 6 + 1}"
     if ptype == "SixMonthlyApril":
@@ -115,20 +131,23 @@ def _biweek_period(year: int, biweek: int) -> Period:
 
 _DAILY = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})(W|WedW|ThuW|SatW|SunW)(\d{1,2})$")
+_WEEK = re.compile(r"^(\d{4})(W|WedW|ThuW|FriW|SatW|SunW)(\d{1,2})$")
 _BIWEEK = re.compile(r"^(\d{4})BiW(\d{1,2})$")
 _BIMONTH = re.compile(r"^(\d{4})(\d{2})B$")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_QUARTER = re.compile(r"^(\d{4})(Nov)?Q([1-4])$")
 _SIX = re.compile(r"^(\d{4})(April|Nov)?S([12])$")
-_YEAR = re.compile(r"^(\d{4})(April|July|Oct|Nov)?$")
+_YEAR = re.compile(r"^(\d{4})(Feb|April|July|Aug|Sep|Oct|Nov)?$")
 
 
-def parse_period(text: str) -> Period | None:
-    """The period an id names, or None when core's parser would reject it."""
+def parse_period(text: str, minor: int | None = None) -> Period | None:
+    """The period an id names, or None when core's parser (of version 2.<minor>) rejects it."""
     try:
-        return _parse(text)
+        period = _parse(text)
     except ValueError:  # e.g. 20240230: the regex matches, the calendar does not
         return None
+    if period is not None and minor is not None and minor < SINCE.get(period.type, 0):
+        return None
+    return period
 
 
 def _parse(text: str) -> Period | None:
@@ -151,7 +170,10 @@ def _parse(text: str) -> Period | None:
         n = int(m[2])
         return _month_period("BiMonthly", int(m[1]), 2 * (n - 1)) if 1 <= n <= 6 else None
     if m := _QUARTER.match(text):
-        return _month_period("Quarterly", int(m[1]), 3 * (int(m[2]) - 1))
+        if m[2] is None:
+            return _month_period("Quarterly", int(m[1]), 3 * (int(m[3]) - 1))
+        y, m0 = _month_add(int(m[1]) - 1, 10, 3 * (int(m[3]) - 1))
+        return _month_period("QuarterlyNov", y, m0)
     if m := _SIX.match(text):
         year, half = int(m[1]), int(m[3])
         if m[2] is None:

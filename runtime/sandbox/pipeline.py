@@ -182,7 +182,7 @@ def _decode(
     pe = str(raw.get("period") or header.get("period") or "")
     if not pe:
         raise _Reject("E8100", [str(i)])
-    period = parse_period(pe)
+    period = parse_period(pe, ctx.version.minor)
     if period is None:
         # Period.of throws IllegalArgumentException while decoding: exact reply UNCONFIRMED (§2.5).
         raise _Reject(None, [pe], f"Invalid period: `{pe}`")
