@@ -456,7 +456,10 @@ class Executor:
                             buffer.clear()
                 chunk.clear()
 
-            for cell in self._iter_cells(slots, skipped, listing) if slots else ():
+            # DHIS2 still refuses the queue: computing now would only queue the same cells again
+            # behind it; the slots stay due and the next run does them after the queue.
+            todo = slots if online else ()
+            for cell in self._iter_cells(todo, skipped, listing) if todo else ():
                 chunk.append(cell)
                 stats["values"] += 1
                 if len(chunk) >= self.batch_size:
@@ -469,7 +472,7 @@ class Executor:
             if buffer and not preview:
                 online = self._emit(run_id, buffer, "CREATE_AND_UPDATE", stats, online, dry_run)
                 buffer.clear()
-            vanished = self.journal.vanished(self.name, pairs, periods)
+            vanished = self.journal.vanished(self.name, pairs, periods) if todo else []
             stats["vanished"] = len(vanished)
             result.vanished = vanished
             policy = self.plan["vanished"]
@@ -483,7 +486,7 @@ class Executor:
                 for i in range(0, len(payloads), self.batch_size):
                     online = self._emit(run_id, payloads[i : i + self.batch_size], strategy,
                                         stats, online, dry_run)  # fmt: skip
-            if sending and record_slots and run_id is not None:
+            if sending and record_slots and online and run_id is not None:
                 for s in slots:
                     self.journal.complete_slot(self.name, s.step_id, s.period, s.due,
                                                s.reference, run_id)  # fmt: skip
