@@ -99,14 +99,14 @@ class _Metadata:
     def label(self, collection: str, uid: str) -> str:
         obj = self.objects[collection].get(uid) or {}
         name = obj.get("name") or obj.get("code")
-        return f"{uid} ({name})" if name and name != uid else uid
+        return f"{uid} '{name}'" if name and name != uid else uid
 
     def combo_cocs(self, combo_id: str | None) -> set[str]:
         return self._cocs.get(combo_id or "", set())
 
     def near(self, collection: str, ident: str, scheme: str) -> str | None:
         pool = list(self.codes[collection] if scheme == "CODE" else self.objects[collection])
-        close = difflib.get_close_matches(ident, pool, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(ident, pool, n=1, cutoff=0.9)
         return f"did you mean {close[0]!r}?" if close else None
 
 
@@ -115,16 +115,41 @@ def _is_ref(obj: Any) -> TypeGuard[Mapping[str, Any]]:
 
 
 class _Findings:
+    """Diagnostics being collected; findings about many objects at one spec position and of one
+    kind become one diagnostic listing them (40 items missing is one finding, not 40 lines)."""
+
     def __init__(self) -> None:
-        self.items: dict[tuple[str, str, str], Diagnostic] = {}
+        self.groups: dict[tuple[str, str, str, str, Severity, str | None], list[str]] = {}
 
     def add(
         self, code: str, message: str, origin: str, severity: Severity = "error",
         hint: str | None = None,
     ) -> None:  # fmt: skip
-        key = (code, origin, message)
-        if key not in self.items:
-            self.items[key] = Diagnostic(code, message, Span.parse_origin(origin), severity, hint)
+        self.groups.setdefault((code, origin, message, "", severity, hint), [])
+
+    def about(
+        self, subject: str, noun: str, code: str, template: str, origin: str,
+        severity: Severity = "error", hint: str | None = None,
+    ) -> None:  # fmt: skip
+        """A finding about ``subject`` (a ``noun``); ``template``'s ``{what}`` names them all."""
+        subjects = self.groups.setdefault((code, origin, template, noun, severity, hint), [])
+        if subject not in subjects:
+            subjects.append(subject)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        out = []
+        for (code, origin, template, noun, severity, hint), subjects in self.groups.items():
+            message = template.format(what=_listing(noun, subjects)) if noun else template
+            out.append(Diagnostic(code, message, Span.parse_origin(origin), severity, hint))
+        return sorted(out, key=Diagnostic.sort_key)
+
+
+def _listing(noun: str, subjects: Sequence[str], limit: int = 5) -> str:
+    if len(subjects) == 1:
+        return f"{noun} {subjects[0]}"
+    shown = ", ".join(subjects[:limit])
+    more = f" and {len(subjects) - limit} more" if len(subjects) > limit else ""
+    return f"{len(subjects)} {noun}s ({shown}{more})"
 
 
 def _origin(obj: Mapping[str, Any], *keys: str) -> str:
@@ -150,7 +175,7 @@ def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) 
             _origin(target, "data_set"),
             hint=meta.near("dataSets", ds_uid, "UID"),
         )
-        return sorted(found.items.values(), key=Diagnostic.sort_key)
+        return found.diagnostics()
     ds_label = meta.label("dataSets", ds_uid)
     period_type = ds.get("periodType")
     if period_type != target["period_type"]:
@@ -181,7 +206,7 @@ def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) 
         _check_step(step, meta, members, target, schemes, scope, found)
     if scope is not None:
         _check_org_units(plan, ds, ds_label, meta, schemes["org_unit"], scope, found)
-    return sorted(found.items.values(), key=Diagnostic.sort_key)
+    return found.diagnostics()
 
 
 def _step_elements(step: Mapping[str, Any], scope: Scope | None) -> list[tuple[str | None, str]]:
@@ -228,41 +253,36 @@ def _check_step(
                 coc_origin,
             )
     for item, ident in elements:
-        who = f" (item {item})" if item else ""
+        who = f" of item {item}" if item else ""
         de = meta.find("dataElements", ident, schemes["data_element"])
         if de is None:
-            found.add(
-                "E903",
-                f"data element {ident}{who} does not exist in the DHIS2 metadata",
-                de_origin,
-                hint=meta.near("dataElements", ident, schemes["data_element"]),
-            )
+            hint = meta.near("dataElements", ident, schemes["data_element"]) if not item else None
+            found.about(f"{ident}{who}", "data element", "E903",
+                        "{what} not found in the DHIS2 metadata", de_origin, hint=hint)  # fmt: skip
             continue
         de_uid = str(de["id"])
         de_label = meta.label("dataElements", de_uid)
         if de_uid not in members:
-            found.add(
-                "E904",
-                f"data element {de_label}{who} is not in data set {target['data_set']}",
-                de_origin,
-            )
+            found.about(f"{de_label}{who}", "data element", "E904",
+                        f"{{what}} not in data set {target['data_set']}", de_origin)  # fmt: skip
         combo = members.get(de_uid) or _combo_of(meta, de_uid)
         if coc is not None and coc["id"] not in meta.combo_cocs(combo):
-            found.add(
-                "E906",
-                f"category option combo {meta.label('categoryOptionCombos', coc['id'])} is not "
-                f"in the category combo {combo} of data element {de_label}",
+            coc_label = meta.label("categoryOptionCombos", coc["id"])
+            found.about(
+                de_label, "data element", "E906",
+                f"category option combo {coc_label} is not in the category combo {combo} of "
+                "{what}",
                 coc_origin,
                 hint="use an option combo of the data element's category combo",
-            )
+            )  # fmt: skip
         if coc_ident is None and combo is not None and not _is_default_combo(meta, combo):
-            found.add(
-                "E906",
-                f"data element {de_label} is disaggregated by category combo {combo}, but the "
-                f"push sends the default category option combo",
+            found.about(
+                de_label, "data element", "E906",
+                f"the push sends the default category option combo, but category combo {combo} "
+                "disaggregates {what}",
                 step["origin"],
                 hint="name a category_option for this push",
-            )
+            )  # fmt: skip
         _check_value_type(step, de, de_label, target, found)
 
 
@@ -290,52 +310,39 @@ def _check_value_type(
 ) -> None:
     indicator = step["indicator"]
     value_type = str(de.get("valueType") or "NUMBER")
+    origin = str(step["origin"])
+    noun = "data element"
     if value_type not in NUMERIC_TYPES:
-        found.add(
-            "E909",
-            f"data element {de_label} has value type {value_type}, which cannot hold "
-            f"'{indicator}' (a number)",
-            step["origin"],
-        )
+        found.about(de_label, noun, "E909",
+                    f"'{indicator}' is a number, but goes into {{what}} of value type {value_type}",
+                    origin)  # fmt: skip
         return
     if (
         value_type in INTEGER_TYPES
         and target["rounding"] != 0
         and indicator not in WHOLE_INDICATORS
     ):
-        found.add(
-            "E909",
-            f"data element {de_label} has value type {value_type}, but '{indicator}' is not "
-            f"rounded to whole numbers",
-            step["origin"],
-            hint="add `round` to the dhis2 block",
-        )
+        found.about(de_label, noun, "E909",
+                    f"'{indicator}' is not rounded to whole numbers, but goes into {{what}} of "
+                    f"value type {value_type}",
+                    origin, hint="add `round` to the dhis2 block")  # fmt: skip
     if value_type in NON_NEGATIVE_TYPES and indicator in SIGNED_INDICATORS:
-        found.add(
-            "E910",
-            f"'{indicator}' can be negative, but data element {de_label} has value type "
-            f"{value_type}",
-            step["origin"],
-            hint="use a NUMBER or INTEGER data element",
-        )
+        found.about(de_label, noun, "E910",
+                    f"'{indicator}' can be negative, but goes into {{what}} of value type "
+                    f"{value_type}",
+                    origin, hint="use a NUMBER or INTEGER data element")  # fmt: skip
     if indicator in STOCK_LEVELS and de.get("zeroIsSignificant") is False:
-        found.add(
-            "W912",
-            f"data element {de_label} has zeroIsSignificant false: DHIS2 drops the zeros "
-            f"'{indicator}' sends (stock-outs vanish)",
-            step["origin"],
-            severity="warning",
-            hint="set zeroIsSignificant to true on the data element",
-        )
+        found.about(de_label, noun, "W912",
+                    f"DHIS2 drops the zeros (stock-outs) of '{indicator}': zeroIsSignificant is "
+                    "false on {what}",
+                    origin, severity="warning",
+                    hint="set zeroIsSignificant to true on the data element")  # fmt: skip
     if indicator in SNAPSHOTS and de.get("aggregationType") == "SUM":
-        found.add(
-            "W913",
-            f"'{indicator}' is a snapshot, but data element {de_label} aggregates by SUM "
-            f"(totals over periods would be meaningless)",
-            step["origin"],
-            severity="warning",
-            hint="use aggregation type LAST (or AVERAGE) for stock levels",
-        )
+        found.about(de_label, noun, "W913",
+                    f"'{indicator}' is a snapshot, but {{what}} aggregates by SUM (totals over "
+                    "periods are meaningless)",
+                    origin, severity="warning",
+                    hint="use aggregation type LAST (or AVERAGE) for stock levels")  # fmt: skip
 
 
 def _check_org_units(
@@ -352,20 +359,13 @@ def _check_org_units(
     for store, ident in scope.org_units:
         ou = meta.find("organisationUnits", ident, scheme)
         if ou is None:
-            found.add(
-                "E907",
-                f"org unit {ident} (store {store}) does not exist in the DHIS2 metadata",
-                origin,
-                hint=meta.near("organisationUnits", ident, scheme),
-            )
+            found.about(f"{ident} of store {store}", "org unit", "E907",
+                        "{what} not found in the DHIS2 metadata", origin)  # fmt: skip
         elif ou["id"] not in assigned:
-            found.add(
-                "E908",
-                f"org unit {meta.label('organisationUnits', ou['id'])} (store {store}) is not "
-                f"assigned to data set {ds_label}",
-                origin,
-                hint="assign the org unit to the data set in DHIS2",
-            )
+            label = meta.label("organisationUnits", ou["id"])
+            found.about(f"{label} of store {store}", "org unit", "E908",
+                        f"{{what}} not assigned to data set {ds_label}", origin,
+                        hint="assign the org units to the data set in DHIS2")  # fmt: skip
 
 
 def errors_in(diagnostics: Iterable[Diagnostic]) -> int:
