@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
 import string
@@ -56,6 +57,7 @@ from dhispatch.runtime.sandbox.summary import ImportRequestError
 from dhispatch.runtime.sandbox.summary import ImportSummary
 from dhispatch.runtime.sandbox.versions import Version
 
+logger = logging.getLogger("dhispatch.sandbox")
 JSON_TYPE = "application/json;charset=UTF-8"
 _API_PATH = re.compile(r"^/api/(?:(?P<v>\d{2})/)?(?P<rest>.*?)(?:\.json)?/?$")
 JOB_TYPE = "DATAVALUE_IMPORT"
@@ -200,6 +202,9 @@ class SandboxApp:
             return await self._route(request, who, rest, versioned)
         except QueryError as exc:
             return _json(400, web_message(400, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - answer like DHIS2 does, never crash the server
+            logger.exception("sandbox error on %s %s", request.method, request.url.path)
+            return _json(500, web_message(500, f"{type(exc).__name__}: {exc}"))
 
     async def _route(self, request: Request, user: User, rest: str, versioned: bool) -> Response:
         parts = rest.split("/") if rest else []
@@ -346,6 +351,8 @@ class SandboxApp:
             payload = json.loads(raw or b"null")
             if not isinstance(payload, dict):
                 raise ValueError("a data value set is a JSON object")
+            if not isinstance(payload.get("dataValues", []), list):
+                raise ValueError("dataValues must be a JSON array")
             options = ImportOptions.from_request(query, payload)
         except ImportRequestError as exc:
             return _json(409, web_message(409, str(exc)))
@@ -384,7 +391,11 @@ class SandboxApp:
         if payload is None:
             summary = _failed(options, "Invalid JSON payload")
         else:
-            summary = self._import(user, options, payload)
+            try:
+                summary = self._import(user, options, payload)
+            except Exception as exc:  # noqa: BLE001 - a failed job still completes, with ERROR
+                logger.exception("sandbox async import failed")
+                summary = _failed(options, f"{type(exc).__name__}: {exc}")
         job.summary = summary_json(summary, self.version.generation)
         job.notify("Import done", completed=True)
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from datetime import timedelta
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,7 @@ def shift(period: Period, n: int) -> Period:
     return period_containing(period.type, period.start + timedelta(days=n * days))
 
 
+@lru_cache(maxsize=256)
 def latest_open_period(ptype: str, open_future_periods: int, today: date) -> Period:
     """Core's ``getFuturePeriod(n)``: rewind one period first, so 0 locks the current period."""
     return shift(period_containing(ptype, today), open_future_periods - 1)

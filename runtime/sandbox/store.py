@@ -62,20 +62,22 @@ class ValueStore:
         return _row(found) if found else None
 
     def get_many(self, keys: Iterable[Key]) -> dict[Key, Row]:
-        wanted = set(keys)
-        if not wanted:
-            return {}
-        des = sorted({k[0] for k in wanted})
-        marks = ",".join("?" * len(des))
+        """The stored rows of these keys (by row-value lookups on the primary key)."""
+        wanted = sorted(set(keys))
+        out: dict[Key, Row] = {}
+        chunk = 400  # 5 parameters per key, well under SQLite's variable limit
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT * FROM datavalue WHERE dataelement IN ({marks})", des
-            ).fetchall()
-        out = {}
-        for raw in rows:
-            row = _row(raw)
-            if row.key in wanted:
-                out[row.key] = row
+            for start in range(0, len(wanted), chunk):
+                part = wanted[start : start + chunk]
+                marks = ",".join(["(?,?,?,?,?)"] * len(part))
+                rows = self._conn.execute(
+                    "SELECT * FROM datavalue WHERE (dataelement, period, orgunit,"
+                    f" categoryoptioncombo, attributeoptioncombo) IN (VALUES {marks})",
+                    [v for key in part for v in key],
+                ).fetchall()
+                for raw in rows:
+                    row = _row(raw)
+                    out[row.key] = row
         return out
 
     def put_many(self, rows: Iterable[Row]) -> None:
