@@ -6,6 +6,7 @@ from typing import Any
 
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import setting
+from dhispatch.compiler.vocabulary import is_template
 from dhispatch.dsl import ast
 
 
@@ -36,7 +37,7 @@ def resolve_cell(view: SpecView, push: ast.Push) -> tuple[dict[str, Any] | None,
         return ({"kind": "item_field", "field": field} if field else None), coc
     fixed = _str(push, "data_element") if mode == "single_data_element" else None
     if fixed is not None:
-        if "{{" in fixed:
+        if is_template(fixed):
             return {"kind": "template", "template": fixed}, coc
         return {"kind": "fixed", "id": fixed}, coc
     field = item_ref_field(view)

@@ -51,6 +51,11 @@ TEMPLATE_VARIABLES = ("item", "indicator")
 ITEM_ATTRIBUTES = ("code", "name", "universal_code", *TEXT_FIELDS)
 
 
+def is_template(text: str) -> bool:
+    """Whether a data element string is a Jinja template (rendered per item) or a fixed ID."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
 def did_you_mean(word: str, known: Iterable[str]) -> str | None:
     """``did you mean 'x'?`` for the closest known name, or None."""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)

@@ -22,6 +22,7 @@ from dhispatch.compiler.vocabulary import SOH_KINDS
 from dhispatch.compiler.vocabulary import TEXT_FIELDS
 from dhispatch.compiler.vocabulary import WEEKDAYS
 from dhispatch.compiler.vocabulary import hint_for
+from dhispatch.compiler.vocabulary import is_template
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 
@@ -151,7 +152,7 @@ def _check_mode_fields(view: SpecView, push: ast.Push) -> Iterator[Diagnostic]:
     if (
         element is not None
         and isinstance(element.value, ast.Str)
-        and "{{" not in element.value.value
+        and not is_template(element.value.value)
     ):
         yield from check_identifier(element.value, "data element", view.id_scheme("id_scheme"))
 

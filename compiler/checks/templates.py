@@ -11,6 +11,7 @@ from dhispatch.compiler.view import setting
 from dhispatch.compiler.vocabulary import ITEM_ATTRIBUTES
 from dhispatch.compiler.vocabulary import TEMPLATE_VARIABLES
 from dhispatch.compiler.vocabulary import hint_for
+from dhispatch.compiler.vocabulary import is_template
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.dsl.diagnostics import Span
@@ -32,13 +33,9 @@ def check_templates(view: SpecView) -> Iterator[Diagnostic]:
         if (
             found is not None
             and isinstance(found.value, ast.Str)
-            and _is_template(found.value.value)
+            and is_template(found.value.value)
         ):
             yield from check_template(found.value)
-
-
-def _is_template(text: str) -> bool:
-    return "{{" in text or "{%" in text or "{#" in text
 
 
 def _inner(literal: ast.Str, needle: str) -> Span:
