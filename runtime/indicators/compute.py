@@ -108,8 +108,8 @@ def compute(
             frame.opening_col = query.after(before_day(min(frame.windows), zone))
 
     main: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in query.run(store_ids, item_ids):
-        main[(str(row.pop("store_id")), str(row.pop("item_id")))] = row
+    for record in query.run(store_ids, item_ids):
+        main[(str(record.pop("store_id")), str(record.pop("item_id")))] = record
 
     dos: dict[tuple[str, str], dict[tuple[datetime, date], int]] = {}
     if any(f.windows for f in frames.values()):
@@ -372,7 +372,9 @@ def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SourceError(f"unknown time zone {tz!r} (use an IANA name such as Pacific/Tarawa)")
+        raise SourceError(
+            f"unknown time zone {tz!r} (use an IANA name such as Pacific/Tarawa)"
+        ) from None
 
 
 def _validate(req: IndicatorRequest) -> None:

@@ -132,9 +132,8 @@ class MainQuery:
         pair_cols = []
         for key, col in self._pair.items():
             if key[0] == "after":
-                pair_cols.append(
-                    f"SUM(CASE WHEN at > {p(self.source.ts(key[1]))} THEN units ELSE 0 END) AS {col}"
-                )
+                cut = p(self.source.ts(key[1]))
+                pair_cols.append(f"SUM(CASE WHEN at > {cut} THEN units ELSE 0 END) AS {col}")
             else:
                 kinds = ", ".join(f"'{k}'" for k in key[1])
                 lo, hi = p(self.source.ts(key[2])), p(self.source.ts(key[3]))
@@ -228,7 +227,7 @@ def daily_sql(source: Source, segments: Sequence[OffsetSegment], params: dict[st
     if len(segments) == 1:
         offset = str(segments[0].seconds)
     else:
-        branches = []
+        branches: list[str] = []
         for seg_prev, seg in zip(segments, segments[1:], strict=False):
             name = f"tr{len(branches)}"
             # a timestamp before this segment's start belongs to the previous offset

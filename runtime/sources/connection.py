@@ -38,7 +38,7 @@ REQUIRED_TABLES = (
 
 
 def open_source(database: str) -> Source:
-    """Open ``database`` (a SQLite path or a ``postgresql://`` URL) read-only and check its tables."""
+    """Open ``database`` (SQLite path or ``postgresql://`` URL) read-only; check its tables."""
     if not database:
         raise SourceError("no stock database given")
     if database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -68,9 +68,10 @@ class Source:
         self._columns: dict[str, frozenset[str]] = {}
         try:
             missing = [t for t in REQUIRED_TABLES if not self.columns(t)]
-        except SourceError:
+        except SourceError as exc:
             self.close()
-            raise
+            reason = str(exc).rpartition(" failed: ")[2]
+            raise SourceError(f"cannot read stock database {label}: {reason}") from None
         if missing:
             self.close()
             raise SourceError(
@@ -136,12 +137,14 @@ class Source:
 
         statement = text(sql)
         values = dict(params or {})
-        expanding = [bindparam(k, expanding=True) for k, v in values.items() if isinstance(v, list)]
+        expanding: list[Any] = [
+            bindparam(k, expanding=True) for k, v in values.items() if isinstance(v, list)
+        ]
         if expanding:
             statement = statement.bindparams(*expanding)
         try:
-            result = self._conn.execution_options(stream_results=True, yield_per=5000).execute(
-                statement, values
+            result = self._conn.execute(
+                statement, values, execution_options={"stream_results": True, "yield_per": 5000}
             )
             yield from result
         except SourceError:

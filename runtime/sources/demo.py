@@ -247,7 +247,7 @@ class _Generator:
         insert_rows(conn, dialect, "item", [c for c, _ in _item_columns()], item_rows)
         insert_rows(conn, dialect, "item_link", ("id", "item_id"), link_rows)
 
-        names = []
+        names: list[tuple[Any, ...]] = []
         for j in range(1, self.n_stores + 1):
             custom = {"Dhis2Code": dc.store_code(j)} if dc.store_has_dhis2_code(j) else {}
             names.append(
@@ -536,7 +536,7 @@ class _Generator:
             span = (last - lo).days + 1
             events: list[tuple[datetime, str, int]] = []
 
-            def at(day_offset: int) -> datetime:
+            def at(day_offset: int, lo: date = lo, span: int = span) -> datetime:
                 d = lo + timedelta(days=min(day_offset, span - 1))
                 return datetime(d.year, d.month, d.day) + timedelta(seconds=rng.randint(0, 86399))
 
@@ -560,7 +560,7 @@ class _Generator:
                         if rng.random() > (0.35 if i in problem else 0.8):
                             continue
                         pack = PACK_SIZES[i % len(PACK_SIZES)]
-                        units = self.demand[i] * factor * rng.uniform(0.8, 1.6)
+                        units = self.demand[i] * factor * rng.uniform(1.1, 1.9)
                         packs = float(max(1, round(units / pack)))
                         short = rng.random() < 0.05
                         expiry = day + timedelta(
@@ -618,7 +618,7 @@ class _Generator:
                     for i in range(1, n + 1):
                         if rng.random() > 0.5:
                             continue
-                        want = self.demand[i] * factor * 0.4 * rng.uniform(0.5, 1.5)
+                        want = self.demand[i] * factor * 0.35 * rng.uniform(0.5, 1.5)
                         if status == "ALLOCATED":
                             self._allocate(stock[i], want, inv, line, day)
                         else:

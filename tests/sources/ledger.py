@@ -316,7 +316,7 @@ def reference(
                     day += timedelta(days=1)
                 return count
 
-            def amc() -> float:
+            def amc(store: StoreRow = store) -> float:
                 months = params.get("months") or (
                     store.lookback if store.lookback and store.lookback > 0 else 3.0
                 )
