@@ -78,9 +78,10 @@ def render(diagnostic: Diagnostic, source: str | None) -> str:
     span = diagnostic.span
     head = f"{span.path}:{span.line}:{span.column}: {diagnostic.severity}[{diagnostic.code}]: "
     lines = [head + diagnostic.message]
-    source_lines = source.splitlines() if source is not None else []
+    # Lines as the parser counts them: only \n ends a line (not \f, \v or U+2028).
+    source_lines = source.split("\n") if source is not None else []
     if 1 <= span.line <= len(source_lines):
-        text = source_lines[span.line - 1].expandtabs(1)
+        text = source_lines[span.line - 1].rstrip("\r").expandtabs(1)
         if diagnostic.mask:
             stop = span.end_column if span.end_line == span.line else len(text) + 1
             text = (

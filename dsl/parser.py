@@ -82,11 +82,11 @@ def parse_spec(text: str, path: str) -> ast.Spec:
 def syntax_diagnostics(text: str, path: str) -> list[Diagnostic]:
     """All syntax errors of a text, resuming at later top-level statements after each."""
     parser = get_parser()
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # Lark counts lines by \n only
     found: list[Diagnostic] = []
     start = 0  # 0-based index of the first line of the chunk being parsed
     while len(found) < MAX_SYNTAX_ERRORS:
-        chunk = "".join("\n" if i < start else line for i, line in enumerate(lines))
+        chunk = "\n".join("" if i < start else line for i, line in enumerate(lines))
         try:
             parser.parse(chunk)
             break
@@ -251,7 +251,7 @@ def _bad_character(exc: UnexpectedCharacters, text: str, path: str) -> Diagnosti
     char = exc.char
     span = Span.point(path, exc.line, exc.column)
     if char == '"':
-        rest = text.splitlines()[exc.line - 1][exc.column - 1 :]
+        rest = text.split("\n")[exc.line - 1][exc.column - 1 :]
         span = Span(path, exc.line, exc.column, exc.line, exc.column + len(rest.rstrip()))
         return Diagnostic(
             "E109",

@@ -39,7 +39,7 @@ def _code_and_comment(line: str) -> tuple[str, int | None]:
 def comments(text: str) -> list[Comment]:
     """Every comment of the text, in order."""
     found: list[Comment] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         code, at = _code_and_comment(line)
         if at is not None:
             found.append(Comment(line[at:].rstrip(), number, at + 1, not code.strip()))
@@ -49,7 +49,7 @@ def comments(text: str) -> list[Comment]:
 def unclosed_brace(text: str, path: str) -> Span | None:
     """The span of the first ``{`` never closed, ignoring braces inside strings and comments."""
     stack: list[tuple[int, int]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         code, _ = _code_and_comment(line)
         in_string = False
         for col, char in enumerate(code, start=1):

@@ -82,6 +82,14 @@ def _check_url(url: ast.Setting | None, insecure: ast.Setting | None) -> Iterato
             hint='e.g. "https://dhis2.example.org" (the server root, without /api)',
         )
         return
+    if parts.password:
+        yield Diagnostic(
+            "E305",
+            "the URL contains a literal password; secrets must come from the environment",
+            value.span,
+            hint="remove the user:password@ part and give credentials with auth",
+            mask=True,
+        )
     if parts.scheme == "http" and not is_loopback(host) and insecure is None:
         yield Diagnostic(
             "E302",

@@ -16,7 +16,8 @@ from tests.dsl.strategies import spec_texts
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLES = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "specs").glob("*.push"))]
 ALPHABET = st.sampled_from(
-    list('{}()":,.#\n \\"abcdefghijklmnopqrstuvwxyz_0123456789') + ["é", "\t", "\x00"]
+    list('{}()":,.#\n \\"abcdefghijklmnopqrstuvwxyz_0123456789')
+    + ["é", "\t", "\x00", "\r", "\x0c", "\u2028"]
 )
 FRAGMENTS = st.sampled_from(
     ["push", "dhis2", "{", "}", '"', "(", ")", "env(", "\n", "interval", "on day 31", "round 9",
