@@ -199,7 +199,7 @@ def _decode(
     coc_uid = (
         _lookup(ctx, "categoryOptionCombos", str(coc), "categoryOptionCombo", "E8109", "E8108")
         if coc
-        else ""
+        else default  # stored under the default COC, like every version
     )
     aoc = raw.get("attributeOptionCombo") or header.get("attributeOptionCombo")
     aoc_uid = (
@@ -263,9 +263,9 @@ def _group_checks(
         attribute_cocs = {str(index.default_coc())}
     if aocs := [k[4] for k in keys if k[4] not in attribute_cocs]:
         raise _Reject("E8023", [ds_uid, bad(aocs)])
-    for de, _, _, coc, _ in keys:
-        if not coc:
-            continue  # getCocNotInDataSet skips values without a COC (§1.2)
+    for _, (de, _, _, coc, _), raw in decoded:
+        if not raw.get("categoryOptionCombo"):
+            continue  # getCocNotInDataSet skips values sent without a COC (§1.2)
         combo = members[de] or (index.objects["dataElements"][de].get("categoryCombo") or {}).get(
             "id"
         )

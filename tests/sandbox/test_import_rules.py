@@ -12,6 +12,7 @@ import pytest
 from dhispatch.runtime.sandbox.server import RunningSandbox
 from tests.sandbox.helpers import DE_DAILY
 from tests.sandbox.helpers import DE_NUM
+from tests.sandbox.helpers import DEFAULT_COC
 from tests.sandbox.helpers import DS
 from tests.sandbox.helpers import OU_IN
 from tests.sandbox.helpers import PAST
@@ -127,3 +128,13 @@ def test_2_43_decode_failures_reject_everything(payload: dict[str, Any], code: s
         assert summary["status"] == "ERROR"
         assert [(c["errorCode"], c["indexes"]) for c in summary["conflicts"]] == [(code, [-1])]
         assert sb.values() == []  # not even the valid first value
+
+
+def test_a_value_without_option_combos_is_stored_under_the_default(
+    running: RunningSandbox, http: httpx.Client
+) -> None:
+    response = http.post("/api/dataValueSets", json={"dataSet": DS, "dataValues": [v()]})
+    assert summary_of(response.json())["status"] == "SUCCESS"
+    [stored] = running.values()
+    assert stored["categoryOptionCombo"] == DEFAULT_COC
+    assert stored["attributeOptionCombo"] == DEFAULT_COC
