@@ -40,6 +40,16 @@ MESSAGES = {
     "E7618": "Data value or comment not specified for data element: `{0}`",
     "E7619": "Value must match value type of data element `{0}`: `{1}`",
     "E7620": "Invalid comment: {0}",
+    "E7630": "Category option combo is required but is not specified",
+    "E7631": "Attribute option combo is required but is not specified",
+    "E7632": "Period type of period: `{0}` not valid for data element: `{1}`",
+    "E7633": "Data element: `{0}` is not part of dataset: `{1}`",
+    "E7634": "Category option combo: `{0}` must be part of category combo of data element: `{1}`",
+    "E7635": (
+        "Attribute option combo: `{0}` must be part of category combo of data sets of data"
+        " element: `{1}`"
+    ),
+    "E7636": "Data element: `{1}` must be assigned through data sets to organisation unit: `{0}`",
     "E7640": "Current date is past expiry days for period: `{0}`  and data set: `{1}`",
     "E7641": (
         "Period: `{0}` is after latest open future period: `{1}` for data element: `{2}`"
@@ -61,6 +71,13 @@ LEGACY = {
     "E7618": "Data value or comment not specified for data element",
     "E7619": "{1}, must match data element type: {0}",
     "E7620": "Invalid comment: {0}",
+    "E7630": "Category option combo is required but is not specified",
+    "E7631": "Attribute option combo is required but is not specified",
+    "E7632": "Period type of period {0} not valid for data element: {1}",
+    "E7633": "Data element: {0} is not part of dataset: {1}",
+    "E7634": "Category option combo: {0} must be part of category combo of data element: {1}",
+    "E7635": "Attribute option combo: {0} must be part of category combo of data element: {1}",
+    "E7636": "Data element: {1} must be assigned through data sets to organisation unit: {0}",
     "E7640": "Current date is past expiry days for period {0} and data set: {1}",
     "E7641": "Period: {0} is after latest open future period: {1} for data element: {2}",
 }
@@ -332,6 +349,11 @@ def _validate(
                 "comment",
             )
         )
+    constraint = _constraints(
+        ctx, i, de_id, de, pe_id, period.type, ou_id, ou, coc_id, coc, aoc_id, aoc, data_set, header
+    )
+    if constraint is not None:
+        return fail(constraint)
     if not (opts.force and ctx.user.is_super):
         targets = [data_set] if data_set else index.data_sets_of_element(de)
         for ds_uid in targets:
@@ -366,3 +388,78 @@ def _validate(
                     conflict("E7641", objects, [pe_id, latest.iso, de_id, ds_id], i, "period")
                 )
     return i, raw, (de, period.iso, ou, coc, aoc), value, element
+
+
+def _constraints(
+    ctx: ImportContext,
+    i: int,
+    de_id: str,
+    de: str,
+    pe_id: str,
+    period_type: str,
+    ou_id: str,
+    ou: str,
+    coc_id: Any,
+    coc: str,
+    aoc_id: Any,
+    aoc: str,
+    data_set: str | None,
+    header: Mapping[str, Any],
+) -> Conflict | None:
+    """§3.1 step 4: the require*/strict* checks, each off unless its flag is sent."""
+    strict, index = ctx.options.strict, ctx.index
+    if "requireCategoryOptionCombo" in strict and not coc_id:
+        return conflict("E7630", [], [], i, "categoryOptionCombo", legacy_object=de_id)
+    if "requireAttributeOptionCombo" in strict and not aoc_id:
+        return conflict("E7631", [], [], i, "attributeOptionCombo", legacy_object=de_id)
+    data_sets = index.data_sets_of_element(de)
+    if "strictPeriods" in strict and period_type not in {
+        index.objects["dataSets"][ds].get("periodType") for ds in data_sets
+    }:
+        return conflict(
+            "E7632", [("period", pe_id), ("dataElement", de_id)], [pe_id, de_id], i, "period"
+        )
+    if "strictDataElements" in strict and data_set and de not in index.data_set_elements(data_set):
+        ds_id = str(header.get("dataSet"))
+        return conflict(
+            "E7633", [("dataElement", de_id), ("dataSet", ds_id)], [de_id, ds_id], i, "dataElement"
+        )
+    if "strictCategoryOptionCombos" in strict:
+        combo = (index.objects["dataElements"][de].get("categoryCombo") or {}).get("id")
+        if coc not in index.combo_cocs(combo):
+            shown = str(coc_id or coc)
+            return conflict(
+                "E7634",
+                [("categoryOptionCombo", shown), ("dataElement", de_id)],
+                [shown, de_id],
+                i,
+                "categoryOptionCombo",
+            )
+    if "strictAttributeOptionCombos" in strict:
+        allowed: set[str] = set()
+        for ds in data_sets:
+            combo = (index.objects["dataSets"][ds].get("categoryCombo") or {}).get("id")
+            allowed |= index.combo_cocs(combo) or {index.default_coc() or ""}
+        if aoc not in allowed:
+            shown = str(aoc_id or aoc)
+            return conflict(
+                "E7635",
+                [("attributeOptionCombo", shown), ("dataElement", de_id)],
+                [shown, de_id],
+                i,
+                "attributeOptionCombo",
+            )
+    assigned = {
+        ref.get("id")
+        for ds in data_sets
+        for ref in index.objects["dataSets"][ds]["organisationUnits"]
+    }
+    if "strictOrganisationUnits" in strict and ou not in assigned:
+        return conflict(
+            "E7636",
+            [("organisationUnit", ou_id), ("dataElement", de_id)],
+            [ou_id, de_id],
+            i,
+            "orgUnit",
+        )
+    return None

@@ -18,6 +18,16 @@ STRATEGIES = {
     "DELETE": "DELETE",
     "DELETES": "DELETE",
 }
+# Off by default (system settings, §1.3); each switches on one of E7630–E7636.
+STRICT_FLAGS = (
+    "strictPeriods",
+    "strictDataElements",
+    "strictCategoryOptionCombos",
+    "strictAttributeOptionCombos",
+    "strictOrganisationUnits",
+    "requireCategoryOptionCombo",
+    "requireAttributeOptionCombo",
+)
 SCHEME_KINDS = ("dataElement", "orgUnit", "categoryOptionCombo", "attributeOptionCombo", "dataSet")
 
 
@@ -41,6 +51,7 @@ class ImportOptions:
     force: bool = False
     atomic: bool = False
     skip_existing_check: bool = False
+    strict: frozenset[str] = frozenset()  # the strict*/require* flags switched on (≤2.42)
 
     @classmethod
     def from_request(cls, query: Mapping[str, str], payload: Mapping[str, Any]) -> ImportOptions:
@@ -78,6 +89,7 @@ class ImportOptions:
             force=_flag(query.get("force", False)),
             atomic=_flag(query.get("atomic", False)),
             skip_existing_check=_flag(query.get("skipExistingCheck", False)),
+            strict=frozenset(f for f in STRICT_FLAGS if _flag(query.get(f, False))),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -94,16 +106,16 @@ class ImportOptions:
             "skipNotifications": False,
             "skipAudit": False,
             "datasetAllowsPeriods": False,
-            "strictPeriods": False,
-            "strictDataElements": False,
-            "strictCategoryOptionCombos": False,
-            "strictAttributeOptionCombos": False,
-            "strictOrganisationUnits": False,
+            "strictPeriods": "strictPeriods" in self.strict,
+            "strictDataElements": "strictDataElements" in self.strict,
+            "strictCategoryOptionCombos": "strictCategoryOptionCombos" in self.strict,
+            "strictAttributeOptionCombos": "strictAttributeOptionCombos" in self.strict,
+            "strictOrganisationUnits": "strictOrganisationUnits" in self.strict,
             "strictDataSetApproval": True,
             "strictDataSetLocking": True,
             "strictDataSetInputPeriods": True,
-            "requireCategoryOptionCombo": False,
-            "requireAttributeOptionCombo": False,
+            "requireCategoryOptionCombo": "requireCategoryOptionCombo" in self.strict,
+            "requireAttributeOptionCombo": "requireAttributeOptionCombo" in self.strict,
             "skipPatternValidation": False,
             "ignoreEmptyCollection": False,
             "force": self.force,

@@ -4,6 +4,7 @@ decoding, refused bodies, header-level aborts. Expectations come from the refere
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -32,6 +33,27 @@ def http(running: RunningSandbox) -> Iterator[httpx.Client]:
     running.clear_values()
     with client(running) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[dict[str, RunningSandbox]]:
+    """One extra sandbox per version for the single-version tests of this module."""
+    stack = ExitStack()
+    with stack:
+
+        class Lazy(dict[str, RunningSandbox]):
+            def __missing__(self, version: str) -> RunningSandbox:
+                sb = stack.enter_context(sandbox(version))
+                self[version] = sb
+                return sb
+
+        yield Lazy()
+
+
+def fresh(shared: dict[str, RunningSandbox], version: str) -> RunningSandbox:
+    sb = shared[version]
+    sb.clear_values()
+    return sb
 
 
 def gen(running: RunningSandbox) -> str:
@@ -91,8 +113,10 @@ def test_garbled_body_is_an_error_summary(running: RunningSandbox, http: httpx.C
     assert xml.status_code == 415
 
 
-def test_2_43_infers_the_data_set_or_rejects_the_request() -> None:
-    with sandbox("2.43") as sb, client(sb) as http:
+def test_2_43_infers_the_data_set_or_rejects_the_request(
+    shared: dict[str, RunningSandbox],
+) -> None:
+    with client(fresh(shared, "2.43")) as http:
         # no dataSet: inferred from the data elements (one set) -> accepted
         alone = http.post("/api/dataValueSets", json={"dataValues": [v()]})
         assert alone.status_code == 200 and summary_of(alone.json())["importCount"]["updated"] == 1
@@ -119,8 +143,11 @@ def test_2_43_infers_the_data_set_or_rejects_the_request() -> None:
         ({"dataValues": [{"dataElement": DE_NUM, "orgUnit": OU_IN, "value": "1"}]}, "E8100"),
     ],
 )
-def test_2_43_decode_failures_reject_everything(payload: dict[str, Any], code: str) -> None:
-    with sandbox("2.43") as sb, client(sb) as http:
+def test_2_43_decode_failures_reject_everything(
+    shared: dict[str, RunningSandbox], payload: dict[str, Any], code: str
+) -> None:
+    sb = fresh(shared, "2.43")
+    with client(sb) as http:
         body = {"dataSet": DS, **payload, "dataValues": [v(), *payload["dataValues"]]}
         response = http.post("/api/dataValueSets", json=body)
         assert response.status_code == 409
@@ -138,3 +165,29 @@ def test_a_value_without_option_combos_is_stored_under_the_default(
     [stored] = running.values()
     assert stored["categoryOptionCombo"] == DEFAULT_COC
     assert stored["attributeOptionCombo"] == DEFAULT_COC
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "code"),
+    [
+        ("strictOrganisationUnits", v(orgUnit="ouNotInDs01"), "E7636"),
+        ("strictPeriods", v(period="2025W10"), "E7632"),
+        ("strictDataElements", v(dataElement=DE_DAILY), "E7633"),
+        ("requireCategoryOptionCombo", v(), "E7630"),
+        ("strictCategoryOptionCombos", v(categoryOptionCombo=DEFAULT_COC), None),
+    ],
+)
+def test_strict_flags_switch_on_their_checks_on_2_40(
+    shared: dict[str, RunningSandbox], flag: str, value: dict[str, str], code: str | None
+) -> None:
+    # all off by default (§3.1 step 4): the same value passes without the flag
+    sb = fresh(shared, "2.40")
+    with client(sb) as http:
+        body = {"dataSet": DS, "dataValues": [value]}
+        assert http.post("/api/dataValueSets", json=body).status_code == 200
+        sb.clear_values()
+        strict = http.post("/api/dataValueSets", params={flag: "true"}, json=body)
+        summary = summary_of(strict.json())
+        assert summary["importOptions"][flag] is True
+        assert [c["errorCode"] for c in summary.get("conflicts", [])] == ([code] if code else [])
+        assert strict.status_code == (409 if code else 200)
