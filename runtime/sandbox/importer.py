@@ -239,7 +239,25 @@ def run_legacy_import(ctx: ImportContext, payload: Mapping[str, Any]) -> ImportS
     if not opts.dry_run and pending:
         ctx.store.put_many(pending.values())
     summary.status = "WARNING" if summary.conflicts else "SUCCESS"
+    summary.data_set_complete = completion_date(payload, ctx.today, data_set is not None)
     return summary
+
+
+def completion_date(payload: Mapping[str, Any], today: date, has_data_set: bool) -> str:
+    """``dataSetComplete``: the header's completeDate when dataSet, orgUnit and period are
+    given ("true" means today; a future date is clamped to today, as 2.40 does)."""
+    raw = payload.get("completeDate")
+    if not raw or not has_data_set or not payload.get("orgUnit") or not payload.get("period"):
+        return "false"
+    text = str(raw).lower()
+    if text == "false":
+        return "false"
+    if text == "true":
+        return today.isoformat()
+    try:
+        return min(date.fromisoformat(text[:10]), today).isoformat()
+    except ValueError:
+        return "false"
 
 
 def _validate(

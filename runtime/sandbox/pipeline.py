@@ -8,10 +8,12 @@ timeliness) reject the whole data set group; only value-level checks drop single
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from datetime import timedelta
 from typing import Any
 
 from dhispatch.runtime.sandbox.importer import ImportContext
+from dhispatch.runtime.sandbox.importer import completion_date
 from dhispatch.runtime.sandbox.importer import value_text
 from dhispatch.runtime.sandbox.metadata import UID_RE
 from dhispatch.runtime.sandbox.periods import latest_open_period
@@ -30,6 +32,8 @@ MESSAGES = {
     "E8003": "Data set detection failed: no data set contains data element(s): {0}",
     "E8004": "Data set `{0}` is not a valid UID",
     "E8005": "Data set `{0}` not found",
+    "E8008": "Completion date `{0}` is not a valid date",
+    "E8009": "A completion date requires a data set, org unit and period for the whole set",
     "E8010": "User cannot enter data for data set `{0}`",
     "E8011": "User cannot enter data for org unit(s): {0}",
     "E8020": "Data set `{0}` is not usable with data element(s): {1}",
@@ -85,6 +89,7 @@ def run_pipeline_import(ctx: ImportContext, payload: Mapping[str, Any]) -> Impor
     try:
         ds_uid = _target_data_set(ctx, payload, decoded)
         _group_checks(ctx, ds_uid, decoded)
+        _check_completion(ctx, payload)
     except _Reject as exc:
         summary.add(_conflict(exc.code, exc.args_, exc.message, everything))
         return _error(summary, len(raw_values))
@@ -150,7 +155,21 @@ def run_pipeline_import(ctx: ImportContext, payload: Mapping[str, Any]) -> Impor
     summary.ignored = dropped
     if summary.conflicts:
         summary.status = "WARNING" if valid else "ERROR"
+    summary.data_set_complete = completion_date(payload, ctx.today, True)
     return summary
+
+
+def _check_completion(ctx: ImportContext, payload: Mapping[str, Any]) -> None:
+    """E8008/E8009: a completeDate needs a valid date and dataSet, orgUnit, period headers."""
+    raw = payload.get("completeDate")
+    if not raw or str(raw).lower() in ("false", "true"):
+        return
+    if not (payload.get("dataSet") and payload.get("orgUnit") and payload.get("period")):
+        raise _Reject("E8009", [])
+    try:
+        date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        raise _Reject("E8008", [str(raw)]) from None
 
 
 def _error(summary: ImportSummary, total: int) -> ImportSummary:

@@ -68,7 +68,7 @@ def summary_json(summary: ImportSummary, generation: int) -> dict[str, Any]:
         body["conflicts"] = [conflict_json(c, generation) for c in summary.conflicts]
     if 37 <= generation < 43 and summary.rejected:  # §11: rejectedIndexes ≤2.42
         body["rejectedIndexes"] = sorted(summary.rejected)
-    body["dataSetComplete"] = "false"
+    body["dataSetComplete"] = summary.data_set_complete
     if generation >= 38:
         # 2.38+ field order puts responseType last (recorded 2.41/2.42 fixture, §2.1).
         body["responseType"] = body.pop("responseType")

@@ -151,6 +151,7 @@ class ImportSummary:
     deleted: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
+    data_set_complete: str = "false"  # "false", or the completion date that was registered
 
     def add(self, conflict: Conflict) -> None:
         """Merge by (errorCode, objects), appending indexes (ImportConflicts.addConflict)."""

@@ -191,3 +191,26 @@ def test_strict_flags_switch_on_their_checks_on_2_40(
         assert summary["importOptions"][flag] is True
         assert [c["errorCode"] for c in summary.get("conflicts", [])] == ([code] if code else [])
         assert strict.status_code == (409 if code else 200)
+
+
+def test_complete_date_registers_completion(running: RunningSandbox, http: httpx.Client) -> None:
+    body = {
+        "dataSet": DS,
+        "orgUnit": OU_IN,
+        "period": PAST,
+        "completeDate": "2025-06-01",
+        "dataValues": [v()],
+    }
+    summary = summary_of(http.post("/api/dataValueSets", json=body).json())
+    assert summary["dataSetComplete"] == "2025-06-01"
+    future = {**body, "completeDate": "2031-01-01"}
+    # a future completion date is clamped to today (2.40 getCompletionDate; TODAY is pinned)
+    assert summary_of(http.post("/api/dataValueSets", json=future).json())["dataSetComplete"] == (
+        "2025-06-15"
+    )
+    headless = {"dataSet": DS, "completeDate": "2025-06-01", "dataValues": [v()]}
+    refused = summary_of(http.post("/api/dataValueSets", json=headless).json())
+    if gen(running) == "2.43":
+        assert [c["errorCode"] for c in refused["conflicts"]] == ["E8009"]
+    else:
+        assert refused["dataSetComplete"] == "false" and refused["status"] == "SUCCESS"
