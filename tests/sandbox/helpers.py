@@ -29,7 +29,9 @@ DE_NUM = "deNumber001"
 DE_INT = "deInteger01"
 DE_ZERO = "deZeroIns01"
 DE_DAILY = "deDailyNum1"
-PASSWORDS = {"admin": "district-Admin1", "clerk": "district-Clerk1"}
+DS_LOCKED = "dsReadOnly1"  # data sharing read-only for the public
+DE_LOCKED = "deLocked001"
+PASSWORDS = {"admin": "district-Admin1", "clerk": "district-Clerk1", "local": "district-Local1"}
 TOKEN = "d2p_testtoken0000000000000000000000000000000000"
 CLIENT = ("msupply", "client-secret-1")
 
@@ -63,6 +65,7 @@ def contract_metadata() -> dict[str, Any]:
             _de(DE_INT, "INT", "INTEGER", True),
             _de(DE_ZERO, "ZERO", "NUMBER", False),
             _de(DE_DAILY, "DAILY", "NUMBER", True),
+            _de(DE_LOCKED, "LOCKED", "NUMBER", True),
         ],
         "dataSets": [
             {
@@ -85,6 +88,16 @@ def contract_metadata() -> dict[str, Any]:
                 "dataSetElements": [{"dataElement": {"id": DE_DAILY}}],
                 "organisationUnits": [{"id": OU_IN}],
             },
+            {
+                "id": DS_LOCKED,
+                "code": "LOCKED",
+                "name": "Read-only set",
+                "periodType": "Monthly",
+                "openFuturePeriods": 1,
+                "publicAccess": "rwr-----",
+                "dataSetElements": [{"dataElement": {"id": DE_LOCKED}}],
+                "organisationUnits": [{"id": OU_IN}],
+            },
         ],
         "organisationUnits": [
             {"id": ROOT, "code": "ROOT", "name": "Root"},
@@ -104,6 +117,12 @@ def contract_metadata() -> dict[str, Any]:
                 "username": "clerk",
                 "authorities": ["F_DATAVALUE_ADD"],
                 "organisationUnits": [{"id": ROOT}],
+            },
+            {
+                "id": "uLocal00001",
+                "username": "local",
+                "authorities": ["F_DATAVALUE_ADD"],
+                "organisationUnits": [{"id": OU_IN}],
             },
         ],
     }

@@ -12,10 +12,14 @@ import pytest
 
 from dhispatch.runtime.sandbox.server import RunningSandbox
 from tests.sandbox.helpers import DE_DAILY
+from tests.sandbox.helpers import DE_INT
+from tests.sandbox.helpers import DE_LOCKED
 from tests.sandbox.helpers import DE_NUM
 from tests.sandbox.helpers import DEFAULT_COC
 from tests.sandbox.helpers import DS
+from tests.sandbox.helpers import DS_LOCKED
 from tests.sandbox.helpers import OU_IN
+from tests.sandbox.helpers import OU_IN_B
 from tests.sandbox.helpers import PAST
 from tests.sandbox.helpers import client
 from tests.sandbox.helpers import sandbox
@@ -214,3 +218,51 @@ def test_complete_date_registers_completion(running: RunningSandbox, http: httpx
         assert [c["errorCode"] for c in refused["conflicts"]] == ["E8009"]
     else:
         assert refused["dataSetComplete"] == "false" and refused["status"] == "SUCCESS"
+
+
+def test_org_units_outside_the_users_hierarchy(running: RunningSandbox) -> None:
+    running.clear_values()
+    with client(running, "local") as http:
+        body = {"dataSet": DS, "dataValues": [v(), v(orgUnit=OU_IN_B)]}
+        summary = summary_of(http.post("/api/dataValueSets", json=body).json())
+    codes = [c.get("errorCode") for c in summary["conflicts"]]
+    if gen(running) == "2.43":
+        assert codes == ["E8011"] and running.values() == []  # the whole group
+    elif gen(running) == "2.36":
+        assert summary["conflicts"][0]["object"] == OU_IN_B and len(running.values()) == 1
+    else:
+        assert codes == ["E7617"] and summary["rejectedIndexes"] == [1]
+        assert summary["conflicts"][0]["objects"] == {"organisationUnit": OU_IN_B, "user": "local"}
+
+
+def test_data_sets_without_data_write_sharing(running: RunningSandbox) -> None:
+    running.clear_values()
+    with client(running, "clerk") as http:
+        body = {"dataSet": DS_LOCKED, "dataValues": [v(dataElement=DE_LOCKED)]}
+        response = http.post("/api/dataValueSets", json=body)
+    summary = summary_of(response.json())
+    assert summary["status"] == "ERROR" and running.values() == []
+    if gen(running) == "2.43":
+        assert summary["conflicts"][0]["errorCode"] == "E8010"
+    elif gen(running) != "2.36":
+        assert summary["conflicts"][0]["errorCode"] == "E7601"
+        assert summary["description"] == "Import process was aborted"
+
+
+def test_2_43_duplicates_atomic_and_delete(shared: dict[str, RunningSandbox]) -> None:
+    sb = fresh(shared, "2.43")
+    with client(sb) as http:
+        twice = {"dataSet": DS, "dataValues": [v(), v(value="2")]}
+        dup = summary_of(http.post("/api/dataValueSets", json=twice).json())
+        assert [(c["errorCode"], c["indexes"]) for c in dup["conflicts"]] == [("E8128", [0, 1])]
+        bad = {"dataSet": DS, "dataValues": [v(), v(dataElement=DE_INT, value="1.5")]}
+        atomic = http.post("/api/dataValueSets", params={"atomic": "true"}, json=bad)
+        assert atomic.status_code == 409
+        assert [c["errorCode"] for c in summary_of(atomic.json())["conflicts"]] == ["E8000"]
+        assert sb.values() == []
+        one = {"dataSet": DS, "dataValues": [v()]}
+        http.post("/api/dataValueSets", json=one)
+        gone = http.post("/api/dataValueSets", params={"importStrategy": "DELETE"}, json=one)
+        count = summary_of(gone.json())["importCount"]
+        assert (count["imported"], count["updated"], count["deleted"]) == (0, 0, 1)
+        assert sb.values() == []
