@@ -151,6 +151,8 @@ class MetadataIndex:
             if not isinstance(username, str):
                 raise MetadataError(f"user {user['id']} has no username")
             user["username"] = username
+            full_name = f"{user.get('firstName', '')} {user.get('surname', '')}".strip()
+            user.setdefault("name", full_name or username)
             auths = set(user.get("authorities", []))
             for ref in [*user.get("userRoles", []), *creds.get("userRoles", [])]:
                 auths |= set(roles.get(ref.get("id"), {}).get("authorities", []))
