@@ -23,6 +23,7 @@ from dhispatch.runtime.dhis2.auth import Auth
 from dhispatch.runtime.dhis2.auth import OAuth2PasswordAuth
 from dhispatch.runtime.dhis2.auth import scrub
 from dhispatch.runtime.dhis2.errors import AuthenticationError
+from dhispatch.runtime.dhis2.errors import ConfigError
 from dhispatch.runtime.dhis2.errors import Dhis2Error
 from dhispatch.runtime.dhis2.errors import NetworkError
 from dhispatch.runtime.dhis2.errors import ProtocolError
@@ -93,6 +94,9 @@ class Dhis2Client:
         poll_interval: float = 0.5,
         poll_timeout: float = 900.0,
     ) -> None:
+        if httpx.URL(base_url).userinfo:
+            # Credentials in the URL would end up in every message that names the server.
+            raise ConfigError("the DHIS2 URL must not contain credentials; use the spec's auth")
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()

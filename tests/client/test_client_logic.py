@@ -265,3 +265,9 @@ def test_batches_keep_org_units_together() -> None:
     assert [len(b) for b in batches_by_org_unit(big, 2)] == [2, 2, 1]
     with pytest.raises(ValueError):
         batches_by_org_unit(values, 0)
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfigError) as info:
+        Dhis2Client("https://admin:s3cr3t-pw@dhis2.test", BasicAuth("a", Secret("b")))
+    assert "s3cr3t-pw" not in str(info.value) and "must not contain credentials" in str(info.value)
