@@ -344,6 +344,11 @@ class Dhis2Client:
         response = self._send(
             "POST", auth.token_path, data=form, headers={"Authorization": client_header}, auth=False
         )
+        if response.status_code in (404, 405):
+            raise ConfigError(
+                "this DHIS2 has no OAuth2 password grant endpoint (/uaa/oauth/token; DHIS2 2.42+ "
+                "removed it): use a personal access token, token(env(...)), or basic auth"
+            )
         if response.status_code in (400, 401, 403):
             raise AuthenticationError(
                 f"Authentication failed: the OAuth2 token endpoint refused the client or user "

@@ -9,6 +9,7 @@ import pytest
 
 from dhispatch.runtime.dhis2 import AuthenticationError
 from dhispatch.runtime.dhis2 import BasicAuth
+from dhispatch.runtime.dhis2 import ConfigError
 from dhispatch.runtime.dhis2 import DataValue
 from dhispatch.runtime.dhis2 import Dhis2Client
 from dhispatch.runtime.dhis2 import IdSchemes
@@ -193,3 +194,10 @@ def test_all_generations_read_the_same(version: str) -> None:
     if version != "2.43":  # 2.43+ rejects the whole group on an unknown element (E81xx)
         assert mixed.rejected_indexes == frozenset({1})
     assert mixed.http_status == (200 if version in ("2.36", "2.37") else 409)
+
+
+def test_oauth2_password_grant_on_242_is_a_clear_config_error() -> None:
+    auth = OAuth2PasswordAuth("msupply", Secret(CLIENT_SECRET), fx.ADMIN, Secret(PASSWORD))
+    with start_sandbox(config("2.42")) as sb, client(sb, auth) as c:
+        with pytest.raises(ConfigError, match="use a personal access token"):
+            c.system_info()
