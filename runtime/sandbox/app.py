@@ -358,8 +358,11 @@ class SandboxApp:
             return _json(409, web_message(409, str(exc)))
         except ValueError as exc:
             payload = None
-            options = ImportOptions.from_request(query, {})
             parse_error = str(exc).splitlines()[0]
+            try:
+                options = ImportOptions.from_request(query, {})
+            except ImportRequestError as bad:
+                return _json(409, web_message(409, str(bad)))
         plain = versioned and self.version.generation == 40 and _api_version(request) < 38
         if options.async_:
             job = Job(_uid(), datetime.now(UTC))
