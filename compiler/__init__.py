@@ -26,7 +26,7 @@ class CompileResult:
 
 def check_source(text: str, path: str) -> tuple[Diagnostic, ...]:
     """Every syntax or semantic finding of a spec text, sorted by position."""
-    return _front(text, path)[1]
+    return _front(text, path or "<spec>")[1]
 
 
 def _front(text: str, path: str) -> tuple[Any, tuple[Diagnostic, ...]]:
@@ -46,6 +46,7 @@ def compile_source(text: str, path: str) -> CompileResult:
     """Compile spec text to a schema-valid plan, or report why not (never raises for bad specs)."""
     from dhispatch.compiler.build import build_plan
 
+    path = path or "<spec>"  # origins need a non-empty path
     view, diagnostics = _front(text, path)
     if view is None or has_errors(diagnostics):
         return CompileResult(None, diagnostics)

@@ -23,6 +23,7 @@ CODES: dict[str, str] = {
     "E202": "a once-only statement is repeated",
     "E203": "a setting is given twice in one block",
     "E204": "a block lacks a required setting",
+    "E205": "the spec name is empty",
     # target (compiler/checks/target.py)
     "E301": "URL is not http(s)",
     "E302": "plain http to a non-loopback host without insecure",

@@ -21,7 +21,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 
 
 def check_statements(view: SpecView) -> Iterator[Diagnostic]:
-    """E201 a required statement is missing; E202 a once-only statement is repeated."""
+    """E201 a required statement is missing; E202 a once-only one repeated; E205 empty name."""
     groups: list[tuple[str, tuple[ast.Statement, ...]]] = [
         ("spec", view.names),
         ("dhis2", view.targets),
@@ -35,6 +35,14 @@ def check_statements(view: SpecView) -> Iterator[Diagnostic]:
                 f"a spec has one '{keyword}' statement; this is a second one",
                 keyword_span(extra.span, keyword),
                 hint=f"the first is at line {found[0].span.line}; merge them",
+            )
+    for name in view.names[:1]:
+        if not name.name.value.strip():
+            yield Diagnostic(
+                "E205",
+                "the spec name is empty",
+                name.name.span,
+                hint='e.g. spec "kiribati-national"',
             )
     start = Span.point(view.spec.path, 1, 1)
     for keyword, what in (

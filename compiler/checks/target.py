@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
@@ -19,6 +20,8 @@ from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# The characters RFC 3986 allows in a URI; a % must start an escape of two hex digits.
+_URI_CHARS = re.compile(r"([A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 # auth kind -> (argument, is_secret) in the order a positional call would give them.
 AUTH_ARGS: dict[str, tuple[tuple[str, bool], ...]] = {
     "basic": (("user", False), ("password", True)),
@@ -74,12 +77,14 @@ def _check_url(url: ast.Setting | None, insecure: ast.Setting | None) -> Iterato
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         parts, host = None, ""
-    if parts is None or parts.scheme not in ("http", "https") or not host:
+    valid = _URI_CHARS.fullmatch(value.value) is not None
+    if parts is None or parts.scheme not in ("http", "https") or not host or not valid:
         yield Diagnostic(
             "E301",
             f"{value.value!r} is not an http(s) URL",
             value.span,
-            hint='e.g. "https://dhis2.example.org" (the server root, without /api)',
+            hint='e.g. "https://dhis2.example.org" (the server root, without /api; '
+            "no spaces, other characters %-escaped)",
         )
         return
     if parts.password:

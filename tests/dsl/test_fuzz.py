@@ -32,6 +32,7 @@ def _front(text: str) -> None:
         assert exc.diagnostics
     result = compile_source(text, "f.push")
     assert (result.plan is None) == any(d.severity == "error" for d in result.diagnostics)
+    assert "E900" not in {d.code for d in result.diagnostics}, result.diagnostics  # compiler bug
     for d in result.diagnostics:
         assert d.span.line >= 1 and d.span.column >= 1 and d.code
 
@@ -65,3 +66,20 @@ def test_mutated_specs_only_give_diagnostics(text: str) -> None:
 def test_generated_specs_compile_or_explain(text: str) -> None:
     _front(text)
     format_source(text, "g.push")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@given(
+    st.text(max_size=40).filter(lambda s: "\n" not in s),
+    st.sampled_from(["url", "data_set", "timezone", "period_format", "category_option"]),
+)
+def test_any_string_value_is_checked_before_the_schema_sees_it(value: str, setting: str) -> None:
+    # Whatever string a setting holds, the checks refuse it or the plan is schema-valid (no E900).
+    text = EXAMPLES[0]
+    start = text.index(f"{setting} ")
+    first = text.index('"', start)
+    end = text.index('"', first + 1)
+    _front(text[:first] + _quote(value) + text[end + 1 :])
