@@ -67,3 +67,9 @@ def test_every_documented_code_has_a_bad_golden() -> None:
         seen |= {d.code for d in compile_source(spec.read_text(encoding="utf-8"), "x").diagnostics}
     untested = set(CODES) - seen - {"E100", "E900"}  # fallback label, internal error
     assert untested == set()
+
+
+def test_readme_lists_every_code() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The spec language") :]
+    assert [code for code in CODES if f"| {code} |" not in section] == []
