@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.dsl.diagnostics import Span
 from dhispatch.dsl.diagnostics import has_errors
@@ -44,11 +45,25 @@ def _front(text: str, path: str) -> tuple[Any, tuple[Diagnostic, ...]]:
 
 def compile_source(text: str, path: str) -> CompileResult:
     """Compile spec text to a schema-valid plan, or report why not (never raises for bad specs)."""
-    from dhispatch.compiler.build import build_plan
+    from dhispatch.dsl.parser import parse_spec
 
     path = path or "<spec>"  # origins need a non-empty path
-    view, diagnostics = _front(text, path)
-    if view is None or has_errors(diagnostics):
+    try:
+        spec = parse_spec(text, path)
+    except SpecSyntaxError as exc:
+        return CompileResult(None, exc.diagnostics)
+    return compile_spec(spec, text)
+
+
+def compile_spec(spec: ast.Spec, text: str) -> CompileResult:
+    """Check a parsed spec and build its plan; ``text`` is its source, hashed into the metadata."""
+    from dhispatch.compiler.build import build_plan
+    from dhispatch.compiler.checks import run_checks
+    from dhispatch.compiler.view import SpecView
+
+    view = SpecView.of(spec)
+    diagnostics = run_checks(view)
+    if has_errors(diagnostics):
         return CompileResult(None, diagnostics)
     plan = build_plan(view, text)
     problems = plan_problems(plan)
@@ -57,7 +72,7 @@ def compile_source(text: str, path: str) -> CompileResult:
         bug = Diagnostic(
             "E900",
             "internal compiler error: the plan does not match its schema: " + problems[0],
-            Span.point(path, 1, 1),
+            Span.point(spec.path, 1, 1),
             hint="please report this with the spec",
         )
         return CompileResult(None, (*diagnostics, bug))
@@ -77,4 +92,11 @@ def plan_to_json(plan: dict[str, Any]) -> str:
     return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["CompileResult", "check_source", "compile_source", "plan_problems", "plan_to_json"]
+__all__ = [
+    "CompileResult",
+    "check_source",
+    "compile_source",
+    "compile_spec",
+    "plan_problems",
+    "plan_to_json",
+]

@@ -128,7 +128,9 @@ class ToAst(Transformer[Token, Any]):
         on = next((c for c in children[1:] if isinstance(c, tuple)), None)
         weekday = on[1] if on is not None and on[0] == "weekday" else None
         day = on[1] if on is not None and on[0] == "day" else None
-        value = ast.Interval(kind, expression, weekday, day, self._span(meta))
+        whole = self._span(meta)
+        span = Span(self.path, kind.span.line, kind.span.column, whole.end_line, whole.end_column)
+        value = ast.Interval(kind, expression, weekday, day, span)
         return self._setting("interval", value, meta)
 
     def on_weekday(self, children: list[Any]) -> tuple[str, ast.Name]:

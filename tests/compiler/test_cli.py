@@ -55,6 +55,13 @@ def test_check_reports_errors_as_text_and_json() -> None:
     assert (found[2]["line"], found[2]["column"], found[2]["end_column"]) == (17, 6, 18)
 
 
+def test_check_json_reports_every_syntax_error_of_a_file() -> None:
+    done = dhispatch("check", "--format", "json", "tests/golden/bad/syntax_several_errors.push")
+    assert done.returncode == 1
+    found = [(d["code"], d["line"], d["column"]) for d in json.loads(done.stdout)]
+    assert found == [("E102", 6, 5), ("E106", 10, 1), ("E105", 17, 52)]
+
+
 def test_compile_refuses_a_bad_spec_without_a_traceback() -> None:
     done = dhispatch("compile", BAD)
     assert done.returncode == 1
