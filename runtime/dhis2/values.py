@@ -7,10 +7,12 @@ so the client normalises every numeric-looking value before it is sent; other st
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_EVEN
 from decimal import Decimal
 from decimal import InvalidOperation
 
 # Already in DHIS2's canonical form (the common case): passed through without parsing.
+MAX_DECIMALS = 12
 _CANONICAL = re.compile(r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$")
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -25,7 +27,7 @@ def dhis2_value(value: object) -> str:
         text = repr(value) if isinstance(value, float) else str(value)
     else:
         text = str(value).strip()
-        if _CANONICAL.match(text) and text != "-0":
+        if _CANONICAL.match(text) and text != "-0" and len(text) < 40:
             return text
         if not _NUMERIC.match(text):
             return str(value)
@@ -35,9 +37,15 @@ def dhis2_value(value: object) -> str:
         return str(value)
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite number DHIS2 can store")
+    if number.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
+        # DHIS2 keeps NUMBER as text under 250 characters (and computes in doubles): digits
+        # beyond the 12th decimal carry nothing but could make 5e-324 a 326-character string.
+        number = number.quantize(Decimal(1).scaleb(-MAX_DECIMALS), rounding=ROUND_HALF_EVEN)
     plain = format(number, "f")
     if "." in plain:
         plain = plain.rstrip("0").rstrip(".")
     if plain in ("-0", ""):
         plain = "0"
+    if len(plain) >= 250:
+        raise ValueError(f"{value!r} is too long a number for DHIS2 (250 characters at most)")
     return plain
