@@ -307,3 +307,45 @@ def test_utc_instead_of_tarawa_moves_the_month_boundary(tmp_path: Path) -> None:
         got = {(v.store_id, v.item_id): v.value for v in compute(source, scope, [req], tz="UTC")}
     assert got[("sA", "amox")] == 250
     assert sqlite3.connect(path).execute("SELECT count(*) FROM invoice").fetchone() == (24,)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_day_buckets_follow_a_dst_change(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """New York moves from UTC-5 to UTC-4 on 10 March 2024. A receipt at 00:30 local on 15 March
+    (04:30 UTC; with the January offset it would look like 23:30 on the 14th) after a stock-out:
+    out of stock 1..14 March = 14 days (the 15th has stock at its end); a one-offset bucket
+    would move the receipt to the 14th and count 13. Likewise a run-out at 23:30 local on
+    20 March (03:30 UTC on the 21st) makes 21..31 March out: 11 more days."""
+    ny = ZoneInfo("America/New_York")
+
+    def local(d: int, hh: int, mm: int) -> datetime:
+        return datetime(2024, 3, d, hh, mm, tzinfo=ny).astimezone(UTC).replace(tzinfo=None)
+
+    ledger = Ledger([StoreRow("s", "S", created=date(2024, 1, 1))], ["i"])
+    ledger.batches.append(BatchRow("b", "s", "i", 1.0, 0.0, 0.0, None, 1.0))
+    ledger.movements += [
+        Movement("in", "s", "i", "INBOUND_SHIPMENT", "STOCK_IN", 5, 1, local(15, 0, 30), "b"),
+        Movement("out", "s", "i", "PRESCRIPTION", "STOCK_OUT", 5, 1, local(20, 23, 30), "b"),
+    ]
+    if dialect == "sqlite":
+        database = str(tmp_path / "dst.sqlite")
+        write_sqlite(database, ledger)
+    else:
+        database = request.getfixturevalue("postgres_db")
+        with psycopg.connect(database) as conn:
+            create_schema(conn, "postgresql")
+            write(conn, "postgresql", ledger)
+    end = datetime(2024, 3, 31, 23, 59, 59, tzinfo=ny)
+    with open_source(database) as source:
+        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        reqs = [IndicatorRequest("dos", "days_out_of_stock", {}, date(2024, 3, 1), end)]
+        (value,) = compute(source, scope, reqs, tz="America/New_York")
+    assert value.value == 14 + 11
+    assert (
+        reference(ledger, "days_out_of_stock", {}, date(2024, 3, 1), end, "America/New_York")[
+            ("s", "i")
+        ]
+        == 25
+    )

@@ -44,6 +44,23 @@ def _instant(minutes: int) -> datetime:
     return START + timedelta(minutes=minutes)
 
 
+# Half of the timestamps fall within an hour of some zone's local midnight (and so around the
+# UTC offsets a DST change shifts), where a wrong day bucket would show.
+_MIDNIGHTS = sorted(
+    {
+        (24 * 60 - h * 60 - m) % (24 * 60)
+        for h, m in ((0, 0), (14, 0), (-5, 0), (-4, 0), (5, 45), (-11, 0))
+    }
+)
+NEAR_MIDNIGHT = st.builds(
+    lambda day, base, delta: _instant(day * 24 * 60 + (base + delta) % (24 * 60)),
+    st.integers(0, SPAN_MINUTES // (24 * 60) - 1),
+    st.sampled_from(_MIDNIGHTS),
+    st.integers(-70, 70),
+)
+INSTANTS = st.integers(0, SPAN_MINUTES).map(_instant) | NEAR_MIDNIGHT
+
+
 @st.composite
 def ledgers(draw: st.DrawFn) -> Ledger:
     n_stores = draw(st.integers(1, 2))
@@ -99,7 +116,7 @@ def ledgers(draw: st.DrawFn) -> Ledger:
                         ),
                         draw(PACKS),
                         draw(PACK_SIZES),
-                        draw(st.none() | st.integers(0, SPAN_MINUTES).map(_instant)),
+                        draw(st.none() | INSTANTS),
                         batch=draw(st.none() | st.sampled_from(batch_ids)),
                         via_old_link=draw(st.booleans()),
                         decoy=draw(st.none() | st.integers(0, SPAN_MINUTES).map(_instant)),
