@@ -41,6 +41,8 @@ from dhispatch.runtime.sources import Scope
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError
 
+INSTANTS_PER_PASS = 48
+
 
 @dataclass(frozen=True, slots=True)
 class IndicatorRequest:
@@ -97,9 +99,27 @@ def compute(
         _validate(req)
     if not reqs or not scope.stores or not scope.items:
         return
+    prefs = load_preferences(source, [s.id for s in scope.stores])
+    # A backfill may ask for hundreds of reference instants: each pass takes a bounded number,
+    # so the statement's column count stays far below the databases' limits.
+    by_instant: dict[datetime, list[IndicatorRequest]] = {}
+    for req in reqs:
+        by_instant.setdefault(naive_utc(req.reference), []).append(req)
+    instants = sorted(by_instant)
+    for k in range(0, len(instants), INSTANTS_PER_PASS):
+        chunk = [r for t in instants[k : k + INSTANTS_PER_PASS] for r in by_instant[t]]
+        yield from _compute_pass(source, scope, chunk, zone, prefs)
+
+
+def _compute_pass(
+    source: Source,
+    scope: Scope,
+    reqs: list[IndicatorRequest],
+    zone: ZoneInfo,
+    prefs: Preferences,
+) -> Iterator[IndicatorValue]:
     store_ids = [s.id for s in scope.stores]
     item_ids = [i.id for i in scope.items]
-    prefs = load_preferences(source, store_ids)
     query = MainQuery(source)
     frames: dict[datetime, _Frame] = {}
     plans = [_Plan(req, zone, prefs, scope, query, frames) for req in reqs]

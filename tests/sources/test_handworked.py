@@ -12,6 +12,7 @@ import sqlite3
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -349,3 +350,23 @@ def test_day_buckets_follow_a_dst_change(
         ]
         == 25
     )
+
+
+def test_a_daily_backfill_runs_in_bounded_passes(tmp_path: Path) -> None:
+    """120 daily reference instants (three passes) give the same stock on hand as
+    the row-by-row reference on every day."""
+    path = str(tmp_path / "oms.sqlite")
+    ledger = build()
+    write_sqlite(path, ledger)
+    days = [date(2023, 11, 1) + timedelta(days=k) for k in range(120)]
+    reqs = [
+        IndicatorRequest(f"d{k}{name}", name, {}, day.replace(day=1), end_of(day))
+        for k, day in enumerate(days)
+        for name in ("stock_on_hand", "days_out_of_stock")
+    ]
+    got = values(path, reqs)
+    for k, day in enumerate(days):
+        for name in ("stock_on_hand", "days_out_of_stock"):
+            want = reference(ledger, name, {}, day.replace(day=1), end_of(day), TZ)
+            for pair, expected in want.items():
+                assert close_enough(got[(f"d{k}{name}", *pair)], expected), (day, name, pair)
