@@ -18,6 +18,7 @@ CODES: dict[str, str] = {
     "E111": "malformed argument list of a call",
     "E112": "malformed item filter",
     "E113": "malformed org unit reference",
+    "E114": "missing '{' to open a block",
     # structure (compiler/checks/structure.py)
     "E201": "a required statement is missing",
     "E202": "a once-only statement is repeated",

@@ -162,7 +162,7 @@ def _show(token: Token) -> str:
     if token.type == "$END":
         return "end of file"
     if token.type == "STRING":
-        return "a quoted string"
+        return f"string {token}"
     if token.type == "NUMBER":
         return f"number {token}"
     return f"'{token}'"
@@ -196,6 +196,19 @@ def _labelled(
     token = exc.token
     shown = _show(token)
     word = str(token)
+    if "a quoted string" in expected and token.type in ("NAME", "NUMBER") and label != "statement":
+        previous = _previous_token(exc)
+        after = f" after '{previous}'" if previous else ""
+        return Diagnostic(
+            "E108",
+            f"expected a quoted string{after}, found {shown}",
+            span,
+            hint=f'write it in double quotes: "{word}"',
+        )
+    if label in ("dhis2", "source", "setup", "push") and token.type in ("STRING", "NUMBER"):
+        code, _ = LABELS[label]
+        message = f"unexpected {shown} in the {label} block"
+        return Diagnostic(code, message, span, hint=_one_of(expected))
     if label in ("dhis2", "source", "setup", "push"):
         code, _ = LABELS[label]
         hint = _suggest(word, _keywords(expected))
@@ -215,15 +228,8 @@ def _labelled(
     previous = _previous_token(exc)
     after = f" after '{previous}'" if previous else ""
     if label == "value":
-        if "a quoted string" in expected and token.type in ("NAME", "NUMBER"):
-            return Diagnostic(
-                "E108",
-                f"expected a quoted string{after}, found {shown}",
-                span,
-                hint=f'write it in double quotes: "{word}"',
-            )
         return Diagnostic("E107", f"{_one_of(expected)}{after}, found {shown}", span)
-    if label in ("name", "call", "filter", "org_unit"):
+    if label in ("name", "call", "filter", "org_unit", "brace"):
         code, what = LABELS[label]
         return Diagnostic(code, f"{what}: {_one_of(expected)}{after}, found {shown}", span)
     return Diagnostic("E100", f"unexpected {shown}{after}; {_one_of(expected)}", span)

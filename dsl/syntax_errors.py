@@ -19,6 +19,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "value": ("E107", "missing or malformed value"),
     "name": ("E110", "missing name after the statement keyword"),
     "call": ("E111", "malformed argument list"),
+    "brace": ("E114", "missing '{' to open the block"),
     "filter": ("E112", "malformed item filter"),
     "org_unit": ("E113", "malformed org unit reference"),
 }
@@ -51,7 +52,10 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
         "dhis2 { auth basic(", "dhis2 { auth basic(user", "dhis2 { auth basic(user:",
         'dhis2 { auth basic(user: "x"', 'dhis2 { auth basic(user: "x",',
         'dhis2 { auth basic(user: "x", password: "y"',
+        "dhis2 { auth basic(env(", "dhis2 { auth basic(user: env(",
+        'dhis2 { auth basic(user: env("x"', "dhis2 { auth basic(user: env",
     ],
+    "brace": ["push x interval", "source omsupply database", "dhis2 url"],
     "filter": [
         "source omsupply { items where", "source omsupply { items where x",
         "source omsupply { items where x is", "source omsupply { items where x(",
