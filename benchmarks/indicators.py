@@ -99,7 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dhispatch-bench-") as folder:
         path = str(Path(folder) / "country.sqlite")
         start = time.perf_counter()
-        generate_demo(path, **size)  # type: ignore[arg-type]
+        generate_demo(path, **size)
         print(f"generated SQLite country in {time.perf_counter() - start:.0f} s", flush=True)
         measure(path, "sqlite", args.runs)
     if args.skip_postgres:
@@ -117,7 +117,7 @@ def main() -> None:
         url = server.url.rpartition("/")[0] + "/bench"
     try:
         start = time.perf_counter()
-        generate_demo(url, **size)  # type: ignore[arg-type]
+        generate_demo(url, **size)
         print(f"generated PostgreSQL country in {time.perf_counter() - start:.0f} s", flush=True)
         measure(url, "postgresql", args.runs)
     finally:
