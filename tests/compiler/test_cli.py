@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +96,16 @@ def test_fmt_check_and_rewrite(tmp_path: Path) -> None:
     broken.write_text("push {\n", encoding="utf-8")
     done = dhispatch("fmt", str(broken))
     assert done.returncode == 1 and "E110" in done.stderr
+
+
+def test_parser_cache_is_private_and_a_broken_one_is_rebuilt(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    run = [sys.executable, "-m", "dhispatch.runtime.cli.main", "check", SPECS[0]]
+    assert subprocess.run(run, cwd=ROOT, env=env, capture_output=True).returncode == 0
+    (cached,) = (tmp_path / "dhispatch").glob("parser-*.pickle")
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
+    cached.write_bytes(b"not a pickle")
+    again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert (again.returncode, again.stderr) == (0, "")
+    assert cached.read_bytes() != b"not a pickle"
