@@ -73,3 +73,12 @@ def test_readme_lists_every_code() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## The spec language") :]
     assert [code for code in CODES if f"| {code} |" not in section] == []
+
+
+def test_readme_example_spec_compiles() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The spec language") :]
+    example = section.split("```\n", 2)[1]
+    result = compile_source(example, "README.md")
+    assert result.plan is not None, render_all(result.diagnostics, {"README.md": example})
+    assert result.plan["target"]["enabled"] is False
