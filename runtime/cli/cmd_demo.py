@@ -141,7 +141,7 @@ def _jsonable(values: Any) -> Any:
     from dataclasses import asdict
     from dataclasses import is_dataclass
 
-    out = []
+    out: list[Any] = []
     for v in values:
         if is_dataclass(v) and not isinstance(v, type):
             out.append(asdict(v))
