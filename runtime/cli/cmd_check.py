@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
 
 import click
+
+if TYPE_CHECKING:
+    from dhispatch.dsl.diagnostics import Diagnostic
 
 
 @click.command("check")
@@ -19,11 +24,18 @@ import click
     show_default=True,
     help="text: path:line:col diagnostics with the source line; json: a list of objects.",
 )
-def command(specs: tuple[str, ...], output_format: str) -> None:
+@click.option(
+    "--metadata",
+    "metadata_file",
+    type=click.Path(dir_okay=False),
+    help="Also check every ID against this DHIS2 metadata export (JSON), as preflight does.",
+)
+def command(specs: tuple[str, ...], output_format: str, metadata_file: str | None) -> None:
     """Check specs without contacting DHIS2; exit 1 when any has an error."""
     from dhispatch.compiler import check_source
-    from dhispatch.dsl.diagnostics import Diagnostic
     from dhispatch.dsl.diagnostics import render_all
+
+    export = _read_export(metadata_file) if metadata_file else None
 
     found: list[Diagnostic] = []
     sources: dict[str, str] = {}
@@ -37,7 +49,10 @@ def command(specs: tuple[str, ...], output_format: str) -> None:
             unreadable = True
             continue
         sources[path] = text
-        found.extend(check_source(text, path))
+        diagnostics = check_source(text, path)
+        found.extend(diagnostics)
+        if export is not None and not any(d.severity == "error" for d in diagnostics):
+            found.extend(_against_metadata(text, path, export, metadata_file or ""))
     errors = sum(1 for d in found if d.severity == "error")
     if output_format == "json":
         click.echo(json.dumps([d.to_json() for d in found], indent=2, ensure_ascii=False))
@@ -47,3 +62,30 @@ def command(specs: tuple[str, ...], output_format: str) -> None:
         click.echo(f"{errors} error(s), {warnings} warning(s) in {len(specs)} spec(s)", err=True)
     if errors or unreadable:
         sys.exit(1)
+
+
+def _read_export(path: str) -> Any:
+    """The metadata export as JSON data; an unreadable file is a usage error (exit 2)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        click.echo(f"dhispatch: cannot read metadata file {path}: {exc.strerror or exc}", err=True)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        click.echo(f"dhispatch: metadata file {path} is not JSON: {exc}", err=True)
+    sys.exit(2)
+
+
+def _against_metadata(text: str, path: str, export: Any, where: str) -> list[Diagnostic]:
+    """Preflight's metadata findings for a spec that passed its own checks."""
+    from dhispatch.compiler import compile_source
+    from dhispatch.compiler.preflight import PreflightInputError
+    from dhispatch.compiler.preflight import preflight
+
+    result = compile_source(text, path)
+    if result.plan is None:
+        return [d for d in result.diagnostics if d.severity == "error"]
+    try:
+        return list(preflight(result.plan, export))
+    except PreflightInputError as exc:
+        click.echo(f"dhispatch: {where}: {exc}", err=True)
+        sys.exit(2)

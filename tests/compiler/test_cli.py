@@ -109,3 +109,18 @@ def test_parser_cache_is_private_and_a_broken_one_is_rebuilt(tmp_path: Path) -> 
     again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True)
     assert (again.returncode, again.stderr) == (0, "")
     assert cached.read_bytes() != b"not a pickle"
+
+
+def test_check_with_metadata_runs_the_metadata_checks_too(tmp_path: Path) -> None:
+    export = "runtime/sandbox/demo_metadata.json"
+    assert dhispatch("check", "--metadata", export, *SPECS).returncode == 0
+    kiribati = (ROOT / "specs/kiribati.push").read_text(encoding="utf-8")
+    wrong = tmp_path / "k.push"
+    wrong.write_text(kiribati.replace('"h9mSLj2ZYcK"', '"h9mSLj2ZYcX"'), encoding="utf-8")
+    assert dhispatch("check", str(wrong)).returncode == 0  # fine without DHIS2's metadata
+    done = dhispatch("check", "--format", "json", "--metadata", export, str(wrong))
+    assert done.returncode == 1
+    (found,) = json.loads(done.stdout)
+    assert (found["line"], found["column"]) == (33, 22)
+    assert "h9mSLj2ZYcX" in found["message"]
+    assert dhispatch("check", "--metadata", "no/such.json", str(wrong)).returncode == 2
