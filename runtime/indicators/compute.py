@@ -138,6 +138,8 @@ def _compute_pass(
             if frame.windows:
                 _days_out_of_stock(source, scope, zone, frame, query, main, opened, dos)
 
+    source.release()  # all SQL of this pass is done: drop the snapshot before yielding
+
     for store in scope.stores:
         for item in scope.items:
             pair = (store.id, item.id)

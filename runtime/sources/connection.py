@@ -106,12 +106,22 @@ class Source:
             engine = create_engine(
                 f"postgresql+psycopg://{rest}",
                 poolclass=NullPool,
+                # one snapshot for all statements of a computation (balances, flows and day
+                # buckets must see the same ledger); read-only transactions never conflict
+                isolation_level="REPEATABLE READ",
                 # Every transaction of this session is read-only: the server refuses writes.
                 connect_args={"options": "-c default_transaction_read_only=on"},
             )
         except Exception as exc:  # noqa: BLE001
             raise SourceError(f"invalid database URL {redact(url)}: {_first_line(exc)}") from None
         return cls(engine, "postgresql", redact(url))
+
+    def release(self) -> None:
+        """End the current read transaction, so a long-lived source holds no old snapshot."""
+        try:
+            self._conn.rollback()
+        except Exception:  # noqa: BLE001 - nothing was written; a dead session shows up next query
+            pass
 
     def close(self) -> None:
         try:
@@ -199,7 +209,10 @@ class Source:
         """Stores and items selected by a plan's ``source`` object (filters AND-ed)."""
         from dhispatch.runtime.sources.scope import build_scope
 
-        return build_scope(self, source)
+        try:
+            return build_scope(self, source)
+        finally:
+            self.release()
 
 
 def _first_line(exc: BaseException) -> str:

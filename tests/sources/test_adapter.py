@@ -300,3 +300,14 @@ def test_postgresql_session_is_read_only(postgres_db: str) -> None:
             raw.exec_driver_sql("DELETE FROM invoice_line")
         raw.rollback()
         assert source.rows("SELECT count(*) FROM invoice_line")[0][0] == 1
+        # after a computation the session holds no open transaction (no old snapshot kept)
+        scope = source.scope({"items": [], "org_unit": ANY_ORG})
+        at = datetime(2024, 1, 31, 23, 59, tzinfo=UTC)
+        reqs = [IndicatorRequest("soh", "stock_on_hand", {}, date(2024, 1, 1), at)]
+        assert [v.value for v in compute(source, scope, reqs, tz="UTC")] == [1.0]
+        with psycopg.connect(postgres_db, autocommit=True) as watcher:
+            states = watcher.execute(
+                "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert states == [("idle",)]
