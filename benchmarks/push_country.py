@@ -230,10 +230,10 @@ def main() -> None:
             f"indicators, period {PERIOD}: {s['sent']:,} values in {s['batches']} batches"
         )
         say(f"  total            {total:7.2f} s   ({s['sent'] / total:,.0f} values/s)")
-        for stage in ("indicators", "payload", "http"):
+        for stage in ("indicators", "payload", "journal", "http"):
             say(f"  {stage:<16} {t[stage]:7.2f} s   {100 * t[stage] / total:5.1f} %")
-        other = total - t["indicators"] - t["payload"] - t["http"]
-        say(f"  journal & other  {other:7.2f} s   {100 * other / total:5.1f} %")
+        other = total - sum(t[k] for k in ("indicators", "payload", "journal", "http"))
+        say(f"  other            {other:7.2f} s   {100 * other / total:5.1f} %")
         scan = scan_baseline(dbs[big])
         say(
             f"  baseline: one aggregate scan of the movement table {scan:.3f} s → indicators "

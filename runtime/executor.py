@@ -56,6 +56,7 @@ class Timings:
 
     indicators: float = 0.0
     payload: float = 0.0
+    journal: float = 0.0
     http: float = 0.0
     total: float = 0.0
 
@@ -63,6 +64,7 @@ class Timings:
         return {
             "indicators": round(self.indicators, 4),
             "payload": round(self.payload, 4),
+            "journal": round(self.journal, 4),
             "http": round(self.http, 4),
             "total": round(self.total, 4),
         }
@@ -128,6 +130,28 @@ def _data_values(payload: Sequence[Mapping[str, Any]]) -> list[Any]:
     ]
 
 
+class _TimedJournal:
+    """The journal, with the time spent in each of its calls added to the run's timings."""
+
+    def __init__(self, journal: Journal, owner: Executor) -> None:
+        self._journal = journal
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._journal, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self._owner.timings.journal += time.perf_counter() - t0
+
+        return timed
+
+
 class Executor:
     """Runs slots of one plan against a journal; one instance per command invocation."""
 
@@ -143,7 +167,7 @@ class Executor:
         retry_delay: float | None = None,
     ) -> None:
         self.plan = plan
-        self.journal = journal
+        self.journal: Journal = _TimedJournal(journal, self)  # type: ignore[assignment]
         self.env = dict(os.environ if env is None else env)
         self.batch_size = batch_size
         self.transport = transport
@@ -194,11 +218,14 @@ class Executor:
         from dhispatch.runtime.dhis2 import Dhis2Error
 
         self.journal.batch_attempt(batch.id)
+        t0 = time.perf_counter()
+        values = _data_values(batch.payload)
         started = time.perf_counter()
+        self.timings.payload += started - t0
         try:
             client = self._client_for()
             result = client.push(
-                _data_values(batch.payload),
+                values,
                 data_set=batch.data_set,
                 id_schemes=_id_schemes(self.plan),
                 import_strategy=batch.strategy,
@@ -345,7 +372,7 @@ class Executor:
                             f"{step['origin']}: {step['indicator']} for store {store.code}, "
                             f"item {item_codes[str(iv.item_id)]}: {exc}"
                         ) from exc
-                    yield Cell(
+                    cell = Cell(
                         key=CellKey(
                             de, sl.period, str(store.org_unit), step["category_option_combo"] or ""
                         ),
@@ -357,6 +384,7 @@ class Executor:
                         item=item_codes[str(iv.item_id)],
                     )
                     self.timings.payload += time.perf_counter() - t1
+                    yield cell
         except SourceError as exc:
             raise ExecutionError(str(exc)) from exc
         except ValueBuildError as exc:

@@ -141,9 +141,9 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("stores without org unit (skipped)", str(sk.get("stores_without_org_unit", 0))),
         ("items without reference (skipped)", str(sk.get("items_without_reference", 0))),
         (
-            "seconds: indicators / payload / HTTP / total",
+            "seconds: indicators / payload / journal / HTTP / total",
             f"{t.get('indicators', 0):.2f} / {t.get('payload', 0):.2f} / "
-            f"{t.get('http', 0):.2f} / {t.get('total', 0):.2f}",
+            f"{t.get('journal', 0):.2f} / {t.get('http', 0):.2f} / {t.get('total', 0):.2f}",
         ),
     ]
     return rows
