@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from dhispatch.runtime.indicators.definitions import EPSILON
+from dhispatch.runtime.indicators.timeframe import MICRO
 from dhispatch.runtime.indicators.timeframe import OffsetSegment
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def daily_sql(source: Source, segments: Sequence[OffsetSegment], params: dict[st
         for seg_prev, seg in zip(segments, segments[1:], strict=False):
             name = f"tr{len(branches)}"
             # a timestamp before this segment's start belongs to the previous offset
-            params[name] = source.ts(seg.starts - _MICRO) if seg.starts else None
+            params[name] = source.ts(seg.starts - MICRO) if seg.starts else None
             branches.append(f"WHEN ({eff}) <= :{name} THEN {seg_prev.seconds}")
         offset = f"(CASE {' '.join(branches)} ELSE {segments[-1].seconds} END)"
     day = f"(({source.epoch_sql('(' + eff + ')')} + {offset}) / 86400)"
@@ -241,12 +242,3 @@ def daily_sql(source: Source, segments: Sequence[OffsetSegment], params: dict[st
         f"AND {_prefilter(source, ':first')} AND ({eff}) > :first AND ({eff}) <= :last "
         "GROUP BY i.store_id, k.item_id, day ORDER BY i.store_id, k.item_id, day"
     )
-
-
-def _micro() -> Any:
-    from datetime import timedelta
-
-    return timedelta(microseconds=1)
-
-
-_MICRO = _micro()
