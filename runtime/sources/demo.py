@@ -661,6 +661,7 @@ class _Generator:
                             line(inv_in, b, "STOCK_IN", 2.0)  # found in a stocktake
                         elif r < 0.05:
                             take(i, self.demand[i] * factor * 0.05, inv_out, day)  # damaged
+                    self._returns(j, n, when, day, stock, invoice, line)
                 elif kind == "repack":
                     candidates = [
                         b
@@ -693,6 +694,31 @@ class _Generator:
                 self.invoices_new = True
             month = _add_months(month, 1)
         return every
+
+    def _returns(
+        self,
+        j: int,
+        n: int,
+        when: datetime,
+        day: date,
+        stock: list[list[_Batch]],
+        invoice: Any,
+        line: Any,
+    ) -> None:
+        """Now and then a clinic returns unused stock, and damaged stock goes back to CMS."""
+        rng = self.rng
+        picks = [b for i in rng.sample(range(1, n + 1), min(n, 5)) for b in stock[i]]
+        usable = [b for b in picks if b.expiry > day and b.packs - b.allocated >= 1]
+        if usable and rng.random() < 0.5:
+            b = usable[0]
+            inv = invoice("CUSTOMER_RETURN", when, f"name_fac_{j:04d}_2", "RECEIVED")
+            b.packs += 1.0
+            line(inv, b, "STOCK_IN", 1.0)
+        if usable and rng.random() < 0.3:
+            b = usable[-1]
+            inv = invoice("SUPPLIER_RETURN", when, "name_cms", "SHIPPED")
+            b.packs -= 1.0
+            line(inv, b, "STOCK_OUT", 1.0)
 
     def _item_of(self, row: tuple[Any, ...]) -> int:
         return int(str(row[4])[1:])
