@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -55,10 +56,26 @@ def command(target: str, stores: int, items: int, months: int, seed: int, end: s
         raise click.BadParameter(
             f"{end!r} is not a date (YYYY-MM-DD)", param_hint="--end"
         ) from None
+    import contextlib
+    import sys
+
+    # a bar only on a terminal: logs and pipes get the one summary line
+    bar: Any = (
+        click.progressbar(length=stores, label="generating stores", file=sys.stderr)
+        if sys.stderr.isatty()
+        else contextlib.nullcontext(None)
+    )
     try:
-        summary = generate_demo(
-            target, stores=stores, items=items, months=months, seed=seed, end=last
-        )
+        with bar as shown:
+            summary = generate_demo(
+                target,
+                stores=stores,
+                items=items,
+                months=months,
+                seed=seed,
+                end=last,
+                progress=shown.update if shown is not None else None,
+            )
     except SourceError as exc:
         fail(str(exc))
     except OSError as exc:

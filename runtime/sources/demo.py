@@ -14,6 +14,7 @@ import os
 import random
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -109,9 +110,18 @@ class _Batch:
 
 
 def generate_demo(
-    target: str, *, stores: int, items: int, months: int, seed: int, end: date
+    target: str,
+    *,
+    stores: int,
+    items: int,
+    months: int,
+    seed: int,
+    end: date,
+    progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
     """Create the schema and a country's data in ``target`` (SQLite path or postgresql:// URL).
+
+    ``progress`` (optional) is called with 1 after each store's history is written.
 
     A SQLite file is written beside the target and moved into place at the end (an existing
     file is replaced); a PostgreSQL database must not already hold open mSupply tables.
@@ -120,6 +130,7 @@ def generate_demo(
         raise SourceError("--stores, --items and --months must each be at least 1")
     first_day = _add_months(date(end.year, end.month, 1), -(months - 1))
     gen = _Generator(stores, items, first_day, end, seed)
+    gen.progress = progress
     if target.startswith(("postgresql://", "postgres://")):
         counts = _write_postgres(target, gen)
     elif "://" in target:
@@ -187,6 +198,7 @@ class _Generator:
         self.lines = 0
         self.stock_lines = 0
         self.invoice_number = 0
+        self.progress: Callable[[int], None] | None = None
 
     # -- master data -------------------------------------------------------------------------
     def write(self, conn: Any, dialect: str) -> tuple[int, int, int]:
@@ -363,6 +375,8 @@ class _Generator:
             batches = self._simulate_store(j, invoices, lines)
             self.invoices += insert_rows(conn, dialect, "invoice", INVOICE_COLUMNS, invoices)
             self.lines += insert_rows(conn, dialect, "invoice_line", LINE_COLUMNS, lines)
+            if self.progress is not None:
+                self.progress(1)
             self.stock_lines += insert_rows(
                 conn, dialect, "stock_line", STOCK_LINE_COLUMNS, self._stock_line_rows(j, batches)
             )
