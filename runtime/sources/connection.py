@@ -180,6 +180,14 @@ class Source:
             self._columns[table] = frozenset(found)
         return self._columns[table]
 
+    @property
+    def server_version(self) -> tuple[int, ...]:
+        """The database engine's version (SQLite library or PostgreSQL server)."""
+        if self.dialect == "sqlite":
+            return sqlite3.sqlite_version_info
+        info = self._engine.dialect.server_version_info or ()
+        return tuple(int(part) for part in info if isinstance(part, int))
+
     def has_column(self, table: str, column: str) -> bool:
         return column in self.columns(table)
 
