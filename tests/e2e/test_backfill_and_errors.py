@@ -82,3 +82,14 @@ def test_bad_inputs_give_one_clear_line(country: Country, tmp_path: Path) -> Non
     result = runner.invoke(group, ["plan", str(plan), "--period", "202405", *st],
                            env={"OMSUPPLY_DB": ""})  # fmt: skip
     assert result.exit_code == 1 and "OMSUPPLY_DB is not set" in result.output
+
+
+def test_two_steps_writing_one_cell_are_refused(country: Country, tmp_path: Path) -> None:
+    from tests.e2e.conftest import compile_spec
+
+    steps = compile_spec("kiribati")["steps"]
+    steps[1]["category_option_combo"] = steps[0]["category_option_combo"]
+    plan = plan_file("kiribati", "http://127.0.0.1:9", country.db, tmp_path, steps=steps)
+    result = cli(["push", str(plan), "--period", "202405", "--state",
+                  str(tmp_path / "s.sqlite")], country.db, code=1)  # fmt: skip
+    assert "two pushes write the same DHIS2 cell" in result.output
