@@ -1,0 +1,57 @@
+"""Report rendering: HTML is autoescaped, Markdown tables survive pipes, unknown runs are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dhispatch.runtime.journal import ConflictRow
+from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.report import ReportError
+from dhispatch.runtime.report import render_run
+
+
+def _journal_with_run(path: Path) -> tuple[Journal, int]:
+    j = Journal.open(path)
+    run = j.start_run("demo", "a" * 64, "push")
+    payload = [{"dataElement": "DE1", "period": "202401", "orgUnit": "OU1", "value": "5",
+                "store": "<b>S1</b>", "item": "I|1", "indicator": "stock_on_hand",
+                "origin": "specs/x.push:3:1"}]  # fmt: skip
+    bid = j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, payload)
+    conflict = ConflictRow(bid, run, 0, "<b>S1</b>", "I|1", "stock_on_hand", "specs/x.push:3:1",
+                           "E7600", "<script>alert(1)</script> | bad")  # fmt: skip
+    j.batch_sent(j.pending_batches("demo")[0], run, http_status=409, counts=(0, 0, 1, 0),
+                 conflicts=[conflict], refused={0}, seconds=0.2)  # fmt: skip
+    summary = {"periods": ["202401"], "values": 1, "refused": 1,
+               "per_store": {"<b>S1</b>": {"stock_on_hand": 1}},
+               "timings": {"indicators": 0.1, "payload": 0.01, "journal": 0.0, "http": 0.2,
+                           "total": 0.4}}  # fmt: skip
+    j.finish_run(run, "conflicts", summary)
+    return j, run
+
+
+def test_html_is_escaped_and_complete(tmp_path: Path) -> None:
+    j, run = _journal_with_run(tmp_path / "s.sqlite")
+    with j:
+        page = render_run(j, run, "html")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;S1&lt;/b&gt;" in page and "specs/x.push:3:1" in page and "E7600" in page
+    assert "conflicts" in page and "0.200 s" in page
+
+
+def test_markdown_escapes_pipes(tmp_path: Path) -> None:
+    j, run = _journal_with_run(tmp_path / "s.sqlite")
+    with j:
+        md = render_run(j, run, "md")
+    row = next(line for line in md.splitlines() if "E7600" in line)
+    assert "I\\|1" in row and "\\| bad" in row and row.count(" | ") == 5
+
+
+def test_unknown_run_and_format(tmp_path: Path) -> None:
+    j, run = _journal_with_run(tmp_path / "s.sqlite")
+    with j:
+        with pytest.raises(ReportError, match=f"no run 99 .*latest runs: {run}"):
+            render_run(j, 99)
+        with pytest.raises(ReportError, match="unknown report format"):
+            render_run(j, run, "pdf")
