@@ -11,7 +11,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -648,14 +647,3 @@ def _fmt_key(k: CellKey) -> str:
     return f"(data element {k.data_element}, period {k.period}, org unit {k.org_unit}" + (
         f", category option combo {k.coc})" if k.coc else ")"
     )
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    buf: list[Any] = []
-    for x in items:
-        buf.append(x)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -175,24 +174,3 @@ class StopFlag:
     @property
     def stopped(self) -> bool:
         return self.event.is_set()
-
-
-def serve_loop(
-    plan: Mapping[str, Any],
-    run_once: Callable[[datetime], None],
-    stop: StopFlag,
-    *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    max_sleep: float = 3600.0,
-    on_wait: Callable[[datetime | None], None] | None = None,
-) -> None:
-    """Run due work, then sleep until the next due instant (or a stop signal), forever."""
-    while not stop.stopped:
-        run_once(clock())
-        if stop.stopped:
-            return
-        nxt = next_due(plan, clock())
-        if on_wait is not None:
-            on_wait(nxt)
-        wait = max_sleep if nxt is None else (nxt - clock()).total_seconds() + 0.5
-        stop.event.wait(timeout=max(0.5, min(wait, max_sleep)))

@@ -1,11 +1,13 @@
 """From indicator values to DHIS2 data values: data element resolution, templates, rounding,
-DHIS2 number formatting, and the per-cell diff against the journal (new/changed/unchanged/vanished).
+DHIS2 number formatting, and the cell (with its provenance) that the journal diffs and batches.
+
+The diff itself (new / changed / unchanged / vanished) runs in the journal's SQLite, chunk by
+chunk, so that memory stays bounded by the batch size (``Journal.cells_for``/``vanished``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
@@ -18,7 +20,6 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from dhispatch.runtime.journal import CellKey
-from dhispatch.runtime.journal import CellRecord
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
 RESIDUE = 1e-9
@@ -153,58 +154,3 @@ class Cell:
         if self.key.coc:
             d["categoryOptionCombo"] = self.key.coc
         return d
-
-
-@dataclass(frozen=True, slots=True)
-class CellDiff:
-    """A plan's cells against the journal's last accepted values, for the periods it covers."""
-
-    new: tuple[Cell, ...]
-    changed: tuple[tuple[Cell, str], ...]  # (cell, previous value)
-    unchanged: tuple[Cell, ...]
-    vanished: tuple[CellRecord, ...]
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "new": len(self.new),
-            "changed": len(self.changed),
-            "unchanged": len(self.unchanged),
-            "vanished": len(self.vanished),
-        }
-
-
-def diff_cells(
-    cells: Iterable[Cell],
-    journal: Mapping[CellKey, CellRecord],
-    *,
-    vanish_steps: Iterable[tuple[str, str]] | None = None,
-) -> CellDiff:
-    """Classify cells; a journal cell of a (step, period) this run covers but no longer produces
-    has vanished. ``vanish_steps`` limits vanishing to those (step_id, period) pairs (default: the
-    pairs that ``cells`` covers)."""
-    new: list[Cell] = []
-    changed: list[tuple[Cell, str]] = []
-    unchanged: list[Cell] = []
-    seen: set[CellKey] = set()
-    pairs: set[tuple[str, str]] = set(vanish_steps) if vanish_steps is not None else set()
-    for c in cells:
-        seen.add(c.key)
-        if vanish_steps is None:
-            pairs.add((c.step_id, c.key.period))
-        prev = journal.get(c.key)
-        if prev is None:
-            new.append(c)
-        elif prev.value != c.value:
-            changed.append((c, prev.value))
-        else:
-            unchanged.append(c)
-    vanished = tuple(
-        rec
-        for key, rec in sorted(journal.items(), key=lambda kv: _key_sort(kv[0]))
-        if key not in seen and (rec.step_id, key.period) in pairs
-    )
-    return CellDiff(tuple(new), tuple(changed), tuple(unchanged), vanished)
-
-
-def _key_sort(k: CellKey) -> tuple[str, str, str, str]:
-    return (k.period, k.org_unit, k.data_element, k.coc)

@@ -112,3 +112,35 @@ def test_not_a_database(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite at all, definitely not" * 100)
     with pytest.raises(JournalError, match="not a dhispatch state database"):
         Journal.open(bad)
+
+
+def test_streaming_diff_duplicates_and_vanished(tmp_path: Path) -> None:
+    def rec_payload(
+        de: str, value: str, period: str = "202401", step: str = "soh"
+    ) -> dict[str, str]:
+        return {"dataElement": de, "period": period, "orgUnit": "OU1", "value": value,
+                "step": step, "store": "S1", "item": de}  # fmt: skip
+
+    with Journal.open(tmp_path / "s.sqlite") as j:
+        run = j.start_run("demo", "0" * 64, "push")
+        old = [
+            rec_payload("A", "1"),
+            rec_payload("B", "2"),
+            rec_payload("GONE", "3"),
+            rec_payload("OLD", "4", "202312"),
+            rec_payload("OTHER", "5", step="amc"),
+        ]
+        j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, old)
+        j.batch_sent(j.pending_batches("demo")[0], run, http_status=200, counts=(5, 0, 0, 0),
+                     conflicts=[], refused=set(), seconds=0.0)  # fmt: skip
+        j.seen_begin()
+        keys = [CellKey("A", "202401", "OU1", ""), CellKey("B", "202401", "OU1", ""),
+                CellKey("NEW", "202401", "OU1", "")]  # fmt: skip
+        assert j.seen_add(keys) is None
+        known = j.cells_for("demo", keys)
+        assert {k.data_element: r.value for k, r in known.items()} == {"A": "1", "B": "2"}
+        assert j.seen_add([CellKey("A", "202401", "OU1", "")]) == keys[0]  # produced twice
+        # only cells of the (step, period) pairs this run covers can vanish
+        gone = j.vanished("demo", {("soh", "202401")}, ["202401"])
+        assert [r.key.data_element for r in gone] == ["GONE"]
+        j.seen_end()

@@ -12,12 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dhispatch.runtime.journal import CellKey
-from dhispatch.runtime.journal import CellRecord
-from dhispatch.runtime.values import Cell
 from dhispatch.runtime.values import ElementResolver
 from dhispatch.runtime.values import ValueBuildError
-from dhispatch.runtime.values import diff_cells
 from dhispatch.runtime.values import format_value
 
 NUMBER = re.compile(r"^(-?0|-?[1-9]\d*)(\.\d+)?$")
@@ -89,30 +85,3 @@ def test_element_resolution_modes() -> None:
     bad = {"kind": "template", "template": "{{ item.nope }}"}
     with pytest.raises(ValueBuildError, match="cannot be rendered"):
         ElementResolver({**base, "data_element": bad})(item)
-
-
-def _cell(de: str, value: str, period: str = "202401", step: str = "soh") -> Cell:
-    return Cell(CellKey(de, period, "OU1", ""), value, step, "stock_on_hand", "x:1:1", "S1", de)
-
-
-def test_diff_cells_classifies_and_finds_vanished() -> None:
-    def rec(de: str, value: str, period: str = "202401", step: str = "soh") -> CellRecord:
-        return CellRecord(CellKey(de, period, "OU1", ""), value, step, "S1", de, 1)
-
-    journal = {
-        r.key: r
-        for r in (
-            rec("A", "1"),
-            rec("B", "2"),
-            rec("GONE", "3"),
-            rec("OLD", "4", "202312"),
-            rec("OTHER", "5", step="amc"),
-        )
-    }
-    d = diff_cells([_cell("A", "1"), _cell("B", "9"), _cell("NEW", "0")], journal)
-    assert [c.key.data_element for c in d.new] == ["NEW"]
-    assert [(c.key.data_element, prev) for c, prev in d.changed] == [("B", "2")]
-    assert [c.key.data_element for c in d.unchanged] == ["A"]
-    # only cells of the (step, period) pairs this run covers can vanish
-    assert [r.key.data_element for r in d.vanished] == ["GONE"]
-    assert d.counts() == {"new": 1, "changed": 1, "unchanged": 1, "vanished": 1}
