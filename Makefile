@@ -31,7 +31,7 @@ lint: setup
 typecheck: setup
 	mkdir -p .mypy-path/dhispatch
 	for stage in dsl compiler runtime; do ln -sfn "$(CURDIR)/$$stage" .mypy-path/dhispatch/$$stage; done
-	MYPYPATH=.mypy-path $(PY) -m mypy --strict -p dhispatch.dsl -p dhispatch.compiler
+	MYPYPATH=.mypy-path $(PY) -m mypy --strict -p dhispatch.dsl -p dhispatch.compiler -p dhispatch.runtime
 
 bench: setup
 	for script in benchmarks/*.py; do $(PY) $$script; done
