@@ -310,6 +310,6 @@ def test_postgresql_session_is_read_only(postgres_db: str) -> None:
         with psycopg.connect(postgres_db, autocommit=True) as watcher:
             states = watcher.execute(
                 "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             ).fetchall()
         assert states == [("idle",)]
