@@ -164,6 +164,7 @@ class Executor:
         transport: Any = None,
         progress: ProgressFn | None = None,
         retry_delay: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.plan = plan
         self.journal: Journal = _TimedJournal(journal, self)  # type: ignore[assignment]
@@ -172,6 +173,9 @@ class Executor:
         self.transport = transport
         self.progress = progress
         self.retry_delay = retry_delay
+        # Asked between batches (serve's SIGTERM): finish the batch in flight, then stop; what
+        # was not sent is recomputed by the next run because the slots stay due.
+        self.stop = stop
         self.name: str = plan["name"]
         self.steps: dict[str, Mapping[str, Any]] = {s["id"]: s for s in plan["steps"]}
         self._client: Any = None
@@ -444,6 +448,7 @@ class Executor:
             )  # fmt: skip
         result = RunResult(run_id, "ok", {})
         online = True
+        stopped = False
         try:
             if sending or (dry_run and target["enabled"]):
                 self._connect()
@@ -486,17 +491,25 @@ class Executor:
             # DHIS2 still refuses the queue: computing now would only queue the same cells again
             # behind it; the slots stay due and the next run does them after the queue.
             todo = slots if online else ()
-            for cell in self._iter_cells(todo, skipped, listing) if todo else ():
+            cells = self._iter_cells(todo, skipped, listing) if todo else iter(())
+            for cell in cells:
                 chunk.append(cell)
                 stats["values"] += 1
                 if len(chunk) >= self.batch_size:
                     flush_chunk()
                     if self.progress:
                         self.progress("values", stats["values"])
-            flush_chunk()
+                    if self.stop is not None and self.stop():
+                        stopped = True
+                        break
+            if stopped:
+                cells.close()  # type: ignore[attr-defined]
+                todo = ()
+            else:
+                flush_chunk()
             if self.progress:
                 self.progress("values", stats["values"])
-            if buffer and not preview:
+            if buffer and not preview and not stopped:
                 online = self._emit(run_id, buffer, "CREATE_AND_UPDATE", stats, online, dry_run)
                 buffer.clear()
             vanished = self.journal.vanished(self.name, pairs, periods) if todo else []
@@ -513,7 +526,7 @@ class Executor:
                 for i in range(0, len(payloads), self.batch_size):
                     online = self._emit(run_id, payloads[i : i + self.batch_size], strategy,
                                         stats, online, dry_run)  # fmt: skip
-            if sending and record_slots and online and run_id is not None:
+            if sending and record_slots and online and not stopped and run_id is not None:
                 for s in slots:
                     self.journal.complete_slot(self.name, s.step_id, s.period, s.due,
                                                s.reference, run_id)  # fmt: skip
@@ -533,6 +546,8 @@ class Executor:
             status = "dry-run"
         elif not online:
             status = "failed"
+        elif stopped:
+            status = "stopped"
         elif stats["refused"]:
             status = "conflicts"
         else:

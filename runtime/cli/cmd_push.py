@@ -203,6 +203,7 @@ def run_slots(
     batch_size: int | None = None,
     quiet: bool = False,
     retry_delay: float | None = None,
+    stop: Any = None,
 ) -> Any:
     """Execute slots with a progress display; ExecutionError → one line, exit 1."""
     from dhispatch.runtime.executor import DEFAULT_BATCH_SIZE
@@ -216,6 +217,7 @@ def run_slots(
             batch_size=batch_size or DEFAULT_BATCH_SIZE,
             progress=progress,
             retry_delay=retry_delay,
+            stop=stop,
         )
         try:
             return ex.execute(
@@ -241,6 +243,9 @@ def finish(result: Any, sources: Mapping[str, str], state: Path, *, as_json: boo
             f"journal: {state}  ·  dhispatch log --state {state}  ·  "
             f"dhispatch report {result.run_id} --state {state}"
         )
+    if result.status == "stopped":
+        click.echo("dhispatch: stopped on request after the batch in flight; the next run "
+                   "continues", err=True)  # fmt: skip
     return 1 if result.status in ("conflicts", "failed") or result.refused else 0
 
 

@@ -8,6 +8,7 @@ run only the latest due slot of each step runs (use ``backfill`` for history).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
@@ -37,6 +38,8 @@ def run_due(
     window: timedelta | None,
     as_json: bool = False,
     retry_delay: float | None = None,
+    stop: Callable[[], bool] | None = None,
+    batch_size: int | None = None,
 ) -> int:
     """One pass for one plan: pending batches first, then due slots grouped by due instant."""
     from dhispatch.runtime.scheduler import SchedulingError
@@ -58,8 +61,11 @@ def run_due(
     if not groups:
         click.echo(f"{plan['name']}: nothing due")
     for group in groups:
+        if stop is not None and stop():
+            break
         result = run_slots(plan, journal, group, trigger="schedule", record_slots=True,
-                           quiet=as_json, retry_delay=retry_delay)  # fmt: skip
+                           quiet=as_json, retry_delay=retry_delay, stop=stop,
+                           batch_size=batch_size)  # fmt: skip
         code = max(code, finish(result, loaded.sources, state, as_json=as_json))
         if result.status == "failed":
             break  # DHIS2 is down: later slots wait for the next run, in order
@@ -75,6 +81,7 @@ def run_due(
 @click.option("--now", "now_text", hidden=True, help="pretend it is this instant (testing)")
 @click.option("--json", "as_json", is_flag=True, help="print each run's summary as JSON")
 @click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
+@click.option("--batch-size", type=click.IntRange(1, 100000), default=None)
 def command(
     specs_or_plans: tuple[str, ...],
     once: bool,
@@ -83,6 +90,7 @@ def command(
     now_text: str | None,
     as_json: bool,
     retry_delay: float | None,
+    batch_size: int | None,
 ) -> None:
     """Run everything due now (and missed runs), oldest first, then exit."""
     loaded = [load_plan_arg(p) for p in specs_or_plans]
@@ -92,5 +100,6 @@ def command(
     with open_journal(state, lock=True) as journal:
         for lp in loaded:
             code = max(code, run_due(lp, journal, now, state_path(state), window=window,
-                                     as_json=as_json, retry_delay=retry_delay))  # fmt: skip
+                                     as_json=as_json, retry_delay=retry_delay,
+                                     batch_size=batch_size))  # fmt: skip
     sys.exit(code)

@@ -26,8 +26,13 @@ from dhispatch.runtime.cli.common import state_path
 @click.option("--window-days", type=click.IntRange(1, 3660), default=None,
               help="catch-up window (default 92 days)")  # fmt: skip
 @click.option("--max-sleep", type=click.FloatRange(0.5, 86400), default=3600.0, hidden=True)
+@click.option("--batch-size", type=click.IntRange(1, 100000), default=None)
 def command(
-    specs_or_plans: tuple[str, ...], state: str | None, window_days: int | None, max_sleep: float
+    specs_or_plans: tuple[str, ...],
+    state: str | None,
+    window_days: int | None,
+    max_sleep: float,
+    batch_size: int | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
     from dhispatch.runtime.scheduler import StopFlag
@@ -45,7 +50,8 @@ def command(
             for lp in loaded:
                 if stop.stopped:
                     break
-                run_due(lp, journal, now, path, window=window, as_json=False)
+                run_due(lp, journal, now, path, window=window, stop=lambda: stop.stopped,
+                        batch_size=batch_size)  # fmt: skip
             dues = [d for d in (next_due(lp.plan, datetime.now(UTC)) for lp in loaded) if d]
             nxt = min(dues) if dues else None
             if nxt is not None:
