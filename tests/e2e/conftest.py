@@ -71,7 +71,7 @@ def sandbox() -> Iterator[Any]:
         yield running
 
 
-def env_for(db: Path) -> dict[str, str]:
+def env_for(db: str | Path) -> dict[str, str]:
     return {
         "OMSUPPLY_DB": str(db),
         "DHIS2_USER": dc.ADMIN_USER,
@@ -92,7 +92,7 @@ def compile_spec(name: str) -> dict[str, Any]:
     return plan
 
 
-def plan_file(name: str, url: str, db: Path, tmp: Path, **overrides: Any) -> Path:
+def plan_file(name: str, url: str, db: str | Path, tmp: Path, **overrides: Any) -> Path:
     """The compiled example spec aimed at the sandbox and the test's database, as a plan file."""
     from dhispatch.runtime.plan import validate_plan
 
@@ -106,7 +106,7 @@ def plan_file(name: str, url: str, db: Path, tmp: Path, **overrides: Any) -> Pat
     return out
 
 
-def cli(args: list[str], db: Path, *, code: int | None = 0) -> Result:
+def cli(args: list[str], db: str | Path, *, code: int | None = 0) -> Result:
     """Run the dhispatch CLI in-process (the HTTP to the sandbox is still real)."""
     from dhispatch.runtime.cli.main import cli as group
 
@@ -130,7 +130,7 @@ def _dhis2(value: float, rounding: int | None) -> str:
 
 
 def expected_cells(
-    spec: str, db: Path, period: str, period_start: date, period_end: date
+    spec: str, db: str | Path, period: str, period_start: date, period_end: date
 ) -> set[Cell]:
     """The cells a push of ``spec`` for ``period`` must leave in DHIS2 (hand-written rules)."""
     from dhispatch.runtime.indicators import IndicatorRequest
@@ -189,7 +189,7 @@ def stored(sandbox: Any) -> set[Cell]:
     }
 
 
-def journal_runs(state: Path, db: Path) -> list[dict[str, Any]]:
+def journal_runs(state: Path, db: str | Path) -> list[dict[str, Any]]:
     out = cli(["log", "--json", "--state", str(state)], db).output
     runs: list[dict[str, Any]] = json.loads(out)
     return runs
