@@ -408,8 +408,8 @@ class Executor:
             id=bid, run_id=run_id, plan_name=self.name,
             data_set=self.plan["target"]["data_set"], strategy=strategy,
             id_schemes=dict(self.plan["target"]["id_schemes"]), payload=payload, digest="",
-            status="pending", http_status=None, imported=0, updated=0, ignored=0, deleted=0,
-            attempts=0, error=None,
+            status="pending", size=len(payload), http_status=None, imported=0, updated=0,
+            ignored=0, deleted=0, attempts=0, error=None,
         )  # fmt: skip
 
     def resend_pending(self, run_id: int, stats: Counter[str]) -> bool:

@@ -153,6 +153,7 @@ class BatchRow:
     deleted: int
     attempts: int
     error: str | None
+    size: int = 0  # values in the batch (kept when a pruned payload is emptied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +456,7 @@ class Journal:
             id_schemes=json.loads(r[5]),
             payload=json.loads(r[6]),
             digest=r[7],
+            size=r[8],
             status=r[9],
             http_status=r[10],
             imported=r[11],
@@ -662,6 +664,19 @@ class Journal:
                 key = CellKey(r[0], r[1], r[2], r[3])
                 out.append(CellRecord(key, r[4], r[5], r[6], r[7], r[8]))
         return out
+
+    def prune(self, before: datetime) -> int:
+        """Empty the payloads of batches DHIS2 accepted before ``before`` (rows, digests, counts
+        and conflicts stay); pending and failed batches are never touched. Returns how many."""
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE batches SET payload = '[]' WHERE status = 'sent' AND sent_at < ? "
+                "AND payload != '[]'",
+                (_iso(before),),
+            )
+            n = cur.rowcount
+        self._conn.execute("VACUUM")
+        return n
 
     # ---- inspection ------------------------------------------------------------------------
 

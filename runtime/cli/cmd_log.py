@@ -14,8 +14,23 @@ from dhispatch.runtime.cli.cmd_push import open_journal
 @click.option("--state", metavar="PATH", help=STATE_HELP)
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def command(state: str | None, limit: int, as_json: bool) -> None:
+@click.option(
+    "--prune-days",
+    type=click.IntRange(1, 36500),
+    default=None,
+    help="first empty the payloads of batches accepted more than N days ago",
+)
+def command(state: str | None, limit: int, as_json: bool, prune_days: int | None) -> None:
     """List recent runs (newest first) with their outcome and counts."""
+    if prune_days is not None:
+        from datetime import UTC
+        from datetime import datetime
+        from datetime import timedelta
+
+        with open_journal(state, lock=True) as journal:
+            n = journal.prune(datetime.now(UTC) - timedelta(days=prune_days))
+        click.echo(f"pruned the payloads of {n} accepted batch(es) older than {prune_days} days",
+                   err=True)  # fmt: skip
     with open_journal(state, lock=False) as journal:
         runs = journal.runs(limit=limit)
         if as_json:

@@ -144,3 +144,19 @@ def test_streaming_diff_duplicates_and_vanished(tmp_path: Path) -> None:
         gone = j.vanished("demo", {("soh", "202401")}, ["202401"])
         assert [r.key.data_element for r in gone] == ["GONE"]
         j.seen_end()
+
+
+def test_prune_empties_only_old_accepted_payloads(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "s.sqlite") as j:
+        run = j.start_run("demo", "0" * 64, "push")
+        v = {"dataElement": "A", "period": "202401", "orgUnit": "OU1", "value": "1"}
+        j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, [v, v])
+        j.batch_sent(j.pending_batches("demo")[0], run, http_status=200, counts=(1, 0, 0, 0),
+                     conflicts=[], refused=set(), seconds=0.0)  # fmt: skip
+        j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, [v])  # still pending
+        assert j.prune(datetime(2000, 1, 1, tzinfo=UTC)) == 0
+        assert j.prune(datetime(2999, 1, 1, tzinfo=UTC)) == 1
+        sent, pending = j.batches()
+        assert sent.payload == [] and sent.size == 2 and sent.status == "sent"
+        assert pending.payload == [v] and pending.status == "pending"
+        assert j.cells("demo")  # the last accepted values are kept
