@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli
 from tests.e2e.conftest import env_for
@@ -54,6 +55,7 @@ def test_serve_runs_due_slot_then_stops_on_sigterm(
             proc.wait()
     assert proc.returncode == 0, err
     assert "stopped" in err and "next due" in err
+    assert CANARY not in out + err
     # the sandbox's clock is pinned to June 2024, so it refuses the (future) current slot's
     # period: what matters here is that every value was computed, sent and answered
     runs = journal_runs(state, country.db)
@@ -100,6 +102,7 @@ def test_sigterm_mid_push_finishes_the_batch_in_flight_and_exits_0(
             proc.wait()
     assert proc.returncode == 0, err
     assert "stopped on request" in err and took < 5
+    assert CANARY not in out + err
     with sqlite3.connect(state) as conn:
         statuses = dict(conn.execute("SELECT status, count(*) FROM batches GROUP BY status"))
         slots = conn.execute("SELECT count(*) FROM slots").fetchone()[0]
