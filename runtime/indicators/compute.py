@@ -3,6 +3,22 @@
 One movement pass (``MainQuery``) answers every balance, flow and batch sum of every request; one
 day-bucketed pass per reference instant answers days out of stock. Python only combines the
 per-pair sums (formulas of reference/source-model.md §7, decisions in the README).
+
+Memory is bounded by the pass, not by the country: the scope's stores are taken
+``STORES_PER_PASS`` at a time, each chunk still one set-based pass over all its stores × items,
+and a chunk's values are yielded before the next chunk is read.
+
+Snapshots (PostgreSQL runs every statement in REPEATABLE READ): all statements of one pass see one
+snapshot, which is released before the pass yields — the executor sends HTTP batches while it reads
+values (retries and import polls can take minutes), so no transaction, holding back the server's
+vacuum, stays open meanwhile. Every value of a store thus comes from one snapshot (its chunk's
+pass: balances, flows, batch sums, day buckets and the store's opening day together); two chunks
+may see the ledger as far apart as the push takes to send a chunk's values. That is safe because no
+indicator reads across stores: every statement filters ``invoice.store_id`` /
+``stock_line.store_id`` and each value sums one store's rows only, so a store's values are what a
+push of that store alone would send at that moment. (Backfills of more than ``INSTANTS_PER_PASS``
+reference instants already took one snapshot per group of instants.) Preferences are read once, in
+the first pass's snapshot.
 """
 
 from __future__ import annotations
@@ -14,6 +30,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -42,6 +59,9 @@ from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError
 
 INSTANTS_PER_PASS = 48
+# Stores per pass: bounds the per-pair sums held at once (one row per store × item of the pass),
+# so a push's peak memory no longer grows with the number of stores.
+STORES_PER_PASS = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +110,25 @@ class _Frame:
 
 
 def compute(
-    source: Source, scope: Scope, requests: Sequence[IndicatorRequest], *, tz: str
+    source: Source,
+    scope: Scope,
+    requests: Sequence[IndicatorRequest],
+    *,
+    tz: str,
+    stores_per_pass: int | None = None,
 ) -> Iterator[IndicatorValue]:
-    """Yield a value (possibly None) for every store × item of ``scope`` and every request."""
+    """Yield a value (possibly None) for every store × item of ``scope`` and every request.
+
+    Order: by group of reference instants, then store, item and request (as in ``scope``).
+    ``stores_per_pass`` (default ``STORES_PER_PASS``) only bounds memory: values are identical.
+    """
     zone = _zone(tz)
     reqs = list(requests)
     for req in reqs:
         _validate(req)
+    per_pass = STORES_PER_PASS if stores_per_pass is None else stores_per_pass
+    if per_pass < 1:
+        raise ValueError(f"stores_per_pass must be at least 1, not {per_pass}")
     if not reqs or not scope.stores or not scope.items:
         return
     prefs = load_preferences(source, [s.id for s in scope.stores])
@@ -106,9 +138,13 @@ def compute(
     for req in reqs:
         by_instant.setdefault(naive_utc(req.reference), []).append(req)
     instants = sorted(by_instant)
+    stores = scope.stores
     for k in range(0, len(instants), INSTANTS_PER_PASS):
         chunk = [r for t in instants[k : k + INSTANTS_PER_PASS] for r in by_instant[t]]
-        yield from _compute_pass(source, scope, chunk, zone, prefs)
+        # stores inside instants: the same order as one pass over the whole scope
+        for s in range(0, len(stores), per_pass):
+            part = replace(scope, stores=stores[s : s + per_pass])
+            yield from _compute_pass(source, part, chunk, zone, prefs)
 
 
 def _compute_pass(
@@ -138,7 +174,8 @@ def _compute_pass(
             if frame.windows:
                 _days_out_of_stock(source, scope, zone, frame, query, main, opened, dos)
 
-    source.release()  # all SQL of this pass is done: drop the snapshot before yielding
+    # all SQL of this pass is done: drop its snapshot before yielding (see the module docstring)
+    source.release()
 
     for store in scope.stores:
         for item in scope.items:
