@@ -30,6 +30,7 @@ import httpx
 from dhispatch.compiler import compile_source
 from dhispatch.runtime import demo_country as dc
 from dhispatch.runtime.executor import Executor
+from dhispatch.runtime.indicators.compute import STORES_PER_PASS
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.sandbox.demo import demo_metadata
 from dhispatch.runtime.scheduler import manual_slots
@@ -266,7 +267,8 @@ def main() -> None:
     )
     say(
         f"  whole push: ×{w2000 / w250:.2f} for 8× the batch size, ×{w250 / wsmall:.2f} for 4× "
-        "the country (the indicator engine keeps one row of sums per store × item)"
+        f"the country (the indicator engine keeps one row of sums per store × item of a pass "
+        f"of {STORES_PER_PASS} stores)"
     )
     if not os.environ.get("KEEP_BENCH"):
         import shutil
