@@ -228,6 +228,17 @@ GROUP BY store_id, item_id
     def run(self, stores: list[str], items: list[str]) -> Iterator[dict[str, Any]]:
         sql = self.sql()
         params = {**self.params, "stores": stores, "items": items}
+        if self.source.dialect == "postgresql":
+            # A pass covers a chunk of the stores. With the default random_page_cost (4, for
+            # spinning disks) the planner hash-joins a scan of EVERY invoice line per chunk;
+            # at 1.1 (the usual value for SSDs / cached tables) it reads the chunk's lines
+            # through the invoice_id index (measured, 200 × 300 demo country: 10.4 s → 6.4 s
+            # in 8 chunks, 7.3 s → 6.5 s in one). Only for this read transaction (is_local),
+            # and never above a lower setting of the server's.
+            self.source.rows(
+                "SELECT set_config('random_page_cost', "
+                "LEAST(current_setting('random_page_cost')::float8, 1.1)::text, true)"
+            )
         for row in self.source.stream(sql, params):
             yield dict(row._mapping)
 
