@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from dhispatch.runtime.cli.common import read_spec
+
 if TYPE_CHECKING:
     from dhispatch.dsl.diagnostics import Diagnostic
 
@@ -41,11 +43,8 @@ def command(specs: tuple[str, ...], output_format: str, metadata_file: str | Non
     sources: dict[str, str] = {}
     unreadable = False
     for path in specs:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            click.echo(f"dhispatch: cannot read spec {path}: {reason}", err=True)
+        text = read_spec(path)
+        if text is None:
             unreadable = True
             continue
         sources[path] = text

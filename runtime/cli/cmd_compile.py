@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dhispatch.runtime.cli.common import read_spec
+
 
 @click.command("compile")
 @click.argument("spec", metavar="SPEC")
@@ -17,11 +19,8 @@ def command(spec: str, output: str | None) -> None:
     from dhispatch.compiler import plan_to_json
     from dhispatch.dsl.diagnostics import render_all
 
-    try:
-        text = Path(spec).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        click.echo(f"dhispatch: cannot read spec {spec}: {reason}", err=True)
+    text = read_spec(spec)
+    if text is None:
         sys.exit(1)
     result = compile_source(text, spec)
     if result.diagnostics:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dhispatch.runtime.cli.common import read_spec
+
 
 @click.command("fmt")
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
@@ -19,11 +21,8 @@ def command(specs: tuple[str, ...], check: bool) -> None:
 
     failed = False
     for path in specs:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            click.echo(f"dhispatch: cannot read spec {path}: {reason}", err=True)
+        text = read_spec(path)
+        if text is None:
             failed = True
             continue
         try:

@@ -30,6 +30,16 @@ def state_path(option: str | None) -> Path:
     return Path(option or os.environ.get("DHISPATCH_STATE") or DEFAULT_STATE)
 
 
+def read_spec(path: str) -> str | None:
+    """A spec file's text, or None after printing why it cannot be read (missing, not UTF-8)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        click.echo(f"dhispatch: cannot read spec {path}: {reason}", err=True)
+        return None
+
+
 @dataclass(frozen=True)
 class LoadedPlan:
     """A plan ready for the runtime, plus the spec text(s) its origins point into (if known)."""
@@ -47,10 +57,9 @@ def load_plan_arg(path: str) -> LoadedPlan:
         from dhispatch.compiler import compile_source
         from dhispatch.dsl.diagnostics import render_all
 
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            fail(f"cannot read spec {path}: {exc.strerror or exc}")
+        text = read_spec(path)
+        if text is None:
+            sys.exit(1)
         result = compile_source(text, path)
         if result.plan is None:
             click.echo(render_all(result.diagnostics, {path: text}), err=True)
