@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup postgres demo test lint typecheck bench
 
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -23,15 +23,15 @@ test: setup postgres
 	$(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory lint typecheck
 
-lint: setup
-	$(PY) -m ruff check dsl compiler runtime tests benchmarks
+LINTED := dsl compiler runtime tests benchmarks dhispatch/__init__.py
 
-# mypy cannot follow setuptools' editable-install import hook, so it gets a folder of symlinks
-# that lays the stage folders out as the installed dhispatch.* namespace.
+lint: setup
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+
+# dhispatch/ links the stage folders into the installed namespace, so plain mypy finds it.
 typecheck: setup
-	mkdir -p .mypy-path/dhispatch
-	for stage in dsl compiler runtime; do ln -sfn "$(CURDIR)/$$stage" .mypy-path/dhispatch/$$stage; done
-	MYPYPATH=.mypy-path $(PY) -m mypy --strict -p dhispatch.dsl -p dhispatch.compiler -p dhispatch.runtime
+	$(PY) -m mypy --strict -p dhispatch
 
 bench: setup
 	for script in benchmarks/*.py; do $(PY) $$script; done
