@@ -29,11 +29,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.pgserver
 
+from dhispatch.runtime.demo.generator import generate_demo  # noqa: E402
 from dhispatch.runtime.indicators import INDICATORS  # noqa: E402
 from dhispatch.runtime.indicators import IndicatorRequest  # noqa: E402
 from dhispatch.runtime.indicators import compute  # noqa: E402
 from dhispatch.runtime.sources import open_source  # noqa: E402
-from dhispatch.runtime.sources.demo import generate_demo  # noqa: E402
 
 BASELINE = (
     "SELECT i.store_id, k.item_id, SUM(l.number_of_packs * l.pack_size) "

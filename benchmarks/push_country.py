@@ -28,14 +28,14 @@ from typing import Any
 import httpx
 
 from dhispatch.compiler import compile_source
-from dhispatch.runtime import demo_country as dc
+from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo.generator import generate_demo
+from dhispatch.runtime.demo.metadata import demo_metadata
 from dhispatch.runtime.executor import Executor
 from dhispatch.runtime.indicators.compute import STORES_PER_PASS
 from dhispatch.runtime.journal import Journal
-from dhispatch.runtime.sandbox.demo import demo_metadata
 from dhispatch.runtime.scheduler import manual_slots
 from dhispatch.runtime.sources import open_source
-from dhispatch.runtime.sources.demo import generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 INDICATORS = (

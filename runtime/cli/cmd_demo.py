@@ -73,18 +73,18 @@ def previous_month(today: date) -> str:
 @click.option("--seed", type=int, default=7, show_default=True, help="demo data seed")
 def command(workdir: str | None, seed: int) -> None:
     """Generate a demo country, push last month to a local DHIS2 sandbox, show the outcome."""
-    from dhispatch.runtime import demo_country as dc
     from dhispatch.runtime.cli.cmd_push import print_conflicts
     from dhispatch.runtime.cli.cmd_push import print_summary
+    from dhispatch.runtime.demo import identifiers as dc
+    from dhispatch.runtime.demo.generator import generate_demo
+    from dhispatch.runtime.demo.metadata import demo_metadata
     from dhispatch.runtime.executor import ExecutionError
     from dhispatch.runtime.executor import Executor
     from dhispatch.runtime.journal import Journal
     from dhispatch.runtime.report import render_run
-    from dhispatch.runtime.sandbox.demo import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
     from dhispatch.runtime.scheduler import manual_slots
-    from dhispatch.runtime.sources.demo import generate_demo
 
     base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dhispatch-demo-"))
     base.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dhispatch.runtime import demo_country
+from dhispatch.runtime.demo import identifiers as demo_country
 
 
 @click.command("demo-data")
@@ -47,8 +47,8 @@ def command(target: str, stores: int, items: int, months: int, seed: int, end: s
     """Generate a realistic synthetic country (receipts, issues, prescriptions, adjustments,
     repacks, cancellations, stock-outs, expiring batches) in open mSupply's schema."""
     from dhispatch.runtime.cli.common import fail
+    from dhispatch.runtime.demo.generator import generate_demo
     from dhispatch.runtime.sources import SourceError
-    from dhispatch.runtime.sources.demo import generate_demo
 
     try:
         last = date.fromisoformat(end) if end else datetime.now().astimezone().date()

@@ -106,7 +106,7 @@ def command(
     drop_next: int,
 ) -> None:
     """Serve a local DHIS2 Web API (a sandbox) loaded from a metadata export."""
-    from dhispatch.runtime.sandbox.demo import DEMO_METADATA_PATH
+    from dhispatch.runtime.demo.metadata import DEMO_METADATA_PATH
     from dhispatch.runtime.sandbox.metadata import MetadataError
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox

@@ -3,7 +3,7 @@
 Receipts, issues to facilities and other stores, prescriptions (some cancelled), inventory
 adjustments (expiry write-offs, found stock), repacks, stock-outs, batches with expiries and
 costs, fractional pack sizes, merged items, legacy item records and store custom data, with the
-identifiers of ``runtime/demo_country.py`` so the example specs and the sandbox agree.
+identifiers of ``runtime/demo/identifiers.py`` so the example specs and the sandbox agree.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dhispatch.runtime import demo_country as dc
+from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
 from dhispatch.runtime.sources.schema import ddl

@@ -1,4 +1,4 @@
-"""The demo country's DHIS2 metadata export, built from ``runtime/demo_country.py``.
+"""The demo country's DHIS2 metadata export, built from ``runtime/demo/identifiers.py``.
 
 Its IDs are the ones the example specs and the generated stock database use, so the examples'
 pushes succeed against ``dhispatch sandbox`` out of the box.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dhispatch.runtime import demo_country as dc
+from dhispatch.runtime.demo import identifiers as dc
 
-DEMO_METADATA_PATH = Path(__file__).with_name("demo_metadata.json")
+DEMO_METADATA_PATH = Path(__file__).with_name("metadata.json")
 KIRIBATI_COC_NAMES = {
     "stock_on_hand": "Stock on hand",
     "average_monthly_consumption": "AMC",

@@ -112,7 +112,7 @@ def test_parser_cache_is_private_and_a_broken_one_is_rebuilt(tmp_path: Path) -> 
 
 
 def test_check_with_metadata_runs_the_metadata_checks_too(tmp_path: Path) -> None:
-    export = "runtime/sandbox/demo_metadata.json"
+    export = "runtime/demo/metadata.json"
     assert dhispatch("check", "--metadata", export, *SPECS).returncode == 0
     kiribati = (ROOT / "specs/kiribati.push").read_text(encoding="utf-8")
     wrong = tmp_path / "k.push"

@@ -10,7 +10,7 @@ from dhispatch.compiler import compile_source
 from dhispatch.compiler import plan_to_json
 from dhispatch.compiler.schema_check import plan_schema
 from dhispatch.compiler.vocabulary import INDICATORS
-from dhispatch.runtime import demo_country
+from dhispatch.runtime.demo import identifiers as demo_country
 from dhispatch.runtime.plan import validate_plan
 
 ROOT = Path(__file__).parent.parent.parent

@@ -2,7 +2,7 @@
 
 Expected cells are computed independently of the executor: indicator values straight from
 ``runtime.indicators.compute``, mapped to DHIS2 cells by hand-written rules from
-``runtime/demo_country.py`` (which stores/items are in scope, which UIDs they have), and
+``runtime/demo/identifiers.py`` (which stores/items are in scope, which UIDs they have), and
 formatted by the client's own ``dhis2_value`` (not the executor's formatter).
 """
 
@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from click.testing import Result
 
-from dhispatch.runtime import demo_country as dc
+from dhispatch.runtime.demo import identifiers as dc
 
 # Every credential of the e2e tests contains this canary; it must never appear anywhere.
 CANARY = "CANARY7f3a"
@@ -44,7 +44,7 @@ class Country:
 
 @pytest.fixture(scope="session")
 def country(tmp_path_factory: pytest.TempPathFactory) -> Country:
-    from dhispatch.runtime.sources.demo import generate_demo
+    from dhispatch.runtime.demo.generator import generate_demo
 
     db = tmp_path_factory.mktemp("country") / "omsupply.sqlite"
     generate_demo(
@@ -56,7 +56,7 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Country:
 
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
-    from dhispatch.runtime.sandbox.demo import demo_metadata
+    from dhispatch.runtime.demo.metadata import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
 
@@ -133,9 +133,9 @@ def expected_cells(
     spec: str, db: str | Path, period: str, period_start: date, period_end: date
 ) -> set[Cell]:
     """The cells a push of ``spec`` for ``period`` must leave in DHIS2 (hand-written rules)."""
+    from dhispatch.runtime.demo import metadata as sd
     from dhispatch.runtime.indicators import IndicatorRequest
     from dhispatch.runtime.indicators import compute
-    from dhispatch.runtime.sandbox import demo as sd
     from dhispatch.runtime.sources import open_source
 
     plan = compile_spec(spec)

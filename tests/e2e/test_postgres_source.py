@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dhispatch.runtime import demo_country as dc
+from dhispatch.runtime.demo import identifiers as dc
 from tests.e2e.conftest import END
 from tests.e2e.conftest import SEED
 from tests.e2e.conftest import cli
@@ -20,7 +20,7 @@ from tests.e2e.conftest import stored
 
 @pytest.mark.postgres
 def test_push_from_postgresql(postgres_db: str, sandbox: Any, tmp_path: Path) -> None:
-    from dhispatch.runtime.sources.demo import generate_demo
+    from dhispatch.runtime.demo.generator import generate_demo
 
     generate_demo(postgres_db, stores=dc.DEMO_STORES, items=dc.DEMO_ITEMS,
                   months=dc.DEMO_MONTHS, seed=SEED, end=END)  # fmt: skip

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from dhispatch.runtime import demo_country as dc
-from dhispatch.runtime.sandbox import demo as sd
+from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo import metadata as sd
 from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from click.testing import Result
 
 from dhispatch.compiler import compile_source
-from dhispatch.runtime import demo_country as dc
 from dhispatch.runtime.cli.main import cli
-from dhispatch.runtime.sandbox.demo import DEMO_METADATA_PATH
+from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo.generator import generate_demo
+from dhispatch.runtime.demo.metadata import DEMO_METADATA_PATH
 from dhispatch.runtime.sandbox.server import SandboxConfig
 from dhispatch.runtime.sandbox.server import start_sandbox
-from dhispatch.runtime.sources.demo import generate_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ("specs/kiribati.push", "specs/tonga.push", "specs/vanuatu.push")

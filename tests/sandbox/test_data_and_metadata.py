@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from dhispatch.runtime import demo_country as dc
-from dhispatch.runtime.sandbox.demo import DEMO_METADATA_PATH
-from dhispatch.runtime.sandbox.demo import demo_metadata
+from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo.metadata import DEMO_METADATA_PATH
+from dhispatch.runtime.demo.metadata import demo_metadata
 from dhispatch.runtime.sandbox.server import RunningSandbox
 from dhispatch.runtime.sandbox.server import SandboxConfig
 from dhispatch.runtime.sandbox.server import start_sandbox

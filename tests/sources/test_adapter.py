@@ -14,13 +14,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from dhispatch.runtime import demo_country as dc
+from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo.generator import generate_demo
 from dhispatch.runtime.indicators import INDICATORS
 from dhispatch.runtime.indicators import IndicatorRequest
 from dhispatch.runtime.indicators import compute
 from dhispatch.runtime.sources import SourceError
 from dhispatch.runtime.sources import open_source
-from dhispatch.runtime.sources.demo import generate_demo
 from dhispatch.runtime.sources.schema import ddl
 from tests.sources.ledger import BatchRow
 from tests.sources.ledger import Ledger
