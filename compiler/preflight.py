@@ -48,7 +48,7 @@ class PreflightInputError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
+class ResolvedScope:
     """What only the stock database knows: per step, (item label, data element) pairs; and
     (store label, org unit) pairs, both as the plan's id schemes name them."""
 
@@ -160,7 +160,9 @@ def _origin(obj: Mapping[str, Any], *keys: str) -> str:
     return str(obj["origin"])
 
 
-def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) -> list[Diagnostic]:
+def preflight(
+    plan: Mapping[str, Any], export: Any, scope: ResolvedScope | None = None
+) -> list[Diagnostic]:
     """Every metadata problem of ``plan`` against ``export`` (errors and warnings), sorted."""
     meta = _Metadata(export)
     found = _Findings()
@@ -209,7 +211,9 @@ def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) 
     return found.diagnostics()
 
 
-def _step_elements(step: Mapping[str, Any], scope: Scope | None) -> list[tuple[str | None, str]]:
+def _step_elements(
+    step: Mapping[str, Any], scope: ResolvedScope | None
+) -> list[tuple[str | None, str]]:
     de = step["data_element"]
     if de["kind"] == "fixed":
         return [(None, de["id"])]
@@ -224,7 +228,7 @@ def _check_step(
     members: Mapping[str, str | None],
     target: Mapping[str, Any],
     schemes: Mapping[str, str],
-    scope: Scope | None,
+    scope: ResolvedScope | None,
     found: _Findings,
 ) -> None:
     de_origin = _origin(step, "data_element", "custom_field", "item_ref")
@@ -351,7 +355,7 @@ def _check_org_units(
     ds_label: str,
     meta: _Metadata,
     scheme: str,
-    scope: Scope,
+    scope: ResolvedScope,
     found: _Findings,
 ) -> None:
     assigned = {r["id"] for r in ds.get("organisationUnits") or () if _is_ref(r)}

@@ -21,15 +21,15 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
+from dhispatch.runtime.cells import Cell
+from dhispatch.runtime.cells import ElementResolver
+from dhispatch.runtime.cells import ValueBuildError
+from dhispatch.runtime.cells import format_value
 from dhispatch.runtime.journal import BatchRow
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.journal import CellRecord
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.journal import Journal
-from dhispatch.runtime.values import Cell
-from dhispatch.runtime.values import ElementResolver
-from dhispatch.runtime.values import ValueBuildError
-from dhispatch.runtime.values import format_value
 
 DEFAULT_BATCH_SIZE = 1000
 

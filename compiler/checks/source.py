@@ -18,7 +18,7 @@ from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 
 
-def check_source(view: SpecView) -> Iterator[Diagnostic]:
+def check_source_block(view: SpecView) -> Iterator[Diagnostic]:
     """Every check of the first source block."""
     source = view.source
     if source is None:

@@ -90,11 +90,11 @@ def _fetch_export(plan: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 def _scope(plan: dict[str, Any], source_db: str) -> Any:
     """Each step's data element per in-scope item and each store's org unit, from the database."""
-    from dhispatch.compiler.preflight import Scope
+    from dhispatch.compiler.preflight import ResolvedScope
+    from dhispatch.runtime.cells import ElementResolver
+    from dhispatch.runtime.cells import ValueBuildError
     from dhispatch.runtime.sources import SourceError
     from dhispatch.runtime.sources import open_source
-    from dhispatch.runtime.values import ElementResolver
-    from dhispatch.runtime.values import ValueBuildError
 
     try:
         with open_source(source_db) as source:
@@ -114,4 +114,4 @@ def _scope(plan: dict[str, Any], source_db: str) -> Any:
                 pairs.append((item.code, de))
         elements[step["id"]] = pairs
     org_units = [(s.code, s.org_unit) for s in scope.stores if s.org_unit]
-    return Scope(elements=elements, org_units=org_units)
+    return ResolvedScope(elements=elements, org_units=org_units)

@@ -1,5 +1,5 @@
-"""From indicator values to DHIS2 data values: data element resolution, templates, rounding,
-DHIS2 number formatting, and the cell (with its provenance) that the journal diffs and batches.
+"""Indicator values to DHIS2 cells: data element resolution, templates, rounding, DHIS2 number
+formatting, and the cell (with its provenance) that the journal diffs and batches.
 
 The diff itself (new / changed / unchanged / vanished) runs in the journal's SQLite, chunk by
 chunk, so that memory stays bounded by the batch size (``Journal.cells_for``/``vanished``).

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dhispatch.runtime.values import ElementResolver
-from dhispatch.runtime.values import ValueBuildError
-from dhispatch.runtime.values import format_value
+from dhispatch.runtime.cells import ElementResolver
+from dhispatch.runtime.cells import ValueBuildError
+from dhispatch.runtime.cells import format_value
 
 NUMBER = re.compile(r"^(-?0|-?[1-9]\d*)(\.\d+)?$")
 
