@@ -34,6 +34,8 @@ from dhispatch.runtime.demo.metadata import demo_metadata
 from dhispatch.runtime.executor import Executor
 from dhispatch.runtime.indicators.compute import STORES_PER_PASS
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import parse_plan
 from dhispatch.runtime.scheduler import manual_slots
 from dhispatch.runtime.sources import open_source
 
@@ -65,7 +67,7 @@ def metadata(stores: int, items: int) -> dict[str, Any]:
     return meta
 
 
-def plan_for(url: str) -> dict[str, Any]:
+def plan_for(url: str) -> Plan:
     text = (ROOT / "specs" / "kiribati.push").read_text(encoding="utf-8")
     plan = compile_source(text, "specs/kiribati.push").plan
     assert plan is not None
@@ -75,7 +77,7 @@ def plan_for(url: str) -> dict[str, Any]:
         for ind in INDICATORS
     ]
     plan["target"] = {**plan["target"], "url": url}
-    return dict(plan)
+    return parse_plan(plan)
 
 
 def free_port() -> int:
@@ -131,7 +133,7 @@ def sink() -> httpx.MockTransport:
 
 
 def push(
-    plan: dict[str, Any], db: Path, state: Path, batch: int, *, trace: bool, transport: Any = None
+    plan: Plan, db: Path, state: Path, batch: int, *, trace: bool, transport: Any = None
 ) -> dict[str, Any]:
     env = {"OMSUPPLY_DB": str(db), "DHIS2_USER": "admin", "DHIS2_PASSWORD": PASSWORD}
     for suffix in ("", "-wal", "-shm"):
@@ -184,7 +186,7 @@ def post_rate(url: str, values: int, batch: int) -> float:
         return values / (time.perf_counter() - started)
 
 
-def synthetic(batch_plan: dict[str, Any], db: Path, state: Path, batch: int) -> int:
+def synthetic(batch_plan: Plan, db: Path, state: Path, batch: int) -> int:
     """Peak memory of the executor's own pipeline on a streamed, synthetic indicator output."""
     import dhispatch.runtime.indicators as indicators
 

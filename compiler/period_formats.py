@@ -13,12 +13,7 @@ from __future__ import annotations
 
 import re
 
-PERIOD_TYPES: tuple[str, ...] = (
-    "Daily", "Weekly", "WeeklyWednesday", "WeeklyThursday", "WeeklyFriday", "WeeklySaturday",
-    "WeeklySunday", "BiWeekly", "Monthly", "BiMonthly", "Quarterly", "QuarterlyNov", "SixMonthly",
-    "SixMonthlyApril", "SixMonthlyNov", "Yearly", "FinancialFeb", "FinancialApril",
-    "FinancialJuly", "FinancialAug", "FinancialSep", "FinancialOct", "FinancialNov",
-)  # fmt: skip
+from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
 # One canonical format per type: the form DHIS2 itself writes (Period.getIsoDate).
 CANONICAL: dict[str, str] = {
@@ -114,3 +109,14 @@ def _suggest(fmt: str) -> str | None:
     if close:
         return f"did you mean {close[0]!r} ({FORMATS[close[0]]})?"
     return "valid formats: " + ", ".join(repr(f) for f in CANONICAL.values())
+
+
+__all__ = [
+    "ALIASES",
+    "CANONICAL",
+    "FORMATS",
+    "PERIOD_TYPES",  # the plan contract's: every format denotes one of them
+    "PeriodFormatError",
+    "canonical_format",
+    "period_type_for_format",
+]

@@ -20,6 +20,7 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from dhispatch.runtime.journal import CellKey
+from dhispatch.runtime.plan import Step
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
 RESIDUE = 1e-9
@@ -111,19 +112,19 @@ def render_template(template: str, item: ItemLike, indicator: str) -> str | None
 
 
 class ElementResolver:
-    """Resolves a step's data element for an item, caching compiled templates per step."""
+    """Resolves a step's data element for an item (fixed, an item field, or a template)."""
 
-    def __init__(self, step: Mapping[str, Any]) -> None:
-        self._de: Mapping[str, Any] = step["data_element"]
-        self._indicator: str = step["indicator"]
+    def __init__(self, step: Step) -> None:
+        self._rule = step.data_element
+        self._indicator = step.indicator
 
     def __call__(self, item: ItemLike) -> str | None:
-        kind = self._de["kind"]
-        if kind == "fixed":
-            return str(self._de["id"])
-        if kind == "item_field":
-            return item_field(item, str(self._de["field"]))
-        return render_template(str(self._de["template"]), item, self._indicator)
+        rule = self._rule
+        if rule.kind == "fixed":
+            return rule.id
+        if rule.kind == "item_field":
+            return item_field(item, rule.field or "")
+        return render_template(rule.template or "", item, self._indicator)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.journal import CellRecord
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import Step
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -88,30 +90,16 @@ class RunResult:
 ProgressFn = Callable[[str, int], None]
 
 
-def resolve_database(plan: Mapping[str, Any], env: Mapping[str, str]) -> str:
+def resolve_database(plan: Plan, env: Mapping[str, str]) -> str:
     """The source database location: literal, or read from an environment variable."""
-    db = plan["source"]["database"]
-    if "value" in db:
-        return str(db["value"])
-    name = db["env"]
-    value = env.get(name)
-    if not value:
+    database = plan.source.database
+    value = database.resolve(env)
+    if value is None:
         raise ExecutionError(
-            f"environment variable {name} is not set (the spec reads the stock database from "
-            f"it, {plan['source']['origin']})"
+            f"environment variable {database.env} is not set (the spec reads the stock database "
+            f"from it, {plan.source.origin})"
         )
     return value
-
-
-def _id_schemes(plan: Mapping[str, Any]) -> Any:
-    from dhispatch.runtime.dhis2 import IdSchemes
-
-    s = plan["target"]["id_schemes"]
-    return IdSchemes(
-        data_element=s["data_element"],
-        org_unit=s["org_unit"],
-        category_option_combo=s["category_option_combo"],
-    )
 
 
 def _data_values(payload: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -156,7 +144,7 @@ class Executor:
 
     def __init__(
         self,
-        plan: Mapping[str, Any],
+        plan: Plan,
         journal: Journal,
         *,
         env: Mapping[str, str] | None = None,
@@ -176,8 +164,8 @@ class Executor:
         # Asked between batches (serve's SIGTERM): finish the batch in flight, then stop; what
         # was not sent is recomputed by the next run because the slots stay due.
         self.stop = stop
-        self.name: str = plan["name"]
-        self.steps: dict[str, Mapping[str, Any]] = {s["id"]: s for s in plan["steps"]}
+        self.name = plan.name
+        self.steps: dict[str, Step] = {s.id: s for s in plan.steps}
         self._client: Any = None
         self._last_error = ""
         self.timings = Timings()
@@ -189,8 +177,8 @@ class Executor:
             from dhispatch.runtime.dhis2 import Dhis2Client
             from dhispatch.runtime.dhis2 import auth_from_plan
 
-            target = self.plan["target"]
-            auth = auth_from_plan(target["auth"], self.env)
+            target = self.plan.target
+            auth = auth_from_plan(target.auth, self.env)
             kwargs: dict[str, Any] = {}
             if self.transport is not None:
                 kwargs["transport"] = self.transport
@@ -198,7 +186,7 @@ class Executor:
                 from dhispatch.runtime.dhis2 import RetryPolicy
 
                 kwargs["retry"] = RetryPolicy(base_delay=self.retry_delay)
-            self._client = Dhis2Client(target["url"], auth, **kwargs)
+            self._client = Dhis2Client(target.url, auth, **kwargs)
             self._client.__enter__()
         return self._client
 
@@ -209,7 +197,7 @@ class Executor:
         try:
             self._client_for()
         except ConfigError as exc:
-            raise ExecutionError(f"{self.plan['target']['origin']}: {exc}") from exc
+            raise ExecutionError(f"{self.plan.target.origin}: {exc}") from exc
 
     def close(self) -> None:
         if self._client is not None:
@@ -230,7 +218,7 @@ class Executor:
             result = client.push(
                 values,
                 data_set=batch.data_set,
-                id_schemes=_id_schemes(self.plan),
+                id_schemes=self.plan.target.id_schemes,
                 import_strategy=batch.strategy,
             )
         except Dhis2Error as exc:
@@ -303,11 +291,11 @@ class Executor:
         from dhispatch.runtime.sources import open_source
 
         db = resolve_database(self.plan, self.env)
-        rounding = self.plan["target"]["rounding"]
-        tz = self.plan["target"]["timezone"]
+        rounding = self.plan.target.rounding
+        tz = self.plan.target.timezone
         try:
             with open_source(db) as source:
-                scope = source.scope(self.plan["source"])
+                scope = source.scope(self.plan.source.scope)
                 with_ou = tuple(s for s in scope.stores if s.org_unit)
                 without_ou = [s.code for s in scope.stores if not s.org_unit]
                 skipped["stores_without_org_unit"] = len(without_ou)
@@ -344,8 +332,8 @@ class Executor:
                     requests.append(
                         IndicatorRequest(
                             key=key,
-                            indicator=step["indicator"],
-                            params=dict(step["params"]),
+                            indicator=step.indicator,
+                            params=dict(step.params),
                             period_start=sl.period_start,
                             reference=sl.reference,
                         )
@@ -372,17 +360,17 @@ class Executor:
                         text = format_value(float(iv.value), rounding)
                     except ValueBuildError as exc:
                         raise ExecutionError(
-                            f"{step['origin']}: {step['indicator']} for store {store.code}, "
+                            f"{step.origin}: {step.indicator} for store {store.code}, "
                             f"item {item_codes[str(iv.item_id)]}: {exc}"
                         ) from exc
                     cell = Cell(
                         key=CellKey(
-                            de, sl.period, str(store.org_unit), step["category_option_combo"] or ""
+                            de, sl.period, str(store.org_unit), step.category_option_combo or ""
                         ),
                         value=text,
                         step_id=sl.step_id,
-                        indicator=step["indicator"],
-                        origin=step["origin"],
+                        indicator=step.indicator,
+                        origin=step.origin,
                         store=store.code,
                         item=item_codes[str(iv.item_id)],
                     )
@@ -396,18 +384,14 @@ class Executor:
     # ---- runs ----------------------------------------------------------------------------
 
     def _batch(self, run_id: int, payload: list[dict[str, Any]], strategy: str) -> BatchRow:
+        target = self.plan.target
         bid = self.journal.add_batch(
-            run_id,
-            self.name,
-            self.plan["target"]["data_set"],
-            strategy,
-            dict(self.plan["target"]["id_schemes"]),
-            payload,
+            run_id, self.name, target.data_set, strategy, target.id_schemes.as_json(), payload
         )
         return BatchRow(
             id=bid, run_id=run_id, plan_name=self.name,
-            data_set=self.plan["target"]["data_set"], strategy=strategy,
-            id_schemes=dict(self.plan["target"]["id_schemes"]), payload=payload, digest="",
+            data_set=target.data_set, strategy=strategy,
+            id_schemes=target.id_schemes.as_json(), payload=payload, digest="",
             status="pending", size=len(payload), http_status=None, imported=0, updated=0,
             ignored=0, deleted=0, attempts=0, error=None,
         )  # fmt: skip
@@ -438,19 +422,19 @@ class Executor:
         skipped: Counter[str] = Counter()
         listing: dict[str, Any] = {}
         per_store: dict[str, Counter[str]] = {}
-        target = self.plan["target"]
-        sending = not preview and not dry_run and bool(target["enabled"])
+        target = self.plan.target
+        sending = not preview and not dry_run and target.enabled
         run_id: int | None = None
         if not preview:
             run_id = self.journal.start_run(
-                self.name, self.plan["metadata"]["spec_sha256"],
+                self.name, self.plan.metadata.spec_sha256,
                 trigger + (" (dry run)" if dry_run else ""),
             )  # fmt: skip
         result = RunResult(run_id, "ok", {})
         online = True
         stopped = False
         try:
-            if sending or (dry_run and target["enabled"]):
+            if sending or (dry_run and target.enabled):
                 self._connect()
             if sending:
                 assert run_id is not None
@@ -515,7 +499,7 @@ class Executor:
             vanished = self.journal.vanished(self.name, pairs, periods) if todo else []
             stats["vanished"] = len(vanished)
             result.vanished = vanished
-            policy = self.plan["vanished"]
+            policy = self.plan.vanished
             if vanished and not preview and policy != "keep":
                 payloads = [
                     _vanished_payload(rec, "0" if policy == "zero" else rec.value, self.steps)
@@ -540,7 +524,7 @@ class Executor:
         self.timings.total = time.perf_counter() - started
         if preview:
             status = "preview"
-        elif not target["enabled"]:
+        elif not target.enabled:
             status = "disabled"
         elif dry_run:
             status = "dry-run"
@@ -562,7 +546,7 @@ class Executor:
                 for s in slots
             ],
             "periods": periods,
-            "vanished_policy": self.plan["vanished"],
+            "vanished_policy": self.plan.vanished,
             "skipped": dict(skipped),
             "skipped_list": listing,
             "per_store": {k: dict(v) for k, v in sorted(per_store.items())},
@@ -604,9 +588,9 @@ class Executor:
     ) -> bool:
         """Journal a batch, then send it (unless offline this run, disabled, or a dry run)."""
         payload = list(payload)
-        if dry_run or not self.plan["target"]["enabled"]:
+        if dry_run or not self.plan.target.enabled:
             stats["would_send"] += len(payload)
-            if dry_run and self.plan["target"]["enabled"]:
+            if dry_run and self.plan.target.enabled:
                 return self._dry_send(payload, strategy, stats)
             return online
         assert run_id is not None
@@ -623,8 +607,8 @@ class Executor:
         try:
             res = self._client_for().push(
                 _data_values(payload),
-                data_set=self.plan["target"]["data_set"],
-                id_schemes=_id_schemes(self.plan),
+                data_set=self.plan.target.data_set,
+                id_schemes=self.plan.target.id_schemes,
                 dry_run=True,
                 import_strategy=strategy,
             )
@@ -638,18 +622,16 @@ class Executor:
         return True
 
 
-def _vanished_payload(
-    rec: CellRecord, value: str, steps: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
-    step = steps.get(rec.step_id, {})
+def _vanished_payload(rec: CellRecord, value: str, steps: Mapping[str, Step]) -> dict[str, Any]:
+    step = steps.get(rec.step_id)
     d: dict[str, Any] = {
         "dataElement": rec.key.data_element,
         "period": rec.key.period,
         "orgUnit": rec.key.org_unit,
         "value": value,
         "step": rec.step_id,
-        "indicator": step.get("indicator", ""),
-        "origin": step.get("origin", ""),
+        "indicator": step.indicator if step else "",
+        "origin": step.origin if step else "",
         "store": rec.store,
         "item": rec.item,
     }

@@ -27,12 +27,7 @@ from datetime import timedelta
 from functools import lru_cache
 from functools import partial
 
-PERIOD_TYPES: tuple[str, ...] = (
-    "Daily", "Weekly", "WeeklyWednesday", "WeeklyThursday", "WeeklyFriday", "WeeklySaturday",
-    "WeeklySunday", "BiWeekly", "Monthly", "BiMonthly", "Quarterly", "QuarterlyNov", "SixMonthly",
-    "SixMonthlyApril", "SixMonthlyNov", "Yearly", "FinancialFeb", "FinancialApril",
-    "FinancialJuly", "FinancialAug", "FinancialSep", "FinancialOct", "FinancialNov",
-)  # fmt: skip
+from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
 _ONE_DAY = timedelta(days=1)
 _MIN_YEAR = 1

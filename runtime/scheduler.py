@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -22,6 +22,7 @@ from typing import Any
 
 from dhispatch.runtime.executor import SlotSpec
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.plan import Plan
 
 
 class SchedulingError(Exception):
@@ -38,12 +39,8 @@ def _spec(slot: Any) -> SlotSpec:
     )
 
 
-def active_steps(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in plan["steps"] if not s.get("paused")]
-
-
 def manual_slots(
-    plan: Mapping[str, Any],
+    plan: Plan,
     *,
     at: date | None = None,
     period: str | None = None,
@@ -54,28 +51,28 @@ def manual_slots(
     from dhispatch.runtime.schedule import ScheduleError
     from dhispatch.runtime.schedule import manual_slot
 
-    target = plan["target"]
+    target = plan.target
     try:
         return [
             _spec(
                 manual_slot(
-                    step, target["period_type"], target["timezone"], at=at, period=period, now=now
+                    step, target.period_type, target.timezone, at=at, period=period, now=now
                 )
             )
-            for step in active_steps(plan)
+            for step in plan.active_steps
         ]
     except (PeriodError, ScheduleError) as exc:
         raise SchedulingError(str(exc)) from exc
 
 
 def backfill_slots(
-    plan: Mapping[str, Any], first: str, last: str, *, now: datetime | None = None
+    plan: Plan, first: str, last: str, *, now: datetime | None = None
 ) -> list[SlotSpec]:
     """Every period from ``first`` to ``last`` (inclusive, of the data set's type), oldest first."""
     from dhispatch.runtime.periods import PeriodError
     from dhispatch.runtime.periods import parse_period
 
-    ptype = plan["target"]["period_type"]
+    ptype = plan.target.period_type
     try:
         p, end = parse_period(first, ptype), parse_period(last, ptype)
     except PeriodError as exc:
@@ -94,7 +91,7 @@ def backfill_slots(
 
 
 def catch_up_slots(
-    plan: Mapping[str, Any],
+    plan: Plan,
     journal: Journal,
     now: datetime,
     *,
@@ -111,11 +108,11 @@ def catch_up_slots(
     keyed: list[tuple[datetime, int, SlotSpec]] = []
     dropped = 0
     try:
-        for index, step in enumerate(plan["steps"]):
-            if step.get("paused"):
+        for index, step in enumerate(plan.steps):
+            if step.paused:
                 continue
-            one = {**plan, "steps": [step]}
-            last = journal.last_completed_due(plan["name"], step["id"])
+            one = replace(plan, steps=(step,))
+            last = journal.last_completed_due(plan.name, step.id)
             if last is None:
                 slots = due_slots(one, now - win, now, window=win)[-1:]
             else:
@@ -129,14 +126,14 @@ def catch_up_slots(
     return [s for _, _, s in keyed], dropped
 
 
-def next_due(plan: Mapping[str, Any], now: datetime) -> datetime | None:
+def next_due(plan: Plan, now: datetime) -> datetime | None:
     """The next instant any active step falls due after ``now`` (within a year)."""
     from dhispatch.runtime.schedule import due_instants
 
-    tz = plan["target"]["timezone"]
+    tz = plan.target.timezone
     best: datetime | None = None
-    for step in active_steps(plan):
-        for due in due_instants(step["interval"], tz, now, now + timedelta(days=366)):
+    for step in plan.active_steps:
+        for due in due_instants(step.interval, tz, now, now + timedelta(days=366)):
             if best is None or due < best:
                 best = due
             break

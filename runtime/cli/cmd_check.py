@@ -79,12 +79,13 @@ def _against_metadata(text: str, path: str, export: Any, where: str) -> list[Dia
     from dhispatch.compiler import compile_source
     from dhispatch.compiler.preflight import PreflightInputError
     from dhispatch.compiler.preflight import preflight
+    from dhispatch.runtime.plan import Plan
 
     result = compile_source(text, path)
     if result.plan is None:
         return [d for d in result.diagnostics if d.severity == "error"]
     try:
-        return list(preflight(result.plan, export))
+        return list(preflight(Plan.from_json(result.plan), export))
     except PreflightInputError as exc:
         click.echo(f"dhispatch: {where}: {exc}", err=True)
         sys.exit(2)

@@ -12,6 +12,7 @@ import json
 import secrets
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -21,8 +22,8 @@ from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.common import LoadedPlan
 from dhispatch.runtime.cli.common import fail
+from dhispatch.runtime.plan import Plan
 
 DEMO_SPEC = "kiribati.push"
 
@@ -41,7 +42,8 @@ def find_spec(name: str = DEMO_SPEC) -> Path:
     fail(f"cannot find specs/{name} (run `dhispatch demo` from a dhispatch checkout)")
 
 
-def compile_demo_spec(spec: Path) -> LoadedPlan:
+def compile_demo_spec(spec: Path) -> tuple[Plan, dict[str, str]]:
+    """The demo spec's plan and the spec text its origins point into."""
     from dhispatch.compiler import compile_source
     from dhispatch.dsl.diagnostics import render_all
 
@@ -51,16 +53,12 @@ def compile_demo_spec(spec: Path) -> LoadedPlan:
     if result.plan is None:
         click.echo(render_all(result.diagnostics, {label: text}), err=True)
         fail(f"{label} has errors; the demo cannot run")
-    return LoadedPlan(result.plan, {label: text})
+    return Plan.from_json(result.plan), {label: text}
 
 
-def at_sandbox(plan: dict[str, Any], url: str) -> dict[str, Any]:
+def at_sandbox(plan: Plan, url: str) -> Plan:
     """The plan with its target URL replaced by the sandbox's (the spec names the real server)."""
-    from dhispatch.runtime.plan import validate_plan
-
-    out = {**plan, "target": {**plan["target"], "url": url, "enabled": True}}
-    validate_plan(out)
-    return out
+    return replace(plan, target=replace(plan.target, url=url, enabled=True))
 
 
 def previous_month(today: date) -> str:
@@ -97,16 +95,16 @@ def command(workdir: str | None, seed: int) -> None:
                f"{dc.DEMO_ITEMS} items × {dc.DEMO_MONTHS} months): {db}")  # fmt: skip
     generate_demo(str(db), stores=dc.DEMO_STORES, items=dc.DEMO_ITEMS, months=dc.DEMO_MONTHS,
                   seed=seed, end=today)  # fmt: skip
-    loaded = compile_demo_spec(find_spec())
-    click.echo(f"2/4 compiled specs/{DEMO_SPEC} (plan {loaded.plan['name']}, "
-               f"{len(loaded.plan['steps'])} pushes)")  # fmt: skip
+    compiled, sources = compile_demo_spec(find_spec())
+    click.echo(f"2/4 compiled specs/{DEMO_SPEC} (plan {compiled.name}, "
+               f"{len(compiled.steps)} pushes)")  # fmt: skip
     password = secrets.token_urlsafe(18)
     config = SandboxConfig(
         metadata=demo_metadata(dc.DEMO_STORES, dc.DEMO_ITEMS), users={dc.ADMIN_USER: password}
     )
     with start_sandbox(config, port=0) as sandbox:
         click.echo(f"3/4 DHIS2 sandbox listening on {sandbox.url}")
-        plan = at_sandbox(loaded.plan, sandbox.url)
+        plan = at_sandbox(compiled, sandbox.url)
         env = {"OMSUPPLY_DB": str(db), "DHIS2_USER": dc.ADMIN_USER, "DHIS2_PASSWORD": password}
         period = previous_month(today)
         click.echo(f"4/4 pushing period {period} …")
@@ -124,7 +122,7 @@ def command(workdir: str | None, seed: int) -> None:
         stored = sandbox.values()
         values_file.write_text(json.dumps(_jsonable(stored), indent=1), encoding="utf-8")
     print_summary(f"demo push of {period} (run {result.run_id})", result.summary)
-    print_conflicts(result.conflicts, loaded.sources)
+    print_conflicts(result.conflicts, sources)
     click.echo(
         "\nwhere to look:\n"
         f"  system log      dhispatch log --state {state}\n"

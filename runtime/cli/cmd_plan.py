@@ -51,11 +51,11 @@ def command(
             result = Executor(plan, journal).execute(slots, trigger="plan", preview=True)
         except ExecutionError as exc:
             fail(str(exc))
-    policy = plan["vanished"]
+    policy = plan.vanished
     listing = result.summary.get("skipped_list", {})
     if as_json:
         out: dict[str, Any] = {
-            "plan": plan["name"],
+            "plan": plan.name,
             "slots": result.summary["slots"],
             "values": [
                 {**cell.payload(), "change": change, "previous": prev}
@@ -97,7 +97,7 @@ def command(
     for step, items in sorted((listing.get("items_without_reference") or {}).items()):
         click.echo(f"skipped items without a reference in step {step} ({len(items)}): "
                    f"{', '.join(items)}")  # fmt: skip
-    print_summary(f"plan {plan['name']} (nothing sent)", result.summary)
+    print_summary(f"plan {plan.name} (nothing sent)", result.summary)
 
 
 def _print_table(cells: list[Any]) -> None:

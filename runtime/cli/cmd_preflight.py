@@ -11,6 +11,7 @@ import click
 
 from dhispatch.runtime.cli.common import fail
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.plan import Plan
 
 
 @click.command("preflight")
@@ -49,7 +50,7 @@ def command(
     warnings = len(diagnostics) - errors
     if diagnostics:
         click.echo(render_all(diagnostics, loaded.sources), err=True)
-    where = metadata_file or str(plan["target"]["url"])
+    where = metadata_file or plan.target.url
     if errors:
         fail(f"preflight found {errors} error(s) and {warnings} warning(s) against {where}")
     suffix = f" ({warnings} warning(s))" if warnings else ""
@@ -68,27 +69,27 @@ def _read_export(path: str) -> Any:
         fail(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
 
 
-def _fetch_export(plan: dict[str, Any], timeout: float) -> dict[str, Any]:
+def _fetch_export(plan: Plan, timeout: float) -> dict[str, Any]:
     from dhispatch.runtime.dhis2 import ConfigError
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Dhis2Error
     from dhispatch.runtime.dhis2 import RetryPolicy
     from dhispatch.runtime.dhis2 import auth_from_plan
 
-    target = plan["target"]
+    target = plan.target
     try:
-        auth = auth_from_plan(target["auth"], os.environ)
+        auth = auth_from_plan(target.auth, os.environ)
     except ConfigError as exc:
         fail(str(exc), 2)
     retry = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0)
     try:
-        with Dhis2Client(str(target["url"]), auth, timeout=timeout, retry=retry) as client:
-            return client.metadata_export(str(target["data_set"]))
+        with Dhis2Client(target.url, auth, timeout=timeout, retry=retry) as client:
+            return client.metadata_export(target.data_set)
     except Dhis2Error as exc:
-        fail(f"cannot fetch metadata from {target['url']}: {exc}")
+        fail(f"cannot fetch metadata from {target.url}: {exc}")
 
 
-def _scope(plan: dict[str, Any], source_db: str) -> Any:
+def _scope(plan: Plan, source_db: str) -> Any:
     """Each step's data element per in-scope item and each store's org unit, from the database."""
     from dhispatch.compiler.preflight import ResolvedScope
     from dhispatch.runtime.cells import ElementResolver
@@ -98,20 +99,20 @@ def _scope(plan: dict[str, Any], source_db: str) -> Any:
 
     try:
         with open_source(source_db) as source:
-            scope = source.scope(plan["source"])
+            scope = source.scope(plan.source.scope)
     except SourceError as exc:
         fail(str(exc))
     elements: dict[str, list[tuple[str, str]]] = {}
-    for step in plan["steps"]:
+    for step in plan.steps:
         resolve = ElementResolver(step)
         pairs: list[tuple[str, str]] = []
         for item in scope.items:
             try:
                 de = resolve(item)
             except ValueBuildError as exc:
-                fail(f"{step['origin']}: {exc}")
+                fail(f"{step.origin}: {exc}")
             if de:
                 pairs.append((item.code, de))
-        elements[step["id"]] = pairs
+        elements[step.id] = pairs
     org_units = [(s.code, s.org_unit) for s in scope.stores if s.org_unit]
     return ResolvedScope(elements=elements, org_units=org_units)

@@ -22,6 +22,7 @@ import click
 from dhispatch.runtime.cli.common import fail
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.plan import Plan
 
 STATE_HELP = "state database (journal); default $DHISPATCH_STATE or .dhispatch/state.sqlite"
 
@@ -192,7 +193,7 @@ def print_conflicts(conflicts: Sequence[Any], sources: Mapping[str, str]) -> Non
 
 
 def run_slots(
-    plan: Mapping[str, Any],
+    plan: Plan,
     journal: Any,
     slots: Sequence[Any],
     *,
@@ -210,7 +211,7 @@ def run_slots(
     from dhispatch.runtime.executor import ExecutionError
     from dhispatch.runtime.executor import Executor
 
-    with Progress(f"{plan['name']}: computing and sending", quiet) as progress:
+    with Progress(f"{plan.name}: computing and sending", quiet) as progress:
         ex = Executor(
             plan,
             journal,

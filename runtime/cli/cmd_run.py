@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -46,20 +45,20 @@ def run_due(
     from dhispatch.runtime.scheduler import catch_up_slots
     from dhispatch.runtime.scheduler import group_by_due
 
-    plan: Mapping[str, Any] = loaded.plan
+    plan = loaded.plan
     try:
         slots, dropped = catch_up_slots(plan, journal, now, window=window)
     except SchedulingError as exc:
         fail(str(exc))
     if dropped:
-        click.echo(f"dhispatch: {plan['name']}: {dropped} slots are older than the catch-up "
+        click.echo(f"dhispatch: {plan.name}: {dropped} slots are older than the catch-up "
                    "window and were not run (use backfill)", err=True)  # fmt: skip
     groups = group_by_due(slots)
     code = 0
-    if not groups and journal.pending_batches(plan["name"]):
+    if not groups and journal.pending_batches(plan.name):
         groups = [[]]  # nothing due, but queued batches to resend
     if not groups:
-        click.echo(f"{plan['name']}: nothing due")
+        click.echo(f"{plan.name}: nothing due")
     for group in groups:
         if stop is not None and stop():
             break

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 import click
 
@@ -34,10 +33,10 @@ def command(spec_or_plan: str, state: str | None, timeout: float) -> None:
     from dhispatch.runtime.journal import JournalError
 
     loaded = load_plan_arg(spec_or_plan)
-    target: dict[str, Any] = loaded.plan["target"]
-    url = str(target["url"])
+    target = loaded.plan.target
+    url = target.url
     try:
-        auth = auth_from_plan(target["auth"], os.environ)
+        auth = auth_from_plan(target.auth, os.environ)
     except ConfigError as exc:
         fail(str(exc), 2)
     try:
@@ -70,7 +69,7 @@ def command(spec_or_plan: str, state: str | None, timeout: float) -> None:
         problems.append(
             f"user {me.username} has neither F_DATAVALUE_ADD nor ALL: DHIS2 will refuse pushes"
         )
-    data_set = str(target["data_set"])
+    data_set = target.data_set
     if me.can_write_data and "ALL" not in me.authorities and data_set not in me.data_sets:
         problems.append(f"user {me.username} cannot write data set {data_set}")
     if info.calendar not in (None, "iso8601"):

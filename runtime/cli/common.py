@@ -11,10 +11,11 @@ import sys
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
-from typing import Any
 from typing import NoReturn
 
 import click
+
+from dhispatch.runtime.plan import Plan
 
 DEFAULT_STATE = Path(".dhispatch") / "state.sqlite"
 
@@ -44,7 +45,7 @@ def read_spec(path: str) -> str | None:
 class LoadedPlan:
     """A plan ready for the runtime, plus the spec text(s) its origins point into (if known)."""
 
-    plan: dict[str, Any]
+    plan: Plan
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,12 +65,13 @@ def load_plan_arg(path: str) -> LoadedPlan:
         if result.plan is None:
             click.echo(render_all(result.diagnostics, {path: text}), err=True)
             fail(f"{path} has errors; nothing was done")
-        return LoadedPlan(result.plan, {path: text})
+        # validated by the compiler against the same schema: typed without a second pass
+        return LoadedPlan(Plan.from_json(result.plan), {path: text})
     try:
         plan = load_plan(path)
     except PlanError as exc:
         fail(str(exc))
-    spec_path = plan["metadata"]["spec_path"]
+    spec_path = plan.metadata.spec_path
     sources: dict[str, str] = {}
     try:
         sources[spec_path] = Path(spec_path).read_text(encoding="utf-8")

@@ -9,10 +9,19 @@ import pytest
 
 from dhispatch.compiler.preflight import PreflightInputError
 from dhispatch.compiler.preflight import ResolvedScope
-from dhispatch.compiler.preflight import preflight
+from dhispatch.compiler.preflight import preflight as preflight_of
+from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import validate_plan
 
 PATH = "specs/mini.push"
+
+
+def preflight(
+    plan: dict[str, Any], export: Any, scope: ResolvedScope | None = None
+) -> list[Diagnostic]:
+    """Preflight of a plan document (the tests edit plans as JSON, then type them)."""
+    return preflight_of(Plan.from_json(plan), export, scope)
 
 
 def make_plan() -> dict[str, Any]:
