@@ -31,11 +31,13 @@ from dhispatch.compiler import compile_source
 from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.demo.generator import generate_demo
 from dhispatch.runtime.demo.metadata import demo_metadata
-from dhispatch.runtime.executor import Executor
 from dhispatch.runtime.indicators.compute import STORES_PER_PASS
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import parse_plan
+from dhispatch.runtime.run import RunMode
+from dhispatch.runtime.run import RunOptions
+from dhispatch.runtime.run import execute
 from dhispatch.runtime.scheduler import manual_slots
 from dhispatch.runtime.sources import open_source
 
@@ -140,17 +142,17 @@ def push(
         Path(str(state) + suffix).unlink(missing_ok=True)
     with Journal.open(state) as journal:
         slots = manual_slots(plan, period=PERIOD)
-        ex = Executor(plan, journal, env=env, batch_size=batch, transport=transport)
+        options = RunOptions(batch_size=batch, env=env, transport=transport)
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        result = ex.execute(slots, trigger="bench")
+        result = execute(plan, journal, slots, mode=RunMode.PUSH, trigger="bench", options=options)
         elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         if trace:
             tracemalloc.stop()
     assert result.status == "ok", result.summary
-    return {"summary": result.summary, "elapsed": elapsed, "peak": peak}
+    return {"summary": result.summary.as_json(), "elapsed": elapsed, "peak": peak}
 
 
 def scan_baseline(db: Path) -> float:

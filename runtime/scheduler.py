@@ -18,25 +18,14 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from types import FrameType
-from typing import Any
 
-from dhispatch.runtime.executor import SlotSpec
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.schedule import Slot
 
 
 class SchedulingError(Exception):
     """Slots cannot be determined (bad period, bad date range, bad time zone)."""
-
-
-def _spec(slot: Any) -> SlotSpec:
-    return SlotSpec(
-        step_id=slot.step_id,
-        period=slot.period.id,
-        period_start=slot.period.start,
-        reference=slot.reference,
-        due=slot.due,
-    )
 
 
 def manual_slots(
@@ -45,7 +34,7 @@ def manual_slots(
     at: date | None = None,
     period: str | None = None,
     now: datetime | None = None,
-) -> list[SlotSpec]:
+) -> list[Slot]:
     """The slots of ``push``: every active step, at a date, for a period, or at now."""
     from dhispatch.runtime.periods import PeriodError
     from dhispatch.runtime.schedule import ScheduleError
@@ -54,20 +43,14 @@ def manual_slots(
     target = plan.target
     try:
         return [
-            _spec(
-                manual_slot(
-                    step, target.period_type, target.timezone, at=at, period=period, now=now
-                )
-            )
+            manual_slot(step, target.period_type, target.timezone, at=at, period=period, now=now)
             for step in plan.active_steps
         ]
     except (PeriodError, ScheduleError) as exc:
         raise SchedulingError(str(exc)) from exc
 
 
-def backfill_slots(
-    plan: Plan, first: str, last: str, *, now: datetime | None = None
-) -> list[SlotSpec]:
+def backfill_slots(plan: Plan, first: str, last: str, *, now: datetime | None = None) -> list[Slot]:
     """Every period from ``first`` to ``last`` (inclusive, of the data set's type), oldest first."""
     from dhispatch.runtime.periods import PeriodError
     from dhispatch.runtime.periods import parse_period
@@ -84,7 +67,7 @@ def backfill_slots(
         periods.append(periods[-1].next())
         if len(periods) > 5000:
             raise SchedulingError("backfill covers more than 5000 periods; split it up")
-    out: list[SlotSpec] = []
+    out: list[Slot] = []
     for per in periods:
         out += manual_slots(plan, period=per.id, now=now)
     return out
@@ -96,7 +79,7 @@ def catch_up_slots(
     now: datetime,
     *,
     window: timedelta | None = None,
-) -> tuple[list[SlotSpec], int]:
+) -> tuple[list[Slot], int]:
     """Slots due for ``run --once``: (oldest first, number dropped outside the window)."""
     from dhispatch.runtime.periods import PeriodError
     from dhispatch.runtime.schedule import DEFAULT_WINDOW
@@ -105,7 +88,7 @@ def catch_up_slots(
     from dhispatch.runtime.schedule import due_slots
 
     win = window or DEFAULT_WINDOW
-    keyed: list[tuple[datetime, int, SlotSpec]] = []
+    keyed: list[tuple[datetime, int, Slot]] = []
     dropped = 0
     try:
         for index, step in enumerate(plan.steps):
@@ -119,7 +102,7 @@ def catch_up_slots(
                 slots = due_slots(one, last, now, window=win)
                 dropped += dropped_slots(one, last, now, window=win)
             for s in slots:
-                keyed.append((s.due.astimezone(UTC), index, _spec(s)))
+                keyed.append((s.due.astimezone(UTC), index, s))
     except (PeriodError, ScheduleError) as exc:
         raise SchedulingError(str(exc)) from exc
     keyed.sort(key=lambda t: (t[0], t[1]))
@@ -140,9 +123,9 @@ def next_due(plan: Plan, now: datetime) -> datetime | None:
     return best
 
 
-def group_by_due(slots: Sequence[SlotSpec]) -> list[list[SlotSpec]]:
+def group_by_due(slots: Sequence[Slot]) -> list[list[Slot]]:
     """Consecutive slots sharing a due instant: each group is one run with its own run date."""
-    groups: list[list[SlotSpec]] = []
+    groups: list[list[Slot]] = []
     for s in slots:
         if groups and groups[-1][0].due == s.due:
             groups[-1].append(s)

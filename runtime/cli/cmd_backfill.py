@@ -36,9 +36,9 @@ def command(
         fail(str(exc), 2)
     code = 0
     with open_journal(state, lock=True) as journal:
-        periods = list(dict.fromkeys(s.period for s in slots))
+        periods = list(dict.fromkeys(s.period.id for s in slots))
         for p in periods:
-            group = [s for s in slots if s.period == p]
+            group = [s for s in slots if s.period.id == p]
             result = run_slots(loaded.plan, journal, group, trigger=f"backfill {p}", force=force,
                                quiet=as_json)  # fmt: skip
             code = max(code, finish(result, loaded.sources, state_path(state), as_json=as_json))

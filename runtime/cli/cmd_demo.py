@@ -76,10 +76,12 @@ def command(workdir: str | None, seed: int) -> None:
     from dhispatch.runtime.demo import identifiers as dc
     from dhispatch.runtime.demo.generator import generate_demo
     from dhispatch.runtime.demo.metadata import demo_metadata
-    from dhispatch.runtime.executor import ExecutionError
-    from dhispatch.runtime.executor import Executor
     from dhispatch.runtime.journal import Journal
     from dhispatch.runtime.report import render_run
+    from dhispatch.runtime.run import RunError
+    from dhispatch.runtime.run import RunMode
+    from dhispatch.runtime.run import RunOptions
+    from dhispatch.runtime.run import execute
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
     from dhispatch.runtime.scheduler import manual_slots
@@ -112,8 +114,9 @@ def command(workdir: str | None, seed: int) -> None:
             journal.acquire_lock()
             slots = manual_slots(plan, period=period)
             try:
-                result = Executor(plan, journal, env=env).execute(slots, trigger="demo")
-            except ExecutionError as exc:
+                result = execute(plan, journal, slots, mode=RunMode.PUSH, trigger="demo",
+                                 options=RunOptions(env=env))  # fmt: skip
+            except RunError as exc:
                 fail(str(exc))
             report = base / f"report-{result.run_id}.html"
             assert result.run_id is not None
@@ -121,7 +124,7 @@ def command(workdir: str | None, seed: int) -> None:
         values_file = base / "sandbox-values.json"
         stored = sandbox.values()
         values_file.write_text(json.dumps(_jsonable(stored), indent=1), encoding="utf-8")
-    print_summary(f"demo push of {period} (run {result.run_id})", result.summary)
+    print_summary(f"demo push of {period} (run {result.run_id})", result.summary.as_json())
     print_conflicts(result.conflicts, sources)
     click.echo(
         "\nwhere to look:\n"

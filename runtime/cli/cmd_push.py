@@ -23,6 +23,8 @@ from dhispatch.runtime.cli.common import fail
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import state_path
 from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.run import RunMode
+from dhispatch.runtime.run import RunResult
 
 STATE_HELP = "state database (journal); default $DHISPATCH_STATE or .dhispatch/state.sqlite"
 
@@ -198,45 +200,40 @@ def run_slots(
     slots: Sequence[Any],
     *,
     trigger: str,
-    dry_run: bool = False,
+    mode: RunMode = RunMode.PUSH,
     force: bool = False,
-    record_slots: bool = False,
     batch_size: int | None = None,
     quiet: bool = False,
     retry_delay: float | None = None,
     stop: Any = None,
-) -> Any:
-    """Execute slots with a progress display; ExecutionError → one line, exit 1."""
-    from dhispatch.runtime.executor import DEFAULT_BATCH_SIZE
-    from dhispatch.runtime.executor import ExecutionError
-    from dhispatch.runtime.executor import Executor
+) -> RunResult:
+    """Execute slots with a progress display; RunError → one line, exit 1."""
+    from dhispatch.runtime.run import DEFAULT_BATCH_SIZE
+    from dhispatch.runtime.run import RunError
+    from dhispatch.runtime.run import RunOptions
+    from dhispatch.runtime.run import execute
 
     with Progress(f"{plan.name}: computing and sending", quiet) as progress:
-        ex = Executor(
-            plan,
-            journal,
-            batch_size=batch_size or DEFAULT_BATCH_SIZE,
-            progress=progress,
-            retry_delay=retry_delay,
-            stop=stop,
-        )
+        options = RunOptions(
+            batch_size=batch_size or DEFAULT_BATCH_SIZE, force=force, progress=progress,
+            stop=stop, retry_delay=retry_delay,
+        )  # fmt: skip
         try:
-            return ex.execute(
-                slots, trigger=trigger, dry_run=dry_run, force=force, record_slots=record_slots
-            )
-        except ExecutionError as exc:
+            return execute(plan, journal, slots, mode=mode, trigger=trigger, options=options)
+        except RunError as exc:
             fail(str(exc))
 
 
-def finish(result: Any, sources: Mapping[str, str], state: Path, *, as_json: bool) -> int:
+def finish(result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool) -> int:
     """Print a run's outcome; the exit code is 1 on any refused value or failed batch."""
+    summary = result.summary.as_json()
     if as_json:
-        click.echo(json.dumps({"run": result.run_id, **result.summary}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"run": result.run_id, **summary}, indent=2, sort_keys=True))
     else:
         title = f"run {result.run_id}" if result.run_id is not None else "preview"
-        print_summary(title, result.summary)
-        if result.summary.get("error"):
-            click.echo(f"dhispatch: DHIS2 unreachable or refusing: {result.summary['error']}; "
+        print_summary(title, summary)
+        if result.summary.error:
+            click.echo(f"dhispatch: DHIS2 unreachable or refusing: {result.summary.error}; "
                        "the batches are kept and the next run resends them", err=True)  # fmt: skip
     print_conflicts(result.conflicts, sources)
     if not as_json and result.run_id is not None:
@@ -289,7 +286,7 @@ def command(
             journal,
             slots,
             trigger="push",
-            dry_run=dry_run,
+            mode=RunMode.DRY_RUN if dry_run else RunMode.PUSH,
             force=force,
             batch_size=batch_size,
             quiet=as_json,

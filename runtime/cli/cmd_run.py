@@ -26,6 +26,7 @@ from dhispatch.runtime.cli.common import LoadedPlan
 from dhispatch.runtime.cli.common import fail
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.run import RunMode
 
 
 def run_due(
@@ -62,7 +63,7 @@ def run_due(
     for group in groups:
         if stop is not None and stop():
             break
-        result = run_slots(plan, journal, group, trigger="schedule", record_slots=True,
+        result = run_slots(plan, journal, group, trigger="schedule", mode=RunMode.SCHEDULED,
                            quiet=as_json, retry_delay=retry_delay, stop=stop,
                            batch_size=batch_size)  # fmt: skip
         code = max(code, finish(result, loaded.sources, state, as_json=as_json))
