@@ -38,7 +38,7 @@ from dhispatch.runtime.plan import parse_plan
 from dhispatch.runtime.run import RunMode
 from dhispatch.runtime.run import RunOptions
 from dhispatch.runtime.run import execute
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.slots import manual_slots
 from dhispatch.runtime.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
 # One canonical format per type: the form DHIS2 itself writes (Period.getIsoDate).
@@ -59,7 +60,7 @@ ALIASES: dict[str, str] = {
 FORMATS: dict[str, str] = {fmt: ptype for ptype, fmt in CANONICAL.items()} | ALIASES
 
 
-class PeriodFormatError(ValueError):
+class PeriodFormatError(DhispatchError):
     """A period format DHIS2 cannot parse; ``hint`` suggests the closest valid one."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:

@@ -21,6 +21,7 @@ from typing import TypeGuard
 from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.dsl.diagnostics import Severity
 from dhispatch.dsl.diagnostics import Span
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.plan import INDICATORS
 from dhispatch.runtime.plan import IdSchemes
 from dhispatch.runtime.plan import Plan
@@ -38,7 +39,7 @@ NON_NEGATIVE_TYPES = frozenset({"INTEGER_POSITIVE", "INTEGER_ZERO_OR_POSITIVE", 
                                 "PERCENTAGE"})  # fmt: skip
 
 
-class PreflightInputError(ValueError):
+class PreflightInputError(DhispatchError):
     """The metadata export cannot be read as one (wrong shape)."""
 
 

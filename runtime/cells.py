@@ -19,14 +19,16 @@ from jinja2 import StrictUndefined
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import CellKey
+from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import Step
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
 RESIDUE = 1e-9
 
 
-class ValueBuildError(Exception):
+class ValueBuildError(DhispatchError):
     """A value that cannot be sent (not finite) or a template that cannot be rendered."""
 
 
@@ -155,3 +157,27 @@ class Cell:
         if self.key.coc:
             d["categoryOptionCombo"] = self.key.coc
         return d
+
+
+def addresses(
+    plan: Plan, database: str
+) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+    """Where the plan's values would land, read from the stock database: per step, each
+    in-scope item's (code, data element); and each mapped store's (code, org unit)."""
+    from dhispatch.runtime.sources import open_source
+
+    with open_source(database) as source:
+        scope = source.scope(plan.source.scope)
+    elements: dict[str, list[tuple[str, str]]] = {}
+    for step in plan.steps:
+        resolve = ElementResolver(step)
+        pairs = []
+        for item in scope.items:
+            try:
+                element = resolve(item)
+            except ValueBuildError as exc:
+                raise ValueBuildError(f"{step.origin}: {exc}") from exc
+            if element:
+                pairs.append((item.code, element))
+        elements[step.id] = pairs
+    return elements, [(s.code, s.org_unit) for s in scope.stores if s.org_unit]

@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
+from dhispatch.errors import DhispatchError
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS cells (
 """
 
 
-class JournalError(Exception):
+class JournalError(DhispatchError):
     """The state database cannot be used (unreadable, locked by another runner, newer schema)."""
 
 

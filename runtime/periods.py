@@ -27,6 +27,7 @@ from datetime import timedelta
 from functools import lru_cache
 from functools import partial
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
 _ONE_DAY = timedelta(days=1)
@@ -34,7 +35,7 @@ _MIN_YEAR = 1
 _MAX_YEAR = 9999
 
 
-class PeriodError(ValueError):
+class PeriodError(DhispatchError):
     """An unknown period type, an unparsable or nonexistent period ID, or a date out of range."""
 
 

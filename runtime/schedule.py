@@ -26,6 +26,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.periods import Period
 from dhispatch.runtime.periods import PeriodError
 from dhispatch.runtime.periods import check_type
@@ -43,7 +44,7 @@ DUE_TIME = time(0, 0)
 _ONE_DAY = timedelta(days=1)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DhispatchError):
     """An interval, basis, time zone or cron expression the scheduler cannot use."""
 
 

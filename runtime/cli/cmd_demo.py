@@ -12,6 +12,7 @@ import json
 import secrets
 import sys
 import tempfile
+from dataclasses import dataclass
 from dataclasses import replace
 from datetime import UTC
 from datetime import date
@@ -22,8 +23,11 @@ from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.common import fail
+from dhispatch.runtime.cli.common import CommandError
+from dhispatch.runtime.cli.render import print_conflicts
+from dhispatch.runtime.cli.render import print_summary
 from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.run import RunResult
 
 DEMO_SPEC = "kiribati.push"
 
@@ -39,7 +43,7 @@ def find_spec(name: str = DEMO_SPEC) -> Path:
     candidate = Path.cwd() / "specs" / name
     if candidate.is_file():
         return candidate
-    fail(f"cannot find specs/{name} (run `dhispatch demo` from a dhispatch checkout)")
+    raise CommandError(f"cannot find specs/{name} (run `dhispatch demo` from a dhispatch checkout)")
 
 
 def compile_demo_spec(spec: Path) -> tuple[Plan, dict[str, str]]:
@@ -52,7 +56,7 @@ def compile_demo_spec(spec: Path) -> tuple[Plan, dict[str, str]]:
     result = compile_source(text, label)
     if result.plan is None:
         click.echo(render_all(result.diagnostics, {label: text}), err=True)
-        fail(f"{label} has errors; the demo cannot run")
+        raise CommandError(f"{label} has errors; the demo cannot run")
     return Plan.from_json(result.plan), {label: text}
 
 
@@ -66,37 +70,35 @@ def previous_month(today: date) -> str:
     return f"{last.year}{last.month:02d}"
 
 
+@dataclass(frozen=True)
+class _Files:
+    """Where the demo keeps what it makes."""
+
+    base: Path
+
+    @property
+    def db(self) -> Path:
+        return self.base / "omsupply.sqlite"
+
+    @property
+    def state(self) -> Path:
+        return self.base / "state.sqlite"
+
+
 @click.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), help="keep files here")
 @click.option("--seed", type=int, default=7, show_default=True, help="demo data seed")
 def command(workdir: str | None, seed: int) -> None:
     """Generate a demo country, push last month to a local DHIS2 sandbox, show the outcome."""
-    from dhispatch.runtime.cli.cmd_push import print_conflicts
-    from dhispatch.runtime.cli.cmd_push import print_summary
     from dhispatch.runtime.demo import identifiers as dc
-    from dhispatch.runtime.demo.generator import generate_demo
     from dhispatch.runtime.demo.metadata import demo_metadata
-    from dhispatch.runtime.journal import Journal
-    from dhispatch.runtime.report import render_run
-    from dhispatch.runtime.run import RunError
-    from dhispatch.runtime.run import RunMode
-    from dhispatch.runtime.run import RunOptions
-    from dhispatch.runtime.run import execute
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
-    from dhispatch.runtime.scheduler import manual_slots
 
-    base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dhispatch-demo-"))
-    base.mkdir(parents=True, exist_ok=True)
-    db = base / "omsupply.sqlite"
-    state = base / "state.sqlite"
-    if db.exists():
-        db.unlink()
+    files = _Files(Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dhispatch-demo-")))
+    files.base.mkdir(parents=True, exist_ok=True)
     today = datetime.now(UTC).date()
-    click.echo(f"1/4 generating the demo stock database ({dc.DEMO_STORES} stores × "
-               f"{dc.DEMO_ITEMS} items × {dc.DEMO_MONTHS} months): {db}")  # fmt: skip
-    generate_demo(str(db), stores=dc.DEMO_STORES, items=dc.DEMO_ITEMS, months=dc.DEMO_MONTHS,
-                  seed=seed, end=today)  # fmt: skip
+    _generate(files.db, seed, today)
     compiled, sources = compile_demo_spec(find_spec())
     click.echo(f"2/4 compiled specs/{DEMO_SPEC} (plan {compiled.name}, "
                f"{len(compiled.steps)} pushes)")  # fmt: skip
@@ -104,38 +106,57 @@ def command(workdir: str | None, seed: int) -> None:
     config = SandboxConfig(
         metadata=demo_metadata(dc.DEMO_STORES, dc.DEMO_ITEMS), users={dc.ADMIN_USER: password}
     )
+    period = previous_month(today)
     with start_sandbox(config, port=0) as sandbox:
         click.echo(f"3/4 DHIS2 sandbox listening on {sandbox.url}")
-        plan = at_sandbox(compiled, sandbox.url)
-        env = {"OMSUPPLY_DB": str(db), "DHIS2_USER": dc.ADMIN_USER, "DHIS2_PASSWORD": password}
-        period = previous_month(today)
+        env = {
+            "OMSUPPLY_DB": str(files.db),
+            "DHIS2_USER": dc.ADMIN_USER,
+            "DHIS2_PASSWORD": password,
+        }
         click.echo(f"4/4 pushing period {period} …")
-        with Journal.open(state) as journal:
-            journal.acquire_lock()
-            slots = manual_slots(plan, period=period)
-            try:
-                result = execute(plan, journal, slots, mode=RunMode.PUSH, trigger="demo",
-                                 options=RunOptions(env=env))  # fmt: skip
-            except RunError as exc:
-                fail(str(exc))
-            report = base / f"report-{result.run_id}.html"
-            assert result.run_id is not None
-            report.write_text(render_run(journal, result.run_id, "html"), encoding="utf-8")
-        values_file = base / "sandbox-values.json"
+        result, report = _push(at_sandbox(compiled, sandbox.url), files, env, period)
+        values_file = files.base / "sandbox-values.json"
         stored = sandbox.values()
         values_file.write_text(json.dumps(_jsonable(stored), indent=1), encoding="utf-8")
     print_summary(f"demo push of {period} (run {result.run_id})", result.summary.as_json())
     print_conflicts(result.conflicts, sources)
     click.echo(
         "\nwhere to look:\n"
-        f"  system log      dhispatch log --state {state}\n"
+        f"  system log      dhispatch log --state {files.state}\n"
         f"  run report      {report}\n"
         f"  stored in DHIS2 {values_file} ({len(stored)} values)\n"
-        f"  plan again      OMSUPPLY_DB={db} dhispatch plan specs/{DEMO_SPEC} --period {period}"
-        f" --state {state}\n"
+        f"  plan again      OMSUPPLY_DB={files.db} dhispatch plan specs/{DEMO_SPEC} --period "
+        f"{period} --state {files.state}\n"
         "the sandbox has been stopped."
     )
     sys.exit(0 if result.status == "ok" else 1)
+
+
+def _generate(db: Path, seed: int, today: date) -> None:
+    from dhispatch.runtime.demo import identifiers as dc
+    from dhispatch.runtime.demo.generator import generate_demo
+
+    if db.exists():
+        db.unlink()
+    click.echo(f"1/4 generating the demo stock database ({dc.DEMO_STORES} stores × "
+               f"{dc.DEMO_ITEMS} items × {dc.DEMO_MONTHS} months): {db}")  # fmt: skip
+    generate_demo(str(db), stores=dc.DEMO_STORES, items=dc.DEMO_ITEMS, months=dc.DEMO_MONTHS,
+                  seed=seed, end=today)  # fmt: skip
+
+
+def _push(plan: Plan, files: _Files, env: dict[str, str], period: str) -> tuple[RunResult, Path]:
+    """Push the period through the runner; the run's HTML report beside the journal."""
+    from dhispatch.runtime.report import render_run
+    from dhispatch.runtime.runner import Runner
+    from dhispatch.runtime.runner import RunnerOptions
+
+    with Runner(files.state, options=RunnerOptions(env=env)) as runner:
+        result = runner.push(plan, period=period, trigger="demo")
+        assert result.run_id is not None
+        report = files.base / f"report-{result.run_id}.html"
+        report.write_text(render_run(runner.journal, result.run_id, "html"), encoding="utf-8")
+    return result, report
 
 
 def _jsonable(values: Any) -> Any:

@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.cmd_push import STATE_HELP
-from dhispatch.runtime.cli.cmd_push import open_journal
-from dhispatch.runtime.cli.cmd_push import parse_date
-from dhispatch.runtime.cli.cmd_push import print_summary
-from dhispatch.runtime.cli.common import fail
+from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.cli.render import console
+from dhispatch.runtime.cli.render import print_summary
 from dhispatch.runtime.run import CellChange
 
 ACTION = {"keep": "kept in DHIS2", "zero": "set to 0", "delete": "deleted in DHIS2"}
@@ -27,33 +27,21 @@ ACTION = {"keep": "kept in DHIS2", "zero": "set to 0", "delete": "deleted in DHI
 
 @click.command("plan")
 @click.argument("spec_or_plan")
-@click.option("--at", "at", metavar="DATE", help="compute as of the end of DATE (spec time zone)")
-@click.option("--period", metavar="P", help="fill DHIS2 period P (e.g. 202401)")
-@click.option("--state", metavar="PATH", help=STATE_HELP)
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@options.at
+@options.period
+@options.state
+@options.as_json("machine-readable output")
 def command(
-    spec_or_plan: str, at: str | None, period: str | None, state: str | None, as_json: bool
+    spec_or_plan: str, at: date | None, period: str | None, state: str | None, as_json: bool
 ) -> None:
     """Show every value a push would send and what changes against the journal."""
-    from dhispatch.runtime.run import RunError
-    from dhispatch.runtime.run import RunMode
-    from dhispatch.runtime.run import execute
-    from dhispatch.runtime.scheduler import SchedulingError
-    from dhispatch.runtime.scheduler import manual_slots
+    from dhispatch.runtime.runner import Runner
 
     loaded = load_plan_arg(spec_or_plan)
     plan = loaded.plan
-    if at is not None and period is not None:
-        fail("give either --at or --period, not both", 2)
-    try:
-        slots = manual_slots(plan, at=parse_date(at, "--at"), period=period)
-    except SchedulingError as exc:
-        fail(str(exc), 2)
-    with open_journal(state, lock=False) as journal:
-        try:
-            result = execute(plan, journal, slots, mode=RunMode.PREVIEW, trigger="plan")
-        except RunError as exc:
-            fail(str(exc))
+    options.one_of_at_or_period(at, period)
+    with Runner(state_path(state), lock=False) as runner:
+        result = runner.preview(plan, at=at, period=period)
     policy = plan.vanished
     summary = result.summary.as_json()
     listing = summary["skipped_list"]
@@ -106,8 +94,6 @@ def command(
 
 def _print_table(changes: Sequence[CellChange]) -> None:
     from rich.table import Table
-
-    from dhispatch.runtime.cli.cmd_push import console
 
     table = Table(title="values", title_justify="left")
     for col in ("period", "org unit", "data element", "coc", "value", "change", "store", "item",

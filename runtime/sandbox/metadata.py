@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from dhispatch.errors import DhispatchError
+
 UID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
 
 # Collections the sandbox serves, and which collection a reference property points into.
@@ -48,7 +50,7 @@ SINGULAR = {
 }
 
 
-class MetadataError(ValueError):
+class MetadataError(DhispatchError):
     """The export cannot be loaded (not an object, objects without ids, ...)."""
 
 

@@ -12,7 +12,7 @@ from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.run.diff import JournalDiff
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.timing import Timings
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.slots import manual_slots
 from tests.plans import typed_plan
 
 PLAN = typed_plan(

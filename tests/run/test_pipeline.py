@@ -12,7 +12,7 @@ from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.run import RunMode
 from dhispatch.runtime.run import RunOptions
 from dhispatch.runtime.run import execute
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.slots import manual_slots
 from tests.run.conftest import env_for
 from tests.run.conftest import kiribati
 

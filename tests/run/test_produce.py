@@ -16,7 +16,7 @@ from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.produce import produce
 from dhispatch.runtime.run.timing import Timings
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.slots import manual_slots
 from tests.run.conftest import STORES
 from tests.run.conftest import env_for
 from tests.run.conftest import kiribati

@@ -16,7 +16,7 @@ from dhispatch.runtime.run.summary import RunCounts
 from dhispatch.runtime.run.summary import RunSummary
 from dhispatch.runtime.run.summary import Skipped
 from dhispatch.runtime.run.timing import Timings
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.slots import manual_slots
 from tests.plans import typed_plan
 
 PLAN = typed_plan({})

@@ -1,4 +1,4 @@
-"""Which slots a command runs (manual push, backfill, run-once catch-up) and the serve loop.
+"""Which slots a run covers: a manual push, a backfill range, or catch-up since the last run.
 
 ``run --once`` resends pending batches, then runs every slot due since the journal's last
 completed slot of each step, oldest first, within the catch-up window. On the very first run of a
@@ -8,24 +8,22 @@ silently backfill months nobody asked for — ``backfill`` does that explicitly.
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from dataclasses import replace
 from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
-from types import FrameType
 
+from dhispatch.errors import UsageError
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.schedule import Slot
 
 
-class SchedulingError(Exception):
-    """Slots cannot be determined (bad period, bad date range, bad time zone)."""
+class SlotRequestError(UsageError):
+    """The date, period or range asked for cannot be run (another period type, a period that
+    has not started, a reversed or too long range); exit 2."""
 
 
 def manual_slots(
@@ -47,7 +45,7 @@ def manual_slots(
             for step in plan.active_steps
         ]
     except (PeriodError, ScheduleError) as exc:
-        raise SchedulingError(str(exc)) from exc
+        raise SlotRequestError(str(exc)) from exc
 
 
 def backfill_slots(plan: Plan, first: str, last: str, *, now: datetime | None = None) -> list[Slot]:
@@ -59,14 +57,14 @@ def backfill_slots(plan: Plan, first: str, last: str, *, now: datetime | None = 
     try:
         p, end = parse_period(first, ptype), parse_period(last, ptype)
     except PeriodError as exc:
-        raise SchedulingError(str(exc)) from exc
+        raise SlotRequestError(str(exc)) from exc
     if end.start < p.start:
-        raise SchedulingError(f"--from {first} is after --to {last}")
+        raise SlotRequestError(f"--from {first} is after --to {last}")
     periods = [p]
     while periods[-1].id != end.id:
         periods.append(periods[-1].next())
         if len(periods) > 5000:
-            raise SchedulingError("backfill covers more than 5000 periods; split it up")
+            raise SlotRequestError("backfill covers more than 5000 periods; split it up")
     out: list[Slot] = []
     for per in periods:
         out += manual_slots(plan, period=per.id, now=now)
@@ -80,31 +78,29 @@ def catch_up_slots(
     *,
     window: timedelta | None = None,
 ) -> tuple[list[Slot], int]:
-    """Slots due for ``run --once``: (oldest first, number dropped outside the window)."""
-    from dhispatch.runtime.periods import PeriodError
+    """Slots due for ``run --once``: (oldest first, number dropped outside the window).
+
+    A plan whose schedule cannot be computed raises its PeriodError or ScheduleError (exit 1:
+    the plan, not the command line, is wrong)."""
     from dhispatch.runtime.schedule import DEFAULT_WINDOW
-    from dhispatch.runtime.schedule import ScheduleError
     from dhispatch.runtime.schedule import dropped_slots
     from dhispatch.runtime.schedule import due_slots
 
     win = window or DEFAULT_WINDOW
     keyed: list[tuple[datetime, int, Slot]] = []
     dropped = 0
-    try:
-        for index, step in enumerate(plan.steps):
-            if step.paused:
-                continue
-            one = replace(plan, steps=(step,))
-            last = journal.last_completed_due(plan.name, step.id)
-            if last is None:
-                slots = due_slots(one, now - win, now, window=win)[-1:]
-            else:
-                slots = due_slots(one, last, now, window=win)
-                dropped += dropped_slots(one, last, now, window=win)
-            for s in slots:
-                keyed.append((s.due.astimezone(UTC), index, s))
-    except (PeriodError, ScheduleError) as exc:
-        raise SchedulingError(str(exc)) from exc
+    for index, step in enumerate(plan.steps):
+        if step.paused:
+            continue
+        one = replace(plan, steps=(step,))
+        last = journal.last_completed_due(plan.name, step.id)
+        if last is None:
+            slots = due_slots(one, now - win, now, window=win)[-1:]
+        else:
+            slots = due_slots(one, last, now, window=win)
+            dropped += dropped_slots(one, last, now, window=win)
+        for s in slots:
+            keyed.append((s.due.astimezone(UTC), index, s))
     keyed.sort(key=lambda t: (t[0], t[1]))
     return [s for _, _, s in keyed], dropped
 
@@ -132,25 +128,3 @@ def group_by_due(slots: Sequence[Slot]) -> list[list[Slot]]:
         else:
             groups.append([s])
     return groups
-
-
-@dataclass
-class StopFlag:
-    """Set by SIGTERM/SIGINT: the serve loop finishes the current batch of work and exits."""
-
-    event: threading.Event
-
-    @classmethod
-    def install(cls) -> StopFlag:
-        flag = cls(threading.Event())
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            flag.event.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-        return flag
-
-    @property
-    def stopped(self) -> bool:
-        return self.event.is_set()
