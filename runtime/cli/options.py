@@ -55,6 +55,10 @@ window_days = click.option(
 now = click.option(
     "--now", "now", hidden=True, callback=_instant, help="pretend it is this instant (testing)"
 )
+deadline = click.option(
+    "--deadline", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
+    help="longest one DHIS2 request may take, retries included (default 120)",
+)  # fmt: skip
 # tests make the client's backoff fast; never needed in production
 retry_delay = click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
 

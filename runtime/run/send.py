@@ -8,6 +8,7 @@ and journals nothing; a disabled target is never contacted.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,12 +48,15 @@ class SendOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """How to reach the target: the environment holding its credentials, and (tests,
-    benchmarks) a transport and a faster retry delay."""
+    """How to reach the target: the environment holding its credentials, the deadline of one
+    request (None: the client's), the event that abandons requests when the run must stop,
+    and (tests, benchmarks) a transport and a faster retry delay."""
 
     env: Mapping[str, str]
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    deadline: float | None = None
+    cancel: threading.Event | None = None
 
 
 class Sender:
@@ -78,6 +82,7 @@ class Sender:
         self._validates = mode is RunMode.DRY_RUN and target.enabled
         self._client: Dhis2Client | None = None
         self.online = True  # False once DHIS2 failed a batch: the rest is queued
+        self.cancelled = False  # True once a stop request abandoned a request: the rest waits
         self.error: str | None = None  # the last failure, for the summary
 
     def connect(self) -> None:
@@ -105,7 +110,7 @@ class Sender:
         for row in pending:
             self._counts.resent_batches += 1
             if self._post(row, run_id).error is not None:
-                self.online = False
+                self.online = self.cancelled  # a stop is not an outage
                 return False
         return True
 
@@ -120,11 +125,11 @@ class Sender:
         assert run_id is not None, "a storing run has a journal row"
         with self._timings.measure("journal"):
             row = self._journal_batch(batch, run_id)
-        if not self.online:
+        if not self.online or self.cancelled:
             self._counts.queued += len(batch.payload)
             return None
         outcome = self._post(row, run_id)
-        self.online = outcome.error is None
+        self.online = outcome.error is None or self.cancelled
         return outcome
 
     # ---- DHIS2 ---------------------------------------------------------------------------
@@ -133,15 +138,16 @@ class Sender:
         if self._client is None:
             from dhispatch.runtime.dhis2 import Dhis2Client
             from dhispatch.runtime.dhis2 import RetryPolicy
-            from dhispatch.runtime.dhis2 import auth_from_plan
 
-            auth = auth_from_plan(self._target.auth, self._connection.env)
-            kwargs: dict[str, Any] = {}
-            if self._connection.transport is not None:
-                kwargs["transport"] = self._connection.transport
-            if self._connection.retry_delay is not None:
-                kwargs["retry"] = RetryPolicy(base_delay=self._connection.retry_delay)
-            client = Dhis2Client(self._target.url, auth, **kwargs)
+            c = self._connection
+            kwargs: dict[str, Any] = {"cancel": c.cancel}
+            if c.deadline is not None:
+                kwargs["deadline"] = c.deadline
+            if c.transport is not None:
+                kwargs["transport"] = c.transport
+            if c.retry_delay is not None:
+                kwargs["retry"] = RetryPolicy(base_delay=c.retry_delay)
+            client = Dhis2Client.for_target(self._target, c.env, **kwargs)
             self._client = client.__enter__()
         return self._client
 
@@ -161,6 +167,7 @@ class Sender:
 
     def _post(self, row: BatchRow, run_id: int) -> SendOutcome:
         """Send one journalled batch and journal DHIS2's answer (or the failure)."""
+        from dhispatch.runtime.dhis2 import Cancelled
         from dhispatch.runtime.dhis2 import Dhis2Error
 
         with self._timings.measure("journal"):
@@ -176,6 +183,10 @@ class Sender:
                     id_schemes=self._target.id_schemes,
                     import_strategy=row.strategy,
                 )
+        except Cancelled as exc:
+            # whether DHIS2 got it is unknown: the batch stays pending, the next run resends it
+            self.cancelled = True
+            return SendOutcome(error=str(exc))
         except Dhis2Error as exc:
             with self._timings.measure("journal"):
                 self._journal.batch_failed(row.id, run_id, getattr(exc, "status", None), str(exc))

@@ -20,6 +20,7 @@ from tests.e2e.conftest import compile_spec
 from tests.e2e.conftest import expected_cells
 from tests.e2e.conftest import plan_file
 from tests.e2e.conftest import stored
+from tests.slow_server import slow_server
 
 MAY = ("202405", date(2024, 5, 1), date(2024, 5, 31))
 
@@ -139,3 +140,25 @@ def test_demo_command_runs_end_to_end(tmp_path: Path, country: Country) -> None:
     log = json.loads(cli(["log", "--json", "--state", str(tmp_path / "demo" / "state.sqlite")],
                          country.db).output)  # fmt: skip
     assert log[0]["summary"]["sent"] == len(values)
+
+
+def test_a_plain_http_plan_is_refused_before_any_credential_leaves(
+    country: Country, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plan JSON edited (or generated elsewhere) to a plain-http remote URL, without
+    # ``insecure``: the compiler never sees it, so the client must refuse it. Any request would
+    # reach the recording proxy.
+    outputs = []
+    state = ["--state", str(tmp_path / "state.sqlite")]
+    with slow_server("bad_gateway") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        for url in ("http://dhis2.example.org", "http://127.example.org"):
+            plan = plan_file("kiribati", url, country.db, tmp_path)
+            outputs.append(_text(cli(["push", str(plan), "--period", "202405", *state,
+                                      "--retry-delay", "0"], country.db, code=1)))  # fmt: skip
+            outputs.append(_text(cli(["test-connection", str(plan), *state], country.db, code=2)))
+        sent = list(proxy.requests)
+    assert sent == []
+    assert all("refusing plain http to" in o for o in outputs), outputs
+    assert all(CANARY not in o for o in outputs)
