@@ -162,3 +162,21 @@ def test_a_plain_http_plan_is_refused_before_any_credential_leaves(
     assert sent == []
     assert all("refusing plain http to" in o for o in outputs), outputs
     assert all(CANARY not in o for o in outputs)
+
+
+def test_a_plan_with_a_literal_password_is_refused_without_printing_it(
+    country: Country, sandbox: Any, tmp_path: Path
+) -> None:
+    plan = json.loads(plan_file("kiribati", sandbox.url, country.db, tmp_path).read_text("utf-8"))
+    plan["target"]["auth"]["password"] = {"value": f"pw-{CANARY}-literal"}
+    path = tmp_path / "literal.plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    state = ["--state", str(tmp_path / "state.sqlite")]
+    outputs = [
+        _text(cli([command, str(path), "--period", "202405", *state], country.db, code=1))
+        for command in ("push", "plan")
+    ] + [_text(cli(["test-connection", str(path), *state], country.db, code=1))]
+    assert all("$.target.auth.password: a secret must be an environment reference" in o
+               for o in outputs)  # fmt: skip
+    assert all(CANARY not in o for o in outputs)
+    assert sandbox.request_count() == 0
