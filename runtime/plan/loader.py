@@ -86,6 +86,23 @@ def validate_plan(doc: Any) -> None:
         problems = tuple(scrub_plan_secrets(f"{e.json_path}: {e.message}", doc) for e in errors)
         headline = scrub_plan_secrets(f"invalid plan: {best.json_path}: {best.message}", doc)
         raise PlanError(headline, problems)
+    costly = template_problems_of(doc)
+    if costly:
+        raise PlanError(f"invalid plan: {costly[0]}", tuple(costly))
+
+
+def template_problems_of(doc: dict[str, Any]) -> list[str]:
+    """Data-element templates a plan may not render (the compiler's E601/E604, for plan JSON
+    written or edited elsewhere): one line per step, by JSON path."""
+    out = []
+    for index, step in enumerate(doc["steps"]):
+        rule = step["data_element"]
+        if rule.get("kind") == "template":
+            from dhispatch.runtime.plan.templates import template_problems
+
+            for problem in template_problems(rule["template"]):
+                out.append(f"$.steps[{index}].data_element.template: {problem.message}")
+    return out
 
 
 def parse_plan(doc: Any) -> Plan:
