@@ -21,6 +21,7 @@ from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import Step
+from dhispatch.runtime.plan.templates import TemplateCostError
 from dhispatch.runtime.plan.templates import compiled
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
@@ -105,7 +106,7 @@ def render_template(template: str, item: ItemLike, indicator: str) -> str | None
     try:
         # compiled once, and only once its cost was found bounded (the loader checked too)
         out = compiled(template).render(item=ctx, indicator=indicator).strip()
-    except (TemplateError, ValueError) as exc:
+    except (TemplateError, TemplateCostError) as exc:
         raise ValueBuildError(f"template {template!r} cannot be rendered: {exc}") from exc
     return out or None
 

@@ -59,6 +59,7 @@ def command(state: str | None, limit: int, as_json: bool, prune_days: int | None
     from rich.table import Table
 
     from dhispatch.runtime.cli.render import console
+    from dhispatch.runtime.cli.render import text_cell
 
     table = Table(title="runs (newest first)", title_justify="left")
     for col in ("run", "plan", "trigger", "started (UTC)", "status", "periods", "values",
@@ -67,10 +68,10 @@ def command(state: str | None, limit: int, as_json: bool, prune_days: int | None
     for r in runs:
         s = r.summary
         secs = f"{(r.finished_at - r.started_at).total_seconds():.0f}" if r.finished_at else "—"
-        table.add_row(str(r.id), r.plan_name, r.trigger, r.started_at.strftime("%Y-%m-%d %H:%M"),
-                      r.status, ", ".join(s.get("periods", [])), str(s.get("values", 0)),
-                      str(s.get("sent", 0)), str(s.get("unchanged", 0)), str(s.get("refused", 0)),
-                      secs)  # fmt: skip
+        row = (r.id, r.plan_name, r.trigger, r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
+               ", ".join(s.get("periods", [])), s.get("values", 0), s.get("sent", 0),
+               s.get("unchanged", 0), s.get("refused", 0), secs)  # fmt: skip
+        table.add_row(*map(text_cell, row))
     console().print(table)
     for plan, n in sorted(last.items()):
         if n:

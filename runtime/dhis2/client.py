@@ -35,8 +35,6 @@ from dhispatch.runtime.dhis2.errors import Dhis2Error
 from dhispatch.runtime.dhis2.errors import NetworkError
 from dhispatch.runtime.dhis2.errors import ProtocolError
 from dhispatch.runtime.dhis2.errors import ServerError
-from dhispatch.runtime.dhis2.exchange import Abandoned
-from dhispatch.runtime.dhis2.exchange import DeadlineExceeded
 from dhispatch.runtime.dhis2.exchange import SocketRegistry
 from dhispatch.runtime.dhis2.exchange import exchange
 from dhispatch.runtime.dhis2.models import DataValue
@@ -432,10 +430,6 @@ class Dhis2Client:
                     method, path, deadline,
                     params=params, content=content, data=data, headers=request_headers,
                 )  # fmt: skip
-            except DeadlineExceeded:
-                reason = f"DHIS2 did not complete {method} {path} within {self.deadline:g} s"
-                last_status = None
-                break
             except httpx.TimeoutException:
                 reason = f"DHIS2 did not answer {method} {path} within {self.timeout:g} s"
                 last_status = None
@@ -443,6 +437,10 @@ class Dhis2Client:
                 reason = f"cannot reach DHIS2 at {self.base_url}: {self._network_reason(exc)}"
                 last_status = None
             else:
+                if response is None:
+                    reason = f"DHIS2 did not complete {method} {path} within {self.deadline:g} s"
+                    last_status = None
+                    break
                 status = response.status_code
                 log.debug("%s %s -> %s (attempt %d)", method, path, status, attempt)
                 if status == 401 and auth:
@@ -477,8 +475,10 @@ class Dhis2Client:
             raise ServerError(f"{reason} (gave up after {attempt} attempts)", last_status)
         raise NetworkError(f"{reason} (gave up after {attempt} attempts)")
 
-    def _exchange(self, method: str, path: str, deadline: float, **request: Any) -> httpx.Response:
-        """One HTTP exchange, ended by the deadline or a stop request (see ``exchange``)."""
+    def _exchange(
+        self, method: str, path: str, deadline: float, **request: Any
+    ) -> httpx.Response | None:
+        """One HTTP exchange, ended by the deadline (None) or a stop request (Cancelled)."""
         remaining = max(deadline - time.monotonic(), 0.001)
         timeout = httpx.Timeout(min(self.timeout, remaining))
         extensions = {"trace": self._sockets.trace}
@@ -488,12 +488,10 @@ class Dhis2Client:
                 method, path, timeout=timeout, extensions=extensions, **request
             )
 
-        try:
-            return exchange(
-                send, self._sockets, deadline=deadline, stop=self._cancel, grace=STOP_GRACE
-            )
-        except Abandoned:
-            raise Cancelled(f"stopped before DHIS2 answered {method} {path}") from None
+        return exchange(
+            send, self._sockets, what=f"{method} {path}", deadline=deadline, stop=self._cancel,
+            grace=STOP_GRACE,
+        )  # fmt: skip
 
     def _check_cancel(self, method: str, path: str) -> None:
         if self._cancel is not None and self._cancel.is_set():

@@ -18,16 +18,10 @@ from typing import Any
 
 import httpx
 
+from dhispatch.runtime.dhis2.errors import Cancelled
+
 TICK = 0.05  # how often a waiting caller looks at the stop request
 SETTLE = 1.0  # how long a worker gets to notice its sockets were shut down
-
-
-class DeadlineExceeded(Exception):
-    """The exchange outlived its deadline; its connection was shut down."""
-
-
-class Abandoned(Exception):
-    """A stop was requested and the exchange did not end within the grace period."""
 
 
 class SocketRegistry:
@@ -65,14 +59,15 @@ def exchange(
     send: Callable[[], httpx.Response],
     sockets: SocketRegistry,
     *,
+    what: str,
     deadline: float,
     stop: threading.Event | None,
     grace: float,
-) -> httpx.Response:
-    """Run ``send`` (one httpx request) in a worker thread: its response, or its exception.
+) -> httpx.Response | None:
+    """Run ``send`` (one httpx request, ``what`` names it) in a worker thread: its response,
+    or its exception; None when ``deadline`` (a ``time.monotonic()`` instant) passed first.
 
-    ``deadline`` is a ``time.monotonic()`` instant. Raises DeadlineExceeded when it passes
-    first, Abandoned when ``stop`` is set and the exchange does not end within ``grace``
+    Raises Cancelled when ``stop`` is set and the exchange does not end within ``grace``
     seconds. A worker that cannot be woken (resolving a name, connecting) is left behind as a
     daemon thread: its request was never answered, which the journal already allows for.
     """
@@ -88,12 +83,14 @@ def exchange(
             done.set()
 
     threading.Thread(target=work, name="dhis2-exchange", daemon=True).start()
-    failure = _wait(done, deadline, stop, grace)
-    if failure is not None:
+    given_up = _wait(done, deadline, stop, grace)
+    if given_up is not None:
         sockets.shut_down()
         done.wait(SETTLE)
-        if not outcome or isinstance(outcome[0], Exception):
-            raise failure  # the worker's own error is the one we caused
+        if not outcome or isinstance(outcome[0], Exception):  # the error we caused, if any
+            if given_up == "stopped":
+                raise Cancelled(f"stopped before DHIS2 answered {what}")
+            return None
     result = outcome[0]
     if isinstance(result, Exception):
         raise result
@@ -102,8 +99,8 @@ def exchange(
 
 def _wait(
     done: threading.Event, deadline: float, stop: threading.Event | None, grace: float
-) -> Exception | None:
-    """Wait for ``done``; the reason to give up instead (deadline, or stop plus grace)."""
+) -> str | None:
+    """Wait for ``done``; why to give up instead: ``deadline``, or ``stopped`` (plus grace)."""
     give_up = deadline
     stopping = False
     while not done.wait(max(min(TICK, give_up - time.monotonic()), 0.0)):
@@ -112,5 +109,5 @@ def _wait(
             stopping = True
             give_up = min(give_up, now + grace)
         if now >= give_up:
-            return Abandoned() if stopping and now < deadline else DeadlineExceeded()
+            return "stopped" if stopping and now < deadline else "deadline"
     return None

@@ -35,8 +35,11 @@ class PlanError(DhispatchError):
         super().__init__(message)
         self.problems = problems
 
+    def lines(self) -> tuple[str, ...]:
+        return (self.args[0], *(f"  {p}" for p in self.problems))
+
     def __str__(self) -> str:
-        return "\n".join((self.args[0], *(f"  {p}" for p in self.problems)))
+        return "\n".join(self.lines())
 
 
 def schema_path() -> Path:

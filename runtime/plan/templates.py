@@ -21,6 +21,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from typing import Any
 
+from dhispatch.errors import DhispatchError
+
 if TYPE_CHECKING:
     from jinja2 import Template
     from jinja2.sandbox import SandboxedEnvironment
@@ -64,8 +66,9 @@ class TemplateProblem:
     kind: str = "cost"
 
 
-class Refused(Exception):
-    """A construct a data-element template may not use (carries its ``TemplateProblem``)."""
+class TemplateCostError(DhispatchError):
+    """A data-element template whose cost has no bound (the compiler's E604); ``problem``
+    says which construct, and where."""
 
     def __init__(self, message: str, needle: str | None = None) -> None:
         super().__init__(message)
@@ -88,7 +91,7 @@ def cost_problems(text: str, parsed: Any) -> list[TemplateProblem]:
         return [TemplateProblem(f"the template is longer than {MAX_LENGTH} characters")]
     try:
         bound = _bound(parsed)
-    except Refused as exc:
+    except TemplateCostError as exc:
         return [exc.problem]
     except RecursionError:
         return [TemplateProblem("the template nests too deeply")]
@@ -125,10 +128,11 @@ def template_problems(text: str) -> list[TemplateProblem]:
 
 @lru_cache(maxsize=256)
 def compiled(text: str) -> Template:
-    """The template, compiled once, after its cost was bounded (ValueError says why not)."""
+    """The template, compiled once, after its cost was bounded (TemplateCostError or, for
+    a syntax error, jinja2's own, says why not)."""
     problems = template_problems(text)
     if problems:
-        raise ValueError(problems[0].message)
+        raise TemplateCostError(problems[0].message)
     return environment().from_string(text)
 
 
@@ -139,7 +143,7 @@ def _bound(node: Any) -> Bound:
     for kinds, rule in _rules():
         if isinstance(node, kinds):
             return rule(node)
-    raise Refused(f"data element templates cannot use {_construct(node)}", _needle(node))
+    raise TemplateCostError(f"data element templates cannot use {_construct(node)}", _needle(node))
 
 
 @lru_cache(maxsize=1)
@@ -185,7 +189,9 @@ def _const(node: Any) -> Bound:
     if isinstance(node.value, str):
         return Bound(0, len(node.value))
     if isinstance(node.value, int) and abs(node.value) > 10**9:
-        raise Refused("data element templates cannot use numbers this large", str(node.value))
+        raise TemplateCostError(
+            "data element templates cannot use numbers this large", str(node.value)
+        )
     return SCALAR
 
 
@@ -233,7 +239,7 @@ def _if(node: Any) -> Bound:
 
 def _arguments(node: Any) -> list[Any]:
     if node.dyn_args is not None or node.dyn_kwargs is not None:
-        raise Refused("data element templates cannot unpack arguments (* or **)")
+        raise TemplateCostError("data element templates cannot unpack arguments (* or **)")
     return [*node.args, *(k.value for k in node.kwargs)]
 
 
@@ -245,9 +251,9 @@ FILTERS = tuple(sorted(_SAME | _CASE | {"length", "count", "replace", "truncate"
 
 def _filter(node: Any) -> Bound:
     if node.node is None:
-        raise Refused("data element templates cannot use filter blocks")
+        raise TemplateCostError("data element templates cannot use filter blocks")
     if node.name not in FILTERS:
-        raise Refused(
+        raise TemplateCostError(
             f"filter '{node.name}' is not allowed in data element templates "
             f"(allowed: {', '.join(FILTERS)})",
             node.name,
@@ -263,7 +269,9 @@ def _filter(node: Any) -> Bound:
     if node.name in ("default", "d"):
         return _checked(source | _sum(args[:1]), *args[1:])
     if node.kwargs:
-        raise Refused(f"give the arguments of '{node.name}' in order, without names", node.name)
+        raise TemplateCostError(
+            f"give the arguments of '{node.name}' in order, without names", node.name
+        )
     if node.name == "truncate":
         return _truncate(node.args)
     return _replace(node.args, source)
@@ -273,17 +281,19 @@ def _constant_text(node: Any, what: str, needle: str) -> str:
     from jinja2 import nodes
 
     if not isinstance(node, nodes.Const) or not isinstance(node.value, str):
-        raise Refused(f"the {what} of 'replace' must be a quoted string", needle)
+        raise TemplateCostError(f"the {what} of 'replace' must be a quoted string", needle)
     return node.value
 
 
 def _replace(args: list[Any], source: Bound) -> Bound:
     if len(args) < 2:
-        raise Refused("'replace' takes the old and the new text", "replace")
+        raise TemplateCostError("'replace' takes the old and the new text", "replace")
     old = _constant_text(args[0], "old text", "replace")
     new = _constant_text(args[1], "new text", "replace")
     if not old:
-        raise Refused("'replace' of an empty text inserts between every character", "replace")
+        raise TemplateCostError(
+            "'replace' of an empty text inserts between every character", "replace"
+        )
     for extra in args[2:]:
         _bound(extra)
     growth = max(1, math.ceil(len(new) / len(old)))
@@ -297,7 +307,7 @@ def _truncate(args: list[Any]) -> Bound:
     if length is not None and not (
         isinstance(length, nodes.Const) and isinstance(length.value, int)
     ):
-        raise Refused("the length of 'truncate' must be a whole number", "truncate")
+        raise TemplateCostError("the length of 'truncate' must be a whole number", "truncate")
     for extra in args[1:]:
         _bound(extra)
     limit = length.value if length is not None else 255

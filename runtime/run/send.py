@@ -123,6 +123,10 @@ class Sender:
             self.online = outcome.error is None
             return outcome
         assert run_id is not None, "a storing run has a journal row"
+        cancel = self._connection.cancel
+        if cancel is not None and cancel.is_set():
+            self.cancelled = True  # asked to stop: journal nothing new, the slots stay due
+            return None
         with self._timings.measure("journal"):
             row = self._journal_batch(batch, run_id)
         if not self.online or self.cancelled:

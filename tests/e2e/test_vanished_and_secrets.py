@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -20,6 +22,10 @@ from tests.e2e.conftest import compile_spec
 from tests.e2e.conftest import expected_cells
 from tests.e2e.conftest import plan_file
 from tests.e2e.conftest import stored
+from tests.hostile_dhis2 import EVIL
+from tests.hostile_dhis2 import FORGED
+from tests.hostile_dhis2 import hostile_dhis2
+from tests.hostile_dhis2 import url_of
 from tests.slow_server import slow_server
 
 MAY = ("202405", date(2024, 5, 1), date(2024, 5, 31))
@@ -180,3 +186,37 @@ def test_a_plan_with_a_literal_password_is_refused_without_printing_it(
                for o in outputs)  # fmt: skip
     assert all(CANARY not in o for o in outputs)
     assert sandbox.request_count() == 0
+
+
+def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
+    country: Country, tmp_path: Path
+) -> None:
+    # Store and item codes from the stock database, and every text DHIS2 sends back, carry
+    # OSC/CSI sequences, \r\n and a forged "dhispatch: all values accepted" line.
+    db = tmp_path / "hostile.sqlite"
+    shutil.copy(country.db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE store SET code = code || ?", (EVIL,))
+        conn.execute("UPDATE item SET code = code || ?", (EVIL,))
+    st = ["--state", str(tmp_path / "state.sqlite")]
+    with hostile_dhis2() as server:
+        plan = str(plan_file("kiribati", url_of(server), db, tmp_path))
+        results = [
+            cli(["plan", plan, "--period", "202405", *st], db),
+            cli(["push", plan, "--period", "202405", *st], db, code=1),
+            cli(["test-connection", plan, *st], db),
+            cli(["log", *st], db),
+            cli(["report", "last", "--format", "md", *st], db),
+            cli(["report", "last", *st], db),
+        ]
+        server.failing = True
+        results.append(cli(["push", plan, "--period", "202406", *st, "--retry-delay", "0"], db,
+                           code=1))  # fmt: skip
+    outputs = [_text(r) for r in results]
+    assert "DHIS2 refused" in outputs[1] and "DHIS2 unreachable or refusing" in outputs[-1]
+    assert "version: 2.40.0" in outputs[2] and "S001" in outputs[0]
+    for text in outputs:
+        assert re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", text) is None, text
+        assert not any(line.startswith(FORGED) for line in text.splitlines())
+        assert CANARY not in text
+    assert "<img src=x" not in outputs[4] and "&lt;img src=x onerror=alert(1)&gt;" in outputs[4]
