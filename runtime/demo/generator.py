@@ -28,6 +28,7 @@ from dhispatch.runtime.demo.output import check_target
 from dhispatch.runtime.demo.output import move_into_place
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
+from dhispatch.runtime.sources.model import split_credentials
 from dhispatch.runtime.sources.schema import ddl
 from dhispatch.runtime.sources.schema import index_ddl
 from dhispatch.runtime.sources.schema import insert_rows
@@ -174,8 +175,11 @@ def _write_sqlite(path: str, gen: _Generator, overwrite: bool) -> tuple[int, int
 def _write_postgres(url: str, gen: _Generator) -> tuple[int, int, int]:
     import psycopg
 
+    credentials = split_credentials(url)  # a password may hold "@": libpq would cut at the first
     try:
-        conn = psycopg.connect(url)
+        conn = psycopg.connect(
+            credentials.url, user=credentials.user, password=credentials.password
+        )
     except psycopg.Error as exc:
         raise SourceError(f"cannot connect to {redact(url)}: {redact(str(exc).strip())}") from None
     with conn:

@@ -7,6 +7,7 @@ differences the callers see are the parameter forms of timestamps and dates (:me
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from urllib.parse import quote
 from dhispatch.runtime.sources.model import Scope
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
+from dhispatch.runtime.sources.model import split_credentials
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 
     from dhispatch.runtime.plan import ScopeRules
 
+# "host=… dbname=… password=…": libpq's keyword form (never a SQLite path we could open)
+_KEYWORD_DSN = re.compile(
+    r"(?i)\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options)\s*="
+)
 REQUIRED_TABLES = (
     "item",
     "item_link",
@@ -43,6 +49,11 @@ def open_source(database: str) -> Source:
     """Open ``database`` (SQLite path or ``postgresql://`` URL) read-only; check its tables."""
     if not database:
         raise SourceError("no stock database given")
+    if _KEYWORD_DSN.match(database):
+        raise SourceError(
+            f"{redact(database)!r} is a libpq keyword string; give the stock database as a "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (or a SQLite file path)"
+        )
     if database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return Source._open_postgres(database)
     if "://" in database:
@@ -88,7 +99,7 @@ class Source:
 
         file = Path(path)
         if not file.is_file():
-            raise SourceError(f"stock database {path} does not exist (or is not a file)")
+            raise SourceError(f"stock database {redact(path)} does not exist (or is not a file)")
 
         def connect() -> sqlite3.Connection:
             # mode=ro: SQLite itself refuses every write, whatever a query tries.
@@ -101,12 +112,17 @@ class Source:
     @classmethod
     def _open_postgres(cls, url: str) -> Source:
         from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
 
-        scheme, _, rest = url.partition("://")
+        credentials = split_credentials(url)
+        _, _, rest = credentials.url.partition("://")
         try:
+            target = make_url(f"postgresql+psycopg://{rest}").set(
+                username=credentials.user, password=credentials.password
+            )
             engine = create_engine(
-                f"postgresql+psycopg://{rest}",
+                target,
                 poolclass=NullPool,
                 # one snapshot for all statements of a computation (balances, flows and day
                 # buckets must see the same ledger); read-only transactions never conflict

@@ -220,3 +220,21 @@ def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
         assert not any(line.startswith(FORGED) for line in text.splitlines())
         assert CANARY not in text
     assert "<img src=x" not in outputs[4] and "&lt;img src=x onerror=alert(1)&gt;" in outputs[4]
+
+
+def test_a_database_password_never_reaches_the_output(sandbox: Any, tmp_path: Path) -> None:
+    # OMSUPPLY_DB holds the password; one with "@" in it, and a libpq keyword string
+    state = tmp_path / "state.sqlite"
+    outputs = []
+    for database in (f"postgresql://omsupply:pw@{CANARY}@127.0.0.1:1/om",
+                     f"host=127.0.0.1 port=1 dbname=om password='{CANARY} x'"):  # fmt: skip
+        plan = str(plan_file("kiribati", sandbox.url, database, tmp_path))
+        for args in (["push", plan, "--period", "202405"], ["plan", plan, "--period", "202405"],
+                     ["run", "--once", plan]):  # fmt: skip
+            outputs.append(_text(cli([*args, "--state", str(state)], database, code=1)))
+    assert all(o.startswith("dhispatch: ") or "dhispatch: " in o for o in outputs), outputs
+    assert all(CANARY not in o for o in outputs)
+    with sqlite3.connect(state) as conn:
+        dump = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for (t,) in
+                conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]  # fmt: skip
+    assert all(CANARY not in d for d in dump)

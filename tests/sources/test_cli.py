@@ -168,3 +168,21 @@ def test_demo_data_never_replaces_what_it_was_not_asked_to(tmp_path: Path) -> No
 
     code, out, _ = run("demo-data", "-o", str(real), *small, "--force")
     assert code == 0 and "wrote" in out and real.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_database_passwords_never_reach_an_error_line(tmp_path: Path) -> None:
+    canary = "Canary99"
+    for database in (
+        f"postgresql://postgres:ss@{canary}@127.0.0.1:1/omsupply",  # '@' in the password
+        f"postgresql://postgres:ss@{canary}/x@127.0.0.1:1/omsupply",
+        f"postgres://u:{canary}@127.0.0.1:1/x?sslmode=disable",
+        f"postgresql://127.0.0.1:1/x?sslmode=disable&password={canary}",
+        f"host=127.0.0.1 port=1 dbname=x password={canary}",  # libpq keyword strings
+        f"host=127.0.0.1 port=1 password='{canary} with\\' spaces' dbname=x",
+        f"dbname=x password = {canary}",
+    ):
+        code, out, err = run("indicators", "--source", database, "--at", "2024-01-31")
+        assert code == 1 and err.startswith("dhispatch: ") and "Traceback" not in err, err
+        assert canary not in out + err, err
+    code, _, err = run("demo-data", "-o", f"postgresql://u:ss@{canary}@127.0.0.1:1/x")
+    assert code == 1 and canary not in err
