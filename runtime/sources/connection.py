@@ -7,6 +7,7 @@ differences the callers see are the parameter forms of timestamps and dates (:me
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from dhispatch.runtime.sources.model import Scope
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
 from dhispatch.runtime.sources.model import split_credentials
+from dhispatch.runtime.sources.pg_session import session_options
+from dhispatch.runtime.sources.pg_session import timeout_message
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -121,14 +124,18 @@ class Source:
             target = make_url(f"postgresql+psycopg://{rest}").set(
                 username=credentials.user, password=credentials.password
             )
+            given = target.query.get("options")
+            options = session_options(
+                " ".join(given) if isinstance(given, tuple) else given, os.environ
+            )
             engine = create_engine(
-                target,
+                target.difference_update_query(["options"]),
                 poolclass=NullPool,
                 # one snapshot for all statements of a computation (balances, flows and day
                 # buckets must see the same ledger); read-only transactions never conflict
                 isolation_level="REPEATABLE READ",
-                # Every transaction of this session is read-only: the server refuses writes.
-                connect_args={"options": "-c default_transaction_read_only=on"},
+                # read-only (the server refuses writes), and lock and statement time limits
+                connect_args={"options": options},
             )
         except Exception as exc:  # noqa: BLE001
             raise SourceError(f"invalid database URL {redact(url)}: {_first_line(exc)}") from None
@@ -179,7 +186,13 @@ class Source:
             raise
         except Exception as exc:  # noqa: BLE001 - never a traceback for a bad database
             self._conn.rollback()
-            raise SourceError(f"query on {self.label} failed: {redact(_first_line(exc))}") from None
+            message = (
+                timeout_message(exc, self.label, self._conn) if self.dialect != "sqlite" else None
+            )
+            self.release()
+            raise SourceError(
+                message or f"query on {self.label} failed: {redact(_first_line(exc))}"
+            ) from None
 
     def columns(self, table: str) -> frozenset[str]:
         """The columns of ``table`` (empty when it does not exist); probed once, then cached."""
