@@ -69,7 +69,9 @@ def exchange(
 
     Raises Cancelled when ``stop`` is set and the exchange does not end within ``grace``
     seconds. A worker that cannot be woken (resolving a name, connecting) is left behind as a
-    daemon thread: its request was never answered, which the journal already allows for.
+    daemon thread. Should its request still go out later, it is a push of a batch the journal
+    keeps pending or failed, which the next run resends: DHIS2's import is an upsert per cell,
+    so it ends with the same values (the journal already allows for requests never answered).
     """
     outcome: list[httpx.Response | Exception] = []
     done = threading.Event()
