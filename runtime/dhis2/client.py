@@ -297,7 +297,7 @@ class Dhis2Client:
                 break
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} did not finish in time")
-            self._sleep(self._poll_interval)
+            self._pause(self._poll_interval, "GET", tasks)
         summary_path = f"/api/system/taskSummaries/{job_type}/{job_id}"
         while True:
             response = self._send("GET", summary_path)
@@ -305,7 +305,7 @@ class Dhis2Client:
                 return parse_import(200, self._json(response, summary_path), values, self._scrub)
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} has no summary")
-            self._sleep(self._poll_interval)
+            self._pause(self._poll_interval, "GET", summary_path)
 
     # -- metadata -------------------------------------------------------------------------------
 
@@ -418,7 +418,8 @@ class Dhis2Client:
         last_status: int | None = None
         attempt = 0
         while attempt < max(policy.attempts, 1):
-            self._check_cancel(method, path)
+            if attempt:  # a stop ends retries; the first attempt goes (its batch is journalled)
+                self._check_cancel(method, path)
             attempt += 1
             retry_after: float | None = None
             request_headers = dict(headers or {})
@@ -469,7 +470,7 @@ class Dhis2Client:
                     reason += f"; no time left within the {self.deadline:g} s deadline"
                     break
                 log.info("retrying %s %s in %.2f s: %s", method, path, delay, reason)
-                self._sleep(delay)
+                self._pause(delay, method, path)
         log.info("giving up on %s %s after %d attempts: %s", method, path, attempt, reason)
         if last_status is not None:
             raise ServerError(f"{reason} (gave up after {attempt} attempts)", last_status)
@@ -495,7 +496,12 @@ class Dhis2Client:
 
     def _check_cancel(self, method: str, path: str) -> None:
         if self._cancel is not None and self._cancel.is_set():
-            raise Cancelled(f"stopped before sending {method} {path}")
+            raise Cancelled(f"stopped before DHIS2 answered {method} {path}")
+
+    def _pause(self, seconds: float, method: str, path: str) -> None:
+        """Backoff or polling: a stop request ends it at once, and the request with it."""
+        self._sleep(seconds)
+        self._check_cancel(method, path)
 
     def _final(self, response: httpx.Response, path: str) -> httpx.Response:
         """A non-retryable answer: returned as is, unless it is an HTML page (a login page)."""

@@ -108,6 +108,8 @@ class Sender:
         with self._timings.measure("journal"):
             pending = self._journal.pending_batches(self._plan_name)
         for row in pending:
+            if self._stopping():
+                return False  # the queue waits for the next run
             self._counts.resent_batches += 1
             if self._post(row, run_id).error is not None:
                 self.online = self.cancelled  # a stop is not an outage
@@ -123,18 +125,24 @@ class Sender:
             self.online = outcome.error is None
             return outcome
         assert run_id is not None, "a storing run has a journal row"
-        cancel = self._connection.cancel
-        if cancel is not None and cancel.is_set():
-            self.cancelled = True  # asked to stop: journal nothing new, the slots stay due
-            return None
+        if self._stopping():
+            return None  # asked to stop: journal nothing new, the slots stay due
         with self._timings.measure("journal"):
             row = self._journal_batch(batch, run_id)
-        if not self.online or self.cancelled:
+        if not self.online:
             self._counts.queued += len(batch.payload)
             return None
         outcome = self._post(row, run_id)
         self.online = outcome.error is None or self.cancelled
         return outcome
+
+    def _stopping(self) -> bool:
+        """Asked to stop (serve's SIGTERM): no new batch is journalled or sent, and a batch
+        already journalled goes out once (DHIS2 retries end with the stop)."""
+        cancel = self._connection.cancel
+        if cancel is not None and cancel.is_set():
+            self.cancelled = True
+        return self.cancelled
 
     # ---- DHIS2 ---------------------------------------------------------------------------
 
