@@ -38,7 +38,7 @@ from dhispatch.runtime.sandbox.importer import run_legacy_import
 from dhispatch.runtime.sandbox.metadata import COLLECTIONS
 from dhispatch.runtime.sandbox.metadata import SINGULAR
 from dhispatch.runtime.sandbox.metadata import MetadataIndex
-from dhispatch.runtime.sandbox.metadata import User
+from dhispatch.runtime.sandbox.users import User
 from dhispatch.runtime.sandbox.periods import parse_period
 from dhispatch.runtime.sandbox.pipeline import run_pipeline_import
 from dhispatch.runtime.sandbox.query import QueryError

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from dhispatch.runtime.sandbox.metadata import MetadataIndex
-from dhispatch.runtime.sandbox.metadata import User
+from dhispatch.runtime.sandbox.users import User
 from dhispatch.runtime.sandbox.periods import latest_open_period
 from dhispatch.runtime.sandbox.periods import parse_period
 from dhispatch.runtime.sandbox.store import Key
