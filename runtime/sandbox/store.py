@@ -62,7 +62,12 @@ class ValueStore:
         return _row(found) if found else None
 
     def get_many(self, keys: Iterable[Key]) -> dict[Key, Row]:
-        """The stored rows of these keys (by row-value lookups on the primary key)."""
+        """The stored rows of these keys, one primary-key probe per key.
+
+        The join is driven from the VALUES list (``CROSS JOIN`` fixes SQLite's loop order): a
+        row-value ``IN (VALUES …)`` is planned as a scan of the whole table, so its cost grew
+        with every value stored.
+        """
         wanted = sorted(set(keys))
         out: dict[Key, Row] = {}
         chunk = 400  # 5 parameters per key, well under SQLite's variable limit
@@ -71,8 +76,10 @@ class ValueStore:
                 part = wanted[start : start + chunk]
                 marks = ",".join(["(?,?,?,?,?)"] * len(part))
                 rows = self._conn.execute(
-                    "SELECT * FROM datavalue WHERE (dataelement, period, orgunit,"
-                    f" categoryoptioncombo, attributeoptioncombo) IN (VALUES {marks})",
+                    f"WITH k(de, pe, ou, coc, aoc) AS (VALUES {marks})"
+                    " SELECT d.* FROM k CROSS JOIN datavalue d ON d.dataelement = k.de"
+                    " AND d.period = k.pe AND d.orgunit = k.ou"
+                    " AND d.categoryoptioncombo = k.coc AND d.attributeoptioncombo = k.aoc",
                     [v for key in part for v in key],
                 ).fetchall()
                 for raw in rows:
@@ -117,6 +124,13 @@ class ValueStore:
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY 1, 2, 3, 4, 5").fetchall()
         return [_row(r) for r in rows]
+
+    def count(self) -> int:
+        """Live (not soft-deleted) values."""
+        with self._lock:
+            return int(
+                self._conn.execute("SELECT count(*) FROM datavalue WHERE deleted = 0").fetchone()[0]
+            )
 
     def clear(self) -> None:
         with self._lock:
