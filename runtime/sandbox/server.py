@@ -116,6 +116,9 @@ class RunningSandbox:
     def clear_values(self) -> None:
         self._app.store.clear()
 
+    def clear_approvals(self) -> None:
+        self._app.approvals.store.clear()
+
     def request_count(self) -> int:
         return self._app.faults.request_count()
 
