@@ -44,6 +44,8 @@ CO_MALE = "coMale00001"
 CC_FUND = "ccFund00001"
 AOC_FUND = "aocFund0001"
 CO_FUND = "coFund00001"  # 2025-01-01 .. 2025-03-31, org unit OU_IN only
+AOC_SHUT = "aocShut0001"
+CO_SHUT = "coShut00001"  # data-readable only
 WF = "wfMonthly01"
 LEVEL_ROOT = "lvRoot00001"
 LEVEL_UNIT = "lvUnit00001"
@@ -123,6 +125,7 @@ def _categories() -> dict[str, Any]:
             {"id": CO_DEFAULT, "name": "default", "sharing": {"public": "rwrw----"}},
             {"id": CO_FEMALE, "name": "Female", "sharing": {"public": "rwrw----"}},
             {"id": CO_MALE, "name": "Male", "publicAccess": "rwr-----"},
+            {"id": CO_SHUT, "name": "Fund B", "publicAccess": "rwr-----"},
             {
                 "id": CO_FUND,
                 "name": "Fund A",
@@ -137,6 +140,7 @@ def _categories() -> dict[str, Any]:
             coc(COC_FEMALE, "Female", CC_SEX, CO_FEMALE),
             coc(COC_MALE, "Male", CC_SEX, CO_MALE),
             coc(AOC_FUND, "Fund A", CC_FUND, CO_FUND),
+            coc(AOC_SHUT, "Fund B", CC_FUND, CO_SHUT),
         ],
     }
 
