@@ -3,11 +3,14 @@ state (named data set, option combo cache), and conflicts in the version's wordi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Hashable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import TypeVar
 
 from dhispatch.runtime.sandbox.codes import LEGACY
 from dhispatch.runtime.sandbox.codes import Arg
@@ -18,6 +21,7 @@ from dhispatch.runtime.sandbox.periods import Period
 from dhispatch.runtime.sandbox.summary import Conflict
 
 CACHE_MISS_THRESHOLD = 250  # DefaultDataValueSetService: option combo cache heated after this
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,6 +79,14 @@ class Run:
     ctx: ImportContext
     data_set: str | None  # the header's data set (uid), if named
     combos: ComboCache
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """One answer per key and import, like the CachingMaps of core's ImportContext."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        result: T = self.memo[key]
+        return result
 
 
 def conflict(

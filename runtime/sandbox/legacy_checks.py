@@ -142,7 +142,11 @@ def _attribute_combo(run: Run, e: Entry) -> list[Conflict]:
     """E7638/E7639: the period within the option combo's dates, the org unit within its org
     units. Core checks them for everyone; ``force`` does not skip them."""
     ctx = run.ctx
-    span = rules.aoc_range_legacy(ctx.index, e.aoc, run.data_set, e.de)
+    if e.aoc not in ctx.index.rules.restricted_combos:
+        return []
+    span = run.cached(
+        ("range", e.aoc, e.de), lambda: rules.aoc_range_legacy(ctx.index, e.aoc, run.data_set, e.de)
+    )
     if rules.outside_range_legacy(span, e.when):
         objects = [("period", e.pe_id), ("categoryOptionCombo", e.aoc_id)]
         legacy = (e.ou, [e.when.iso, e.aoc])

@@ -29,6 +29,8 @@ def strict_checks(run: Run, e: Entry) -> list[Conflict]:
     """E7632–E7636."""
     ctx = run.ctx
     strict, index = ctx.options.strict, ctx.index
+    if not strict:
+        return []
     data_sets = index.data_sets_of_element(e.de)
     period_types = {index.objects["dataSets"][ds].get("periodType") for ds in data_sets}
     if "strictPeriods" in strict and e.when.type not in period_types:

@@ -32,7 +32,10 @@ def timeliness(run: Run, e: Entry) -> list[Conflict]:
     if not run.ctx.force:
         opts = run.ctx.options
         idx = run.ctx.index
-        targets = rules.target_data_sets(idx, e.de, e.ou, e.aoc, run.data_set)
+        targets = run.cached(
+            ("targets", e.de, e.ou, e.aoc),
+            lambda: rules.target_data_sets(idx, e.de, e.ou, e.aoc, run.data_set),
+        )
         steps: tuple[tuple[Check, bool], ...] = (
             (_locked, opts.strict_locking),
             (_future, True),
@@ -72,7 +75,11 @@ def _approval_data_set(run: Run, e: Entry) -> list[Conflict]:
 def _locked(run: Run, e: Entry, ds: str) -> Conflict | None:
     ctx = run.ctx
     obj = ctx.index.objects["dataSets"][ds]
-    if not rules.expiry_locked(ctx.minor, obj, e.when, ctx.today, ctx.user):
+    locked = run.cached(
+        ("locked", ds, e.when),
+        lambda: rules.expiry_locked(ctx.minor, obj, e.when, ctx.today, ctx.user),
+    )
+    if not locked:
         return None
     objects = [("period", e.pe_id), ("dataSet", ds)]
     return conflict(
@@ -95,7 +102,7 @@ def _latest_for_element(run: Run, de: str) -> Period | None:
 def _future(run: Run, e: Entry, ds: str) -> Conflict | None:
     ctx = run.ctx
     if ctx.minor <= 38:
-        latest = _latest_for_element(run, e.de)
+        latest = run.cached(("latest", e.de), lambda: _latest_for_element(run, e.de))
         if latest is None or e.when.start <= latest.end:
             return None
         objects = [("period", e.pe_id), ("dataElement", e.de_id)]
@@ -105,7 +112,7 @@ def _future(run: Run, e: Entry, ds: str) -> Conflict | None:
     obj = ctx.index.objects["dataSets"][ds]
     ptype = str(obj.get("periodType", "Monthly"))
     latest = latest_open_period(ptype, int(obj.get("openFuturePeriods") or 0), ctx.today)
-    if e.when.start <= latest.end:
+    if e.when.start <= latest.end:  # latest_open_period is cached
         return None
     objects = [("period", e.pe_id), ("dataElement", e.de_id), ("dataSet", ds)]
     return conflict(ctx, "E7641", objects, [e.pe_id, e.de_id, ds, latest.iso], e, "period")
@@ -116,7 +123,11 @@ def _approved(run: Run, e: Entry, ds: str) -> Conflict | None:
     workflow = ctx.index.rules.workflow_of(ds)
     if workflow is None:
         return None
-    if not approved_legacy(ctx.index, ctx.approvals, workflow, e.when.iso, e.ou, e.aoc):
+    hit = run.cached(
+        ("approved", workflow.id, e.when.iso, e.ou, e.aoc),
+        lambda: approved_legacy(ctx.index, ctx.approvals, workflow, e.when.iso, e.ou, e.aoc),
+    )
+    if not hit:
         return None
     objects = [
         ("organisationUnit", e.ou_id),
@@ -130,7 +141,11 @@ def _approved(run: Run, e: Entry, ds: str) -> Conflict | None:
 
 def _input_period(run: Run, e: Entry, ds: str) -> Conflict | None:
     ctx = run.ctx
-    if rules.data_set_allows(ctx.index, ctx.minor, ds, e.when.iso, ctx.now):
+    allows = run.cached(
+        ("input", ds, e.when.iso),
+        lambda: rules.data_set_allows(ctx.index, ctx.minor, ds, e.when.iso, ctx.now),
+    )
+    if allows:
         return None
     objects = [("period", e.pe_id), ("dataSet", ds)]
     legacy = (e.ou, [e.when.iso, ds])
@@ -139,7 +154,10 @@ def _input_period(run: Run, e: Entry, ds: str) -> Conflict | None:
 
 def _element_periods(run: Run, e: Entry) -> list[Conflict]:
     ctx = run.ctx
-    if ctx.force or rules.element_allows(ctx.index, ctx.minor, e.de, e.when.iso, ctx.now):
+    if ctx.force or run.cached(
+        ("element", e.de, e.when.iso),
+        lambda: rules.element_allows(ctx.index, ctx.minor, e.de, e.when.iso, ctx.now),
+    ):
         return []
     legacy = (e.ou, [e.when.iso])
     return [conflict(ctx, "E7644", [("period", e.pe_id)], [e.pe_id], e, "period", legacy)]

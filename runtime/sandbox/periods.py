@@ -140,6 +140,7 @@ _SIX = re.compile(r"^(\d{4})(April|Nov)?S([12])$")
 _YEAR = re.compile(r"^(\d{4})(Feb|April|July|Aug|Sep|Oct|Nov)?$")
 
 
+@lru_cache(maxsize=4096)
 def parse_period(text: str, minor: int | None = None) -> Period | None:
     """The period an id names, or None when core's parser (of version 2.<minor>) rejects it."""
     try:

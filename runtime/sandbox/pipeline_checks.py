@@ -99,10 +99,15 @@ def _more_keys(ctx: ImportContext, ds: str, values: list[Decoded]) -> None:
     """E8024, E8025, E8031."""
     index = ctx.index
     members = index.data_set_elements(ds)
-    for de in distinct(v.de for v in values):
+    cocs_of: dict[str, list[str]] = {}
+    for v in values:
+        cocs_of.setdefault(v.de, [])
+        if v.coc:  # getCocNotInDataSet skips values sent without a COC (§1.2)
+            cocs_of[v.de].append(v.coc)
+    for de, sent in cocs_of.items():
         own = (index.objects["dataElements"][de].get("categoryCombo") or {}).get("id")
-        cocs = index.combo_cocs(members[de] or own)
-        if wrong := distinct(v.coc for v in values if v.de == de and v.coc and v.coc not in cocs):
+        allowed = index.combo_cocs(members[de] or own)
+        if wrong := distinct(c for c in sent if c not in allowed):
             raise Reject("E8024", [ds, de, wrong])
     for aoc in distinct(v.aoc for v in values if v.aoc):
         units = distinct(v.ou for v in values if v.aoc == aoc)

@@ -58,6 +58,7 @@ class Restrictions:
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
     data_set_workflow: Mapping[str, str] = field(default_factory=dict)
     open_after_end: Mapping[str, int] = field(default_factory=dict)  # openPeriodsAfterCoEndDate
+    restricted_combos: frozenset[str] = frozenset()  # option combos with option dates/org units
 
     def can_write_data(self, user: User, uid: str) -> bool:
         """``AclService.canDataWrite`` for a data set or category option: superusers always."""
@@ -156,20 +157,28 @@ def load_restrictions(objects: Objects) -> Restrictions:
         for uid, co in options.items()
         if (span := _span(co, "startDate", "endDate", f"category option {uid}")) is not None
     }
+    combo_options = {
+        uid: tuple(_ids(coc.get("categoryOptions")))
+        for uid, coc in objects["categoryOptionCombos"].items()
+    }
+    option_units = {
+        uid: frozenset(_ids(co.get("organisationUnits")))
+        for uid, co in options.items()
+        if _ids(co.get("organisationUnits"))
+    }
+    restricted = frozenset(
+        uid
+        for uid, opts in combo_options.items()
+        if any(o in option_spans or o in option_units for o in opts)
+    )
     return Restrictions(
         sharing=sharing,
         input_periods={uid: p for uid, ds in data_sets.items() if (p := _input_periods(ds))},
         unit_spans=unit_spans,
         option_spans=option_spans,
-        option_units={
-            uid: frozenset(_ids(co.get("organisationUnits")))
-            for uid, co in options.items()
-            if _ids(co.get("organisationUnits"))
-        },
-        combo_options={
-            uid: tuple(_ids(coc.get("categoryOptions")))
-            for uid, coc in objects["categoryOptionCombos"].items()
-        },
+        option_units=option_units,
+        combo_options=combo_options,
+        restricted_combos=restricted,
         workflows=_workflows(objects),
         data_set_workflow={
             uid: ds["workflow"]["id"]

@@ -10,6 +10,9 @@ from pathlib import Path
 
 Key = tuple[str, str, str, str, str]  # dataElement, period, orgUnit, categoryOptionCombo, AOC
 
+# The key is DHIS2's 5-tuple; its index leads with period and org unit because pushes write
+# one period, batched by org unit: a batch then lands on a few neighbouring index pages however
+# many values are stored, instead of one page per data element (ingest stays flat).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datavalue (
     dataelement TEXT NOT NULL, period TEXT NOT NULL, orgunit TEXT NOT NULL,
@@ -17,7 +20,7 @@ CREATE TABLE IF NOT EXISTS datavalue (
     value TEXT, comment TEXT, followup INTEGER NOT NULL DEFAULT 0,
     deleted INTEGER NOT NULL DEFAULT 0, storedby TEXT, created TEXT NOT NULL,
     lastupdated TEXT NOT NULL,
-    PRIMARY KEY (dataelement, period, orgunit, categoryoptioncombo, attributeoptioncombo)
+    PRIMARY KEY (period, orgunit, dataelement, categoryoptioncombo, attributeoptioncombo)
 )
 """
 
