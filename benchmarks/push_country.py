@@ -34,10 +34,14 @@ from dhispatch.compiler import compile_source
 from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.demo.generator import generate_demo
 from dhispatch.runtime.demo.metadata import demo_metadata
-from dhispatch.runtime.executor import Executor
 from dhispatch.runtime.indicators.compute import STORES_PER_PASS
 from dhispatch.runtime.journal import Journal
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import parse_plan
+from dhispatch.runtime.run import RunMode
+from dhispatch.runtime.run import RunOptions
+from dhispatch.runtime.run import execute
+from dhispatch.runtime.slots import manual_slots
 from dhispatch.runtime.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +71,7 @@ def metadata(stores: int, items: int) -> dict[str, Any]:
     return meta
 
 
-def plan_for(url: str) -> dict[str, Any]:
+def plan_for(url: str) -> Plan:
     text = (ROOT / "specs" / "kiribati.push").read_text(encoding="utf-8")
     plan = compile_source(text, "specs/kiribati.push").plan
     assert plan is not None
@@ -77,7 +81,7 @@ def plan_for(url: str) -> dict[str, Any]:
         for ind in INDICATORS
     ]
     plan["target"] = {**plan["target"], "url": url}
-    return dict(plan)
+    return parse_plan(plan)
 
 
 class ReplayTransport(httpx.BaseTransport):
@@ -141,24 +145,24 @@ def sink() -> httpx.MockTransport:
 
 
 def push(
-    plan: dict[str, Any], db: Path, state: Path, batch: int, *, trace: bool, transport: Any = None
+    plan: Plan, db: Path, state: Path, batch: int, *, trace: bool, transport: Any = None
 ) -> dict[str, Any]:
     env = {"OMSUPPLY_DB": str(db), "DHIS2_USER": "admin", "DHIS2_PASSWORD": PASSWORD}
     for suffix in ("", "-wal", "-shm"):
         Path(str(state) + suffix).unlink(missing_ok=True)
     with Journal.open(state) as journal:
         slots = manual_slots(plan, period=PERIOD)
-        ex = Executor(plan, journal, env=env, batch_size=batch, transport=transport)
+        options = RunOptions(batch_size=batch, env=env, transport=transport)
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        result = ex.execute(slots, trigger="bench")
+        result = execute(plan, journal, slots, mode=RunMode.PUSH, trigger="bench", options=options)
         elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         if trace:
             tracemalloc.stop()
     assert result.status == "ok", result.summary
-    return {"summary": result.summary, "elapsed": elapsed, "peak": peak}
+    return {"summary": result.summary.as_json(), "elapsed": elapsed, "peak": peak}
 
 
 def scan_baseline(db: Path) -> float:
@@ -172,7 +176,7 @@ def scan_baseline(db: Path) -> float:
         return time.perf_counter() - started
 
 
-def synthetic(batch_plan: dict[str, Any], db: Path, state: Path, batch: int) -> int:
+def synthetic(batch_plan: Plan, db: Path, state: Path, batch: int) -> int:
     """Peak memory of the executor's own pipeline on a streamed, synthetic indicator output."""
     import dhispatch.runtime.indicators as indicators
 

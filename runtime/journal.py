@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
+from dhispatch.errors import DhispatchError
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS cells (
 """
 
 
-class JournalError(Exception):
+class JournalError(DhispatchError):
     """The state database cannot be used (unreadable, locked by another runner, newer schema)."""
 
 
@@ -501,66 +503,15 @@ class Journal:
                 "UPDATE batches SET status = 'sent', http_status = ?, imported = ?, updated = ?, "
                 "ignored = ?, deleted = ?, error = NULL, sent_at = ?, sent_run_id = ?, "
                 "seconds = seconds + ? WHERE id = ?",
-                (
-                    http_status,
-                    imported,
-                    updated,
-                    ignored,
-                    deleted,
-                    _now(),
-                    run_id,
-                    seconds,
-                    batch.id,
-                ),
-            )
+                (http_status, imported, updated, ignored, deleted, _now(), run_id, seconds,
+                 batch.id),
+            )  # fmt: skip
             c.executemany(
                 "INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        batch.id,
-                        run_id,
-                        k.idx,
-                        k.store,
-                        k.item,
-                        k.indicator,
-                        k.origin,
-                        k.code,
-                        k.message,
-                    )
-                    for k in conflicts
-                ],
-            )
-            now = _now()
-            delete = batch.strategy == "DELETE"
-            for i, v in enumerate(batch.payload):
-                if i in refused:
-                    continue
-                key = (
-                    batch.plan_name,
-                    v["dataElement"],
-                    v["period"],
-                    v["orgUnit"],
-                    v.get("categoryOptionCombo") or "",
-                )
-                if delete:
-                    c.execute(
-                        "DELETE FROM cells WHERE plan_name = ? AND data_element = ? AND "
-                        "period = ? AND org_unit = ? AND coc = ?",
-                        key,
-                    )
-                else:
-                    c.execute(
-                        "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            *key,
-                            v["value"],
-                            v.get("step", ""),
-                            v.get("store", ""),
-                            v.get("item", ""),
-                            run_id,
-                            now,
-                        ),
-                    )
+                [(batch.id, run_id, k.idx, k.store, k.item, k.indicator, k.origin, k.code,
+                  k.message) for k in conflicts],
+            )  # fmt: skip
+            _record_cells(c, batch, run_id, refused)
 
     def conflicts(self, run_id: int) -> list[ConflictRow]:
         rows = self._conn.execute(
@@ -686,3 +637,25 @@ class Journal:
             r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         ]
         return {n: self._conn.execute(f'SELECT * FROM "{n}"').fetchall() for n in names}
+
+
+def _record_cells(c: sqlite3.Connection, batch: BatchRow, run_id: int, refused: set[int]) -> None:
+    """The cells DHIS2 now holds after an accepted batch: upserted, or forgotten (DELETE)."""
+    now = _now()
+    for i, v in enumerate(batch.payload):
+        if i in refused:
+            continue
+        key = (batch.plan_name, v["dataElement"], v["period"], v["orgUnit"],
+               v.get("categoryOptionCombo") or "")  # fmt: skip
+        if batch.strategy == "DELETE":
+            c.execute(
+                "DELETE FROM cells WHERE plan_name = ? AND data_element = ? AND "
+                "period = ? AND org_unit = ? AND coc = ?",
+                key,
+            )
+        else:
+            c.execute(
+                "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*key, v["value"], v.get("step", ""), v.get("store", ""), v.get("item", ""),
+                 run_id, now),
+            )  # fmt: skip

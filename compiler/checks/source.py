@@ -9,16 +9,16 @@ from dhispatch.compiler.checks.common import check_choice
 from dhispatch.compiler.checks.common import check_env
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import setting
-from dhispatch.compiler.vocabulary import FLAG_FIELDS
-from dhispatch.compiler.vocabulary import ITEM_FIELDS
 from dhispatch.compiler.vocabulary import ORG_UNIT_REFS
 from dhispatch.compiler.vocabulary import SOURCE_KINDS
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan.catalogue import FLAG_FIELDS
+from dhispatch.runtime.plan.catalogue import ITEM_FIELDS
 
 
-def check_source(view: SpecView) -> Iterator[Diagnostic]:
+def check_source_block(view: SpecView) -> Iterator[Diagnostic]:
     """Every check of the first source block."""
     source = view.source
     if source is None:

@@ -13,11 +13,11 @@ from dhispatch.compiler.checks.common import check_uid
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import setting
 from dhispatch.compiler.vocabulary import ID_SCHEMES
-from dhispatch.compiler.vocabulary import VANISHED
 from dhispatch.compiler.vocabulary import did_you_mean
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan.catalogue import VANISHED
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # The characters RFC 3986 allows in a URI; a % must start an escape of two hex digits.
@@ -179,9 +179,9 @@ def _check_auth_value(name: str, secret: bool, value: ast.Scalar) -> Iterator[Di
 
 def _check_period(fmt: ast.Setting | None, ptype: ast.Setting | None) -> Iterator[Diagnostic]:
     """E308 a period format DHIS2 cannot parse; E309 an unknown period type."""
-    from dhispatch.compiler.period_formats import PERIOD_TYPES
     from dhispatch.compiler.period_formats import PeriodFormatError
     from dhispatch.compiler.period_formats import period_type_for_format
+    from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
     if fmt is not None and isinstance(fmt.value, ast.Str):
         try:

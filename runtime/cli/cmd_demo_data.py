@@ -46,9 +46,8 @@ from dhispatch.runtime.demo import identifiers as demo_country
 def command(target: str, stores: int, items: int, months: int, seed: int, end: str | None) -> None:
     """Generate a realistic synthetic country (receipts, issues, prescriptions, adjustments,
     repacks, cancellations, stock-outs, expiring batches) in open mSupply's schema."""
-    from dhispatch.runtime.cli.common import fail
+    from dhispatch.runtime.cli.common import CommandError
     from dhispatch.runtime.demo.generator import generate_demo
-    from dhispatch.runtime.sources import SourceError
 
     try:
         last = date.fromisoformat(end) if end else datetime.now().astimezone().date()
@@ -76,10 +75,8 @@ def command(target: str, stores: int, items: int, months: int, seed: int, end: s
                 end=last,
                 progress=shown.update if shown is not None else None,
             )
-    except SourceError as exc:
-        fail(str(exc))
     except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror or exc}")
+        raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
     click.echo(
         f"wrote {summary.target}: {summary.stores} stores, {summary.items} items, "
         f"{summary.first_day} .. {summary.end}, {summary.invoices} invoices, "

@@ -12,16 +12,19 @@ from typing import Any
 
 import click
 
+from dhispatch.runtime.plan import OrgUnitRule
+from dhispatch.runtime.plan import ScopeRules
+
 ORG_UNIT_HELP = "How a store maps to an org unit: store_code, name_code, custom:KEY or file:PATH."
 
 
-def _org_unit(value: str) -> dict[str, Any]:
+def _org_unit(value: str) -> OrgUnitRule:
     if value in ("store_code", "name_code"):
-        return {"kind": value}
+        return OrgUnitRule(value)
     if value.startswith("custom:") and value[7:]:
-        return {"kind": "name_custom_data", "key": value[7:]}
+        return OrgUnitRule("name_custom_data", key=value[7:])
     if value.startswith("file:") and value[5:]:
-        return {"kind": "mapping_file", "path": value[5:]}
+        return OrgUnitRule("mapping_file", path=value[5:])
     raise click.BadParameter(f"{value!r}: {ORG_UNIT_HELP}", param_hint="--org-unit") from None
 
 
@@ -94,12 +97,10 @@ def command(
     from zoneinfo import ZoneInfo
     from zoneinfo import ZoneInfoNotFoundError
 
-    from dhispatch.runtime.cli.common import fail
     from dhispatch.runtime.indicators import INDICATORS
     from dhispatch.runtime.indicators import IndicatorRequest
     from dhispatch.runtime.indicators import compute
     from dhispatch.runtime.sources import Scope
-    from dhispatch.runtime.sources import SourceError
     from dhispatch.runtime.sources import open_source
 
     try:
@@ -138,21 +139,18 @@ def command(
     reference = datetime.combine(day, time.max, tzinfo=zone)
     names = list(dict.fromkeys(indicators)) or list(INDICATORS)
     requests = [IndicatorRequest(n, n, params, start, reference) for n in names]
-    try:
-        with open_source(database) as source:
-            scope = source.scope({"items": [], "org_unit": mapping})
-            scope = Scope(_pick(scope.stores, stores, "store"), _pick(scope.items, items, "item"))
-            by_store = {s.id: s for s in scope.stores}
-            by_item = {i.id: i for i in scope.items}
-            writer = _Writer(fmt)
-            for value in compute(source, scope, requests, tz=tz):
-                store = by_store[value.store_id]
-                writer.row(
-                    store.code, store.org_unit, by_item[value.item_id].code, value.key, value.value
-                )
-            writer.close()
-    except SourceError as exc:
-        fail(str(exc))
+    with open_source(database) as source:
+        scope = source.scope(ScopeRules(org_unit=mapping))
+        scope = Scope(_pick(scope.stores, stores, "store"), _pick(scope.items, items, "item"))
+        by_store = {s.id: s for s in scope.stores}
+        by_item = {i.id: i for i in scope.items}
+        writer = _Writer(fmt)
+        for value in compute(source, scope, requests, tz=tz):
+            store = by_store[value.store_id]
+            writer.row(
+                store.code, store.org_unit, by_item[value.item_id].code, value.key, value.value
+            )
+        writer.close()
 
 
 def _pick(records: tuple[Any, ...], codes: tuple[str, ...], what: str) -> tuple[Any, ...]:

@@ -6,14 +6,15 @@ import json
 
 import click
 
-from dhispatch.runtime.cli.cmd_push import STATE_HELP
-from dhispatch.runtime.cli.cmd_push import open_journal
+from dhispatch.runtime.cli import options
+from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.journal import Journal
 
 
 @click.command("log")
-@click.option("--state", metavar="PATH", help=STATE_HELP)
+@options.state
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@options.as_json("machine-readable output")
 @click.option(
     "--prune-days",
     type=click.IntRange(1, 36500),
@@ -27,11 +28,12 @@ def command(state: str | None, limit: int, as_json: bool, prune_days: int | None
         from datetime import datetime
         from datetime import timedelta
 
-        with open_journal(state, lock=True) as journal:
+        with Journal.open(state_path(state)) as journal:
+            journal.acquire_lock()  # pruning writes: not while a push runs
             n = journal.prune(datetime.now(UTC) - timedelta(days=prune_days))
         click.echo(f"pruned the payloads of {n} accepted batch(es) older than {prune_days} days",
                    err=True)  # fmt: skip
-    with open_journal(state, lock=False) as journal:
+    with Journal.open(state_path(state)) as journal:
         runs = journal.runs(limit=limit)
         if as_json:
             click.echo(
@@ -56,7 +58,7 @@ def command(state: str | None, limit: int, as_json: bool, prune_days: int | None
         last = {p: len(journal.pending_batches(p)) for p in {r.plan_name for r in runs}}
     from rich.table import Table
 
-    from dhispatch.runtime.cli.cmd_push import console
+    from dhispatch.runtime.cli.render import console
 
     table = Table(title="runs (newest first)", title_justify="left")
     for col in ("run", "plan", "trigger", "started (UTC)", "status", "periods", "values",

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from dhispatch.errors import DhispatchError
+
 # name -> "module:attribute"; the module is imported on first use only.
 COMMANDS: dict[str, str] = {
     "check": "dhispatch.runtime.cli.cmd_check:command",
@@ -51,6 +53,15 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attr)
         assert isinstance(command, click.Command)
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command. The one place the CLI catches DhispatchError: any error a user can
+        act on becomes one ``dhispatch: …`` line and its exit code (1, or 2 for usage)."""
+        try:
+            return super().invoke(ctx)
+        except DhispatchError as exc:
+            click.echo(f"dhispatch: {exc}", err=True)
+            ctx.exit(exc.exit_code)
 
 
 def _available(name: str) -> bool:

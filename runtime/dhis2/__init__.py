@@ -22,8 +22,8 @@ from dhispatch.runtime.dhis2.models import IdSchemes
 from dhispatch.runtime.dhis2.models import ImportResult
 from dhispatch.runtime.dhis2.models import Me
 from dhispatch.runtime.dhis2.models import SystemInfo
+from dhispatch.runtime.dhis2.numbers import dhis2_value
 from dhispatch.runtime.dhis2.retry import RetryPolicy
-from dhispatch.runtime.dhis2.values import dhis2_value
 
 __all__ = [
     "Auth",

@@ -33,11 +33,11 @@ from dhispatch.runtime.dhis2.models import IdSchemes
 from dhispatch.runtime.dhis2.models import ImportResult
 from dhispatch.runtime.dhis2.models import Me
 from dhispatch.runtime.dhis2.models import SystemInfo
+from dhispatch.runtime.dhis2.numbers import dhis2_value
 from dhispatch.runtime.dhis2.results import parse_import
 from dhispatch.runtime.dhis2.retry import RetryPolicy
 from dhispatch.runtime.dhis2.retry import is_retryable_status
 from dhispatch.runtime.dhis2.retry import parse_retry_after
-from dhispatch.runtime.dhis2.values import dhis2_value
 
 log = logging.getLogger("dhispatch.dhis2")
 log.addHandler(logging.NullHandler())  # a library: the application decides what to show

@@ -6,13 +6,20 @@ request objects or headers, so no credential can leak through ``str()`` or ``rep
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class Dhis2Error(Exception):
+from dhispatch.errors import DhispatchError
+
+
+class Dhis2Error(DhispatchError):
     """Base of every client error; its text is safe to print (it never contains a secret)."""
 
 
 class ConfigError(Dhis2Error):
-    """The plan's target cannot be used as configured (e.g. an environment variable is unset)."""
+    """The plan's target cannot be used as configured (e.g. an environment variable is unset);
+    exit 2, like a bad command line (a run reports it at the target's spec line instead)."""
+
+    exit_code: ClassVar[int] = 2
 
 
 class AuthenticationError(Dhis2Error):

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 
+from dhispatch.runtime.plan import IdSchemes
+
 
 @dataclass(frozen=True, slots=True)
 class DataValue:
@@ -16,15 +18,6 @@ class DataValue:
     org_unit: str
     category_option_combo: str | None
     value: str
-
-
-@dataclass(frozen=True, slots=True)
-class IdSchemes:
-    """How the identifiers in the data values are to be read by DHIS2 (``UID`` or ``CODE``)."""
-
-    data_element: str = "UID"
-    org_unit: str = "UID"
-    category_option_combo: str = "UID"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +81,6 @@ class Me:
     @property
     def can_write_data(self) -> bool:
         return "ALL" in self.authorities or "F_DATAVALUE_ADD" in self.authorities
+
+
+__all__ = ["Conflict", "DataValue", "IdSchemes", "ImportResult", "Me", "SystemInfo"]

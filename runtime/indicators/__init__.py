@@ -5,7 +5,7 @@ from __future__ import annotations
 from dhispatch.runtime.indicators.compute import IndicatorRequest
 from dhispatch.runtime.indicators.compute import IndicatorValue
 from dhispatch.runtime.indicators.compute import compute
-from dhispatch.runtime.indicators.definitions import INDICATORS
-from dhispatch.runtime.indicators.definitions import IndicatorDef
+from dhispatch.runtime.plan.catalogue import INDICATORS
+from dhispatch.runtime.plan.catalogue import Indicator
 
-__all__ = ["INDICATORS", "IndicatorDef", "IndicatorRequest", "IndicatorValue", "compute"]
+__all__ = ["INDICATORS", "Indicator", "IndicatorRequest", "IndicatorValue", "compute"]

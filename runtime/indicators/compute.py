@@ -40,9 +40,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from dhispatch.runtime.indicators.definitions import DEFAULT_DAYS_PER_MONTH
 from dhispatch.runtime.indicators.definitions import DEFAULT_LOOKBACK_MONTHS
-from dhispatch.runtime.indicators.definitions import DEFAULT_WITHIN_DAYS
 from dhispatch.runtime.indicators.definitions import EPSILON
-from dhispatch.runtime.indicators.definitions import INDICATORS
 from dhispatch.runtime.indicators.queries import ADJUSTMENT_KINDS
 from dhispatch.runtime.indicators.queries import ISSUE_KINDS
 from dhispatch.runtime.indicators.queries import RECEIPT_KINDS
@@ -54,6 +52,8 @@ from dhispatch.runtime.indicators.timeframe import day_number
 from dhispatch.runtime.indicators.timeframe import local_date
 from dhispatch.runtime.indicators.timeframe import naive_utc
 from dhispatch.runtime.indicators.timeframe import offset_segments
+from dhispatch.runtime.plan.catalogue import DEFAULT_WITHIN_DAYS
+from dhispatch.runtime.plan.catalogue import INDICATORS
 from dhispatch.runtime.sources import Scope
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError

@@ -10,12 +10,13 @@ from jinja2 import FileSystemLoader
 from jinja2 import StrictUndefined
 from jinja2 import select_autoescape
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import Journal
 
 FORMATS = ("html", "md")
 
 
-class ReportError(Exception):
+class ReportError(DhispatchError):
     """The run does not exist or the format is unknown."""
 
 

@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dhispatch.errors import DhispatchError
 
-class MetadataError(ValueError):
-    """The export cannot be loaded (not an object, objects without ids, ...)."""
+
+class MetadataError(DhispatchError):
+    """The export cannot be loaded (not an object, objects without ids, a malformed date, ...);
+    ``runtime.sandbox.metadata`` re-exports it, where the error tree names it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine
 
+    from dhispatch.runtime.plan import ScopeRules
+
 REQUIRED_TABLES = (
     "item",
     "item_link",
@@ -213,12 +215,12 @@ class Source:
             return f"CAST(strftime('%s', {expr}) AS INTEGER)"
         return f"CAST(floor(extract(epoch FROM {expr})) AS BIGINT)"
 
-    def scope(self, source: Mapping[str, Any]) -> Scope:
-        """Stores and items selected by a plan's ``source`` object (filters AND-ed)."""
+    def scope(self, rules: ScopeRules) -> Scope:
+        """Stores and items selected by a plan's scope rules (filters AND-ed)."""
         from dhispatch.runtime.sources.scope import build_scope
 
         try:
-            return build_scope(self, source)
+            return build_scope(self, rules)
         finally:
             self.release()
 

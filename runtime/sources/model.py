@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 
+from dhispatch.errors import DhispatchError
 
-class SourceError(Exception):
+
+class SourceError(DhispatchError):
     """The stock database cannot be read as an open mSupply database; the message says why."""
 
 

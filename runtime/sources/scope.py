@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+from dhispatch.runtime.plan import ItemFilter
+from dhispatch.runtime.plan import OrgUnitRule
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources.model import Item
 from dhispatch.runtime.sources.model import Scope
 from dhispatch.runtime.sources.model import SourceError
@@ -21,9 +25,9 @@ if TYPE_CHECKING:
 USER_FIELDS = tuple(f"user_field_{n}" for n in range(1, 8))
 
 
-def build_scope(source: Source, spec: Mapping[str, Any]) -> Scope:
-    items = [i for i in load_items(source) if _item_selected(source, i, spec.get("items") or [])]
-    mapping = _org_unit_mapper(spec.get("org_unit") or {"kind": "store_code"})
+def build_scope(source: Source, rules: ScopeRules) -> Scope:
+    items = [i for i in load_items(source) if _item_selected(source, i, rules.items)]
+    mapping = _org_unit_mapper(rules.org_unit)
     stores = [Store(s.id, s.code, s.name, mapping(s), s.opened_on) for s in load_stores(source)]
     return Scope(
         stores=tuple(sorted(stores, key=lambda s: (s.code, s.id))),
@@ -99,11 +103,11 @@ def load_stores(source: Source) -> list[_LoadedStore]:
     return [_LoadedStore(row) for row in source.rows(sql)]
 
 
-def _item_selected(source: Source, loaded: _LoadedItem, filters: list[Mapping[str, Any]]) -> bool:
+def _item_selected(source: Source, loaded: _LoadedItem, filters: Sequence[ItemFilter]) -> bool:
     for f in filters:
-        kind = f.get("kind")
+        kind = f.kind
         if kind == "field_set":
-            field = f["field"]
+            field = f.field
             if field == "code":
                 ok = bool(loaded.item.code)
             elif field == "universal_code":
@@ -111,9 +115,9 @@ def _item_selected(source: Source, loaded: _LoadedItem, filters: list[Mapping[st
             else:
                 ok = field in loaded.item.fields
         elif kind == "custom_flag":
-            ok = _truthy(loaded.legacy.get(f["field"]))
+            ok = _truthy(loaded.legacy.get(f.field or ""))
         elif kind == "master_list":
-            ok = loaded.item.id in _master_list_items(source, str(f["name"]))
+            ok = loaded.item.id in _master_list_items(source, f.name or "")
         else:
             raise SourceError(f"unknown item filter {kind!r}")
         if not ok:
@@ -142,17 +146,17 @@ def _master_list_items(source: Source, name: str) -> frozenset[str]:
     return cache[name]
 
 
-def _org_unit_mapper(spec: Mapping[str, Any]) -> Any:
-    kind = spec.get("kind")
+def _org_unit_mapper(rule: OrgUnitRule) -> Any:
+    kind = rule.kind
     if kind == "store_code":
         return lambda s: s.code or None
     if kind == "name_code":
         return lambda s: s.name_code
     if kind == "name_custom_data":
-        key = str(spec["key"])
+        key = rule.key or ""
         return lambda s: _text(s.custom.get(key))
     if kind == "mapping_file":
-        table = _read_mapping(Path(str(spec["path"])))
+        table = _read_mapping(Path(rule.path or ""))
         return lambda s: table.get(s.code)
     raise SourceError(f"unknown org unit mapping {kind!r}")
 

@@ -23,6 +23,8 @@ from dhispatch.runtime.dhis2 import RetryPolicy
 from dhispatch.runtime.dhis2 import Secret
 from dhispatch.runtime.dhis2 import TokenAuth
 from dhispatch.runtime.dhis2 import auth_from_plan
+from dhispatch.runtime.plan import AuthSettings
+from dhispatch.runtime.plan import ValueOrEnv
 from dhispatch.runtime.sandbox.server import SandboxConfig
 from dhispatch.runtime.sandbox.server import start_sandbox
 from tests.client import fixtures as fx
@@ -95,8 +97,8 @@ def test_no_secret_in_outputs_logs_errors_or_reprs(
             with Dhis2Client(refusing.url, oauth, retry=FAST) as client:
                 attempt(client.system_info)  # the client secret is refused
             seen.append(
-                repr(auth_from_plan({"kind": "basic", "user": {"value": fx.ADMIN},
-                                     "password": {"env": "PW"}}, {"PW": CANARY_PW}))
+                repr(auth_from_plan(AuthSettings("basic", ValueOrEnv(fx.ADMIN),
+                                                 ValueOrEnv(env="PW")), {"PW": CANARY_PW}))
             )  # fmt: skip
     out, err = capfd.readouterr()
     logs = "\n".join(

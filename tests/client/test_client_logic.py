@@ -22,6 +22,7 @@ from dhispatch.runtime.dhis2 import ServerError
 from dhispatch.runtime.dhis2 import TokenAuth
 from dhispatch.runtime.dhis2 import auth_from_plan
 from dhispatch.runtime.dhis2 import batches_by_org_unit
+from dhispatch.runtime.plan import AuthSettings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 OK_SUMMARY = {
@@ -245,14 +246,19 @@ def test_token_auth_header_and_plan_auth_resolution() -> None:
         seen.append(request.headers["Authorization"])
         return httpx.Response(200, json=INFO)
 
-    auth = auth_from_plan({"kind": "token", "token": {"env": "PAT"}}, {"PAT": "d2p_abc"})
+    auth = auth_from_plan(
+        AuthSettings.from_json({"kind": "token", "token": {"env": "PAT"}}), {"PAT": "d2p_abc"}
+    )
     assert isinstance(auth, TokenAuth)
     with make_client(handler, [], auth=auth) as client:
         client.system_info()
     assert seen == ["ApiToken d2p_abc"]
     with pytest.raises(ConfigError, match="environment variable DHIS2_PASSWORD is not set"):
         auth_from_plan(
-            {"kind": "basic", "user": {"value": "u"}, "password": {"env": "DHIS2_PASSWORD"}}, {}
+            AuthSettings.from_json(
+                {"kind": "basic", "user": {"value": "u"}, "password": {"env": "DHIS2_PASSWORD"}}
+            ),
+            {},
         )
 
 

@@ -136,6 +136,7 @@ def expected_cells(
     from dhispatch.runtime.demo import metadata as sd
     from dhispatch.runtime.indicators import IndicatorRequest
     from dhispatch.runtime.indicators import compute
+    from dhispatch.runtime.plan import ScopeRules
     from dhispatch.runtime.sources import open_source
 
     plan = compile_spec(spec)
@@ -143,7 +144,7 @@ def expected_cells(
     rounding = plan["target"]["rounding"]
     steps = [s for s in plan["steps"] if not s["paused"]]
     with open_source(str(db)) as source:
-        scope = source.scope(plan["source"])
+        scope = source.scope(ScopeRules.from_json(plan["source"]))
         requests = [
             IndicatorRequest(s["id"], s["indicator"], dict(s["params"]), period_start,
                              end_of(period_end, tz))

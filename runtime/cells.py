@@ -1,5 +1,5 @@
-"""From indicator values to DHIS2 data values: data element resolution, templates, rounding,
-DHIS2 number formatting, and the cell (with its provenance) that the journal diffs and batches.
+"""Indicator values to DHIS2 cells: data element resolution, templates, rounding, DHIS2 number
+formatting, and the cell (with its provenance) that the journal diffs and batches.
 
 The diff itself (new / changed / unchanged / vanished) runs in the journal's SQLite, chunk by
 chunk, so that memory stays bounded by the batch size (``Journal.cells_for``/``vanished``).
@@ -19,13 +19,16 @@ from jinja2 import StrictUndefined
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import CellKey
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import Step
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
 RESIDUE = 1e-9
 
 
-class ValueBuildError(Exception):
+class ValueBuildError(DhispatchError):
     """A value that cannot be sent (not finite) or a template that cannot be rendered."""
 
 
@@ -111,19 +114,19 @@ def render_template(template: str, item: ItemLike, indicator: str) -> str | None
 
 
 class ElementResolver:
-    """Resolves a step's data element for an item, caching compiled templates per step."""
+    """Resolves a step's data element for an item (fixed, an item field, or a template)."""
 
-    def __init__(self, step: Mapping[str, Any]) -> None:
-        self._de: Mapping[str, Any] = step["data_element"]
-        self._indicator: str = step["indicator"]
+    def __init__(self, step: Step) -> None:
+        self._rule = step.data_element
+        self._indicator = step.indicator
 
     def __call__(self, item: ItemLike) -> str | None:
-        kind = self._de["kind"]
-        if kind == "fixed":
-            return str(self._de["id"])
-        if kind == "item_field":
-            return item_field(item, str(self._de["field"]))
-        return render_template(str(self._de["template"]), item, self._indicator)
+        rule = self._rule
+        if rule.kind == "fixed":
+            return rule.id
+        if rule.kind == "item_field":
+            return item_field(item, rule.field or "")
+        return render_template(rule.template or "", item, self._indicator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +157,27 @@ class Cell:
         if self.key.coc:
             d["categoryOptionCombo"] = self.key.coc
         return d
+
+
+def addresses(
+    plan: Plan, database: str
+) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+    """Where the plan's values would land, read from the stock database: per step, each
+    in-scope item's (code, data element); and each mapped store's (code, org unit)."""
+    from dhispatch.runtime.sources import open_source
+
+    with open_source(database) as source:
+        scope = source.scope(plan.source.scope)
+    elements: dict[str, list[tuple[str, str]]] = {}
+    for step in plan.steps:
+        resolve = ElementResolver(step)
+        pairs = []
+        for item in scope.items:
+            try:
+                element = resolve(item)
+            except ValueBuildError as exc:
+                raise ValueBuildError(f"{step.origin}: {exc}") from exc
+            if element:
+                pairs.append((item.code, element))
+        elements[step.id] = pairs
+    return elements, [(s.code, s.org_unit) for s in scope.stores if s.org_unit]

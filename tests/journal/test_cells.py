@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dhispatch.runtime.values import ElementResolver
-from dhispatch.runtime.values import ValueBuildError
-from dhispatch.runtime.values import format_value
+from dhispatch.runtime.cells import ElementResolver
+from dhispatch.runtime.cells import ValueBuildError
+from dhispatch.runtime.cells import format_value
+from tests.plans import typed_step
 
 NUMBER = re.compile(r"^(-?0|-?[1-9]\d*)(\.\d+)?$")
 
@@ -71,17 +72,25 @@ def test_element_resolution_modes() -> None:
         "I0001", "Amoxicillin", "UC00001", {"user_field_1": "deSOH000001", "user_field_6": "  "}
     )
     base = {"indicator": "stock_on_hand"}
-    assert ElementResolver({**base, "data_element": {"kind": "fixed", "id": "X"}})(item) == "X"
+    assert (
+        ElementResolver(typed_step({**base, "data_element": {"kind": "fixed", "id": "X"}}))(item)
+        == "X"
+    )
     uc = {"kind": "item_field", "field": "universal_code"}
-    assert ElementResolver({**base, "data_element": uc})(item) == "UC00001"
+    assert ElementResolver(typed_step({**base, "data_element": uc}))(item) == "UC00001"
     f1 = {"kind": "item_field", "field": "user_field_1"}
-    assert ElementResolver({**base, "data_element": f1})(item) == "deSOH000001"
+    assert ElementResolver(typed_step({**base, "data_element": f1}))(item) == "deSOH000001"
     f6 = {"kind": "item_field", "field": "user_field_6"}
-    assert ElementResolver({**base, "data_element": f6})(item) is None  # blank = no reference
+    assert (
+        ElementResolver(typed_step({**base, "data_element": f6}))(item) is None
+    )  # blank = no reference
     tpl = {"kind": "template", "template": "VAL_{{ item.code }}_{{ indicator }}"}
-    assert ElementResolver({**base, "data_element": tpl})(item) == "VAL_I0001_stock_on_hand"
+    assert (
+        ElementResolver(typed_step({**base, "data_element": tpl}))(item)
+        == "VAL_I0001_stock_on_hand"
+    )
     empty = {"kind": "template", "template": "{{ item.user_field_3 }}"}
-    assert ElementResolver({**base, "data_element": empty})(item) is None
+    assert ElementResolver(typed_step({**base, "data_element": empty}))(item) is None
     bad = {"kind": "template", "template": "{{ item.nope }}"}
     with pytest.raises(ValueBuildError, match="cannot be rendered"):
-        ElementResolver({**base, "data_element": bad})(item)
+        ElementResolver(typed_step({**base, "data_element": bad}))(item)

@@ -1,0 +1,69 @@
+"""Options several commands share, declared once, with the parsing of their values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import TypeVar
+
+import click
+
+from dhispatch.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATE_HELP = "state database (journal); default $DHISPATCH_STATE or .dhispatch/state.sqlite"
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--{param.name} {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO instant; a naive one is read as UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--now {value!r} is not an ISO date-time (e.g. 2024-03-01T06:00:00+00:00)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+state = click.option("--state", metavar="PATH", help=STATE_HELP)
+at = click.option(
+    "--at", "at", metavar="DATE", callback=_date,
+    help="compute as of the end of DATE (spec time zone)",
+)  # fmt: skip
+period = click.option("--period", metavar="P", help="fill DHIS2 period P (e.g. 202401)")
+force = click.option("--force", is_flag=True, help="also resend values the journal shows unchanged")
+batch_size = click.option("--batch-size", type=click.IntRange(1, 100000), default=None)
+window_days = click.option(
+    "--window-days", type=click.IntRange(1, 3660), default=None,
+    help="catch-up window (default 92 days)",
+)  # fmt: skip
+now = click.option(
+    "--now", "now", hidden=True, callback=_instant, help="pretend it is this instant (testing)"
+)
+# tests make the client's backoff fast; never needed in production
+retry_delay = click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
+
+
+def as_json(help_text: str) -> Callable[[F], F]:
+    """``--json``, whose help says what is printed as JSON."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+def one_of_at_or_period(at_value: date | None, period_value: str | None) -> None:
+    if at_value is not None and period_value is not None:
+        raise UsageError("give either --at or --period, not both")
