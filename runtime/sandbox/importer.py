@@ -128,8 +128,7 @@ def _outcome(ctx: ImportContext, e: Entry, key: Key, old: Row | None, stamp: str
     """``importDataValue`` after validation, branch by branch."""
     strategy = ctx.options.strategy
     element = ctx.index.objects["dataElements"][e.de]
-    raw_value = e.raw.get("value")
-    zero = isinstance(raw_value, str) and zero_and_insignificant(raw_value, element)
+    zero = e.value is not None and zero_and_insignificant(e.value, element)
     if zero and (old is None or strategy == "CREATE"):
         return _Outcome(None, None)  # skipped: no conflict, not counted (2.36: ignored)
     value = (e.value or "").strip() or None
