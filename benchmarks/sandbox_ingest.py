@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -173,6 +174,7 @@ def main() -> None:
     finally:
         for sb in sandboxes.values():
             sb.stop()
+        shutil.rmtree(work, ignore_errors=True)  # ~200 MB of pre-filled stores
 
 
 if __name__ == "__main__":
