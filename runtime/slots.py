@@ -77,8 +77,11 @@ def catch_up_slots(
     now: datetime,
     *,
     window: timedelta | None = None,
+    target_id: int = 0,
 ) -> tuple[list[Slot], int]:
-    """Slots due for ``run --once``: (oldest first, number dropped outside the window).
+    """Slots due for ``run --once`` at the plan's target: (oldest first, number dropped outside
+    the window). Slots recorded as completed *after* ``now`` (a clock that was fast) do not
+    count, so the slots due since the last real one run again.
 
     A plan whose schedule cannot be computed raises its PeriodError or ScheduleError (exit 1:
     the plan, not the command line, is wrong)."""
@@ -93,7 +96,7 @@ def catch_up_slots(
         if step.paused:
             continue
         one = replace(plan, steps=(step,))
-        last = journal.last_completed_due(plan.name, step.id)
+        last = journal.last_completed_due(plan.name, step.id, target_id, before=now)
         if last is None:
             slots = due_slots(one, now - win, now, window=win)[-1:]
         else:

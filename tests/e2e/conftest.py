@@ -32,6 +32,7 @@ PASSWORD = f"pw-{CANARY}-admin"
 PAT = f"d2pat_{CANARY}0123456789abcdef"
 CLIENT_SECRET = f"sec-{CANARY}-client"
 END = date(2024, 6, 20)  # the demo ledger runs Jan..Jun 2024 up to this day
+MAY = ("202405", date(2024, 5, 1), date(2024, 5, 31))  # the period most tests push
 SEED = 11
 
 Cell = tuple[str, str, str, str, str]  # data element UID, period, org unit UID, COC UID, value
