@@ -26,6 +26,10 @@ from dhispatch.runtime.dhis2.version import ServerVersion
 
 DELETE = "DELETE"
 _ZERO = re.compile(r"^0(\.0*)?$")  # ValidationUtils.dataValueIsZeroAndInsignificant's zero
+# refusals for a period not open *yet*: the value may be accepted later (a clock that was fast,
+# the running period of a data set without open future periods), so its slot stays due
+NOT_YET = frozenset({"E7641", "E8030"})
+_NOT_YET_TEXT = "after latest open future period"  # ≤2.36 says it without a code
 _KINDS = ("data_element", "org_unit", "category_option_combo", "attribute_option_combo", "period")
 NO_REASON = "DHIS2 rejected this value without saying why (rejectedIndexes, no conflict)"
 
@@ -169,21 +173,29 @@ def _whole(result: ImportResult, values: Sequence[DataValue], conflict: Conflict
 
 
 def named_values(conflict: Conflict, values: Sequence[DataValue]) -> frozenset[int]:
-    """The values a whole refusal names: a 2.43 decode failure's value index (``args`` start
-    with it), else the values whose identifiers appear in the conflict's arguments."""
+    """The values a whole refusal names: a 2.43 decode failure's value (``args`` start with its
+    index, then the identifier it could not decode) and every value carrying that identifier —
+    they would fail the same way; else the values whose identifiers appear in its arguments."""
     args = conflict.objects.get("args")
     if args is None:
         return frozenset()
-    head = args.split("-", 1)[0]
+    head, _, ident = args.partition("-")
     if (conflict.error_code or "").startswith("E81") and head.isdigit():
         index = int(head)
-        return frozenset({index}) if index < len(values) else frozenset()
+        if index >= len(values):
+            return frozenset()
+        same = {i for i, v in enumerate(values) if ident and ident in _identifiers(v)}
+        return frozenset({index} | same)
     return frozenset(i for i, v in enumerate(values) if _mentions(args, v))
 
 
+def _identifiers(value: DataValue) -> tuple[str | None, ...]:
+    return (value.data_element, value.org_unit, value.category_option_combo,
+            value.attribute_option_combo, value.period)  # fmt: skip
+
+
 def _mentions(text: str, value: DataValue) -> bool:
-    for ident in (value.data_element, value.org_unit, value.category_option_combo,
-                  value.attribute_option_combo, value.period):  # fmt: skip
+    for ident in _identifiers(value):
         if ident and re.search(rf"(?<![\w.]){re.escape(ident)}(?![\w.])", text):
             return True
     return False
@@ -263,3 +275,8 @@ def _counts_43(result: ImportResult, n: int, refused: int, strategy: str) -> str
     if result.ignored != refused:
         return f"DHIS2 counts {result.ignored} values ignored but refused {refused}"
     return None
+
+
+def not_yet(conflict: Conflict) -> bool:
+    """A refusal because the period is not open yet (it may be accepted later)."""
+    return conflict.error_code in NOT_YET or _NOT_YET_TEXT in conflict.message

@@ -227,6 +227,26 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin):
         row = self._db.one(sql, args)
         return None if row is None or row[0] is None else parse_time(row[0])
 
+    def completed_dues(
+        self, plan_name: str, step_id: str, target_id: int = LEGACY_TARGET
+    ) -> set[datetime]:
+        """The due instants of a step's completed slots."""
+        rows = self._db.rows(
+            "SELECT due FROM slots WHERE plan_name = ? AND step_id = ? AND target_id = ?",
+            (plan_name, step_id, target_id),
+        )
+        return {parse_time(r[0]) for r in rows}
+
+    def forget_slots_after(self, plan_name: str, target_id: int, moment: datetime) -> int:
+        """Forget slots recorded as completed although due after ``moment`` (now): only a clock
+        that was fast can have completed them, with values DHIS2 refused as future. How many."""
+        with self._db.tx() as db:
+            cur = db.run(
+                "DELETE FROM slots WHERE plan_name = ? AND target_id = ? AND due > ?",
+                (plan_name, target_id, iso(moment)),
+            )
+            return int(cur.rowcount)
+
     def slots(
         self, plan_name: str | None = None, target_id: int | None = None
     ) -> list[dict[str, Any]]:

@@ -193,6 +193,7 @@ class Courier:
         counts.batches += 1
         counts.sent += len(answer.held)
         counts.refused += len(answer.refused)
+        self._ledger.values_due(row.payload[i] for i, c in answer.refused.items() if _later(c))
         imported, updated, ignored, deleted = answer.counts
         counts.imported += imported
         counts.updated += updated
@@ -218,6 +219,13 @@ class Courier:
         else:
             self._counts.queued += len(row.payload)
         self._ledger.values_due(row.payload)
+
+
+def _later(conflicts: Sequence[Conflict]) -> bool:
+    """Refused only because the period is not open yet: its slot stays due."""
+    from dhispatch.runtime.dhis2.reconcile import not_yet
+
+    return any(not_yet(c) for c in conflicts)
 
 
 def data_values(payload: Sequence[Mapping[str, Any]]) -> list[DataValue]:

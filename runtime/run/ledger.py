@@ -1,7 +1,7 @@
 """Which of a run's slots are settled: a slot completes only when every value of it is confirmed
 or refused by an import summary that names it, or parked (set aside for an operator). A value
-left due — an outage, an answer that proved nothing, a value still waiting in a queued batch —
-keeps its slot due, so catch-up runs it again."""
+left due — an outage, an answer that proved nothing, a value still waiting in a queued batch, a
+refusal because its period is not open yet — keeps its slot due, so catch-up runs it again."""
 
 from __future__ import annotations
 

@@ -55,8 +55,7 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Country:
     return Country(db)
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
+def _sandbox(today: date | None) -> Iterator[Any]:
     from dhispatch.runtime.demo.metadata import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
@@ -66,10 +65,23 @@ def sandbox() -> Iterator[Any]:
         users={dc.ADMIN_USER: PASSWORD},
         tokens={PAT: dc.ADMIN_USER},
         oauth_clients={"msupply": CLIENT_SECRET},
-        today=END,
+        today=today,
     )
     with start_sandbox(config) as running:
         yield running
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A sandbox whose "today" is pinned to the end of the demo ledger."""
+    yield from _sandbox(END)
+
+
+@pytest.fixture
+def live_sandbox() -> Iterator[Any]:
+    """A sandbox on the real clock: ``serve`` runs at the real now, and a slot whose period has
+    not started on DHIS2's clock is not run."""
+    yield from _sandbox(None)
 
 
 def env_for(db: str | Path) -> dict[str, str]:

@@ -41,15 +41,16 @@ Fault = Callable[["Exchange"], Reply | None]
 
 @dataclass
 class Exchange:
-    """One import on its way through the proxy; ``forward`` sends it to the sandbox once."""
+    """One import on its way through the proxy; ``forward`` sends it to the sandbox once
+    (``dry``: as a dry run, so DHIS2 validates and counts but stores nothing)."""
 
     body: bytes
-    send: Callable[[], httpx.Response]
+    send: Callable[[bool], httpx.Response]
     _answer: httpx.Response | None = None
 
-    def forward(self) -> httpx.Response:
+    def forward(self, dry: bool = False) -> httpx.Response:
         if self._answer is None:
-            self._answer = self.send()
+            self._answer = self.send(dry)
         return self._answer
 
     def values(self) -> list[dict[str, Any]]:
@@ -63,8 +64,9 @@ def _html(status: int, title: str) -> Reply:
 
 
 def _rewrite(exchange: Exchange, change: Callable[[dict[str, Any], int], None]) -> Reply:
-    """Forward, then rewrite the import summary (bare or inside the WebMessage)."""
-    answer = exchange.forward()
+    """Forward as a dry run (DHIS2 stores nothing), then rewrite its import summary (bare or
+    in the WebMessage): a reply that does not prove what it seems to."""
+    answer = exchange.forward(dry=True)
     body = answer.json()
     summary = body.get("response", body) if "importCount" not in body else body
     change(summary, len(exchange.values()))
@@ -72,8 +74,11 @@ def _rewrite(exchange: Exchange, change: Callable[[dict[str, Any], int], None]) 
 
 
 def _stray_conflict(summary: dict[str, Any], n: int) -> None:
+    """Every value refused by a ≤2.36-style conflict naming nothing that was sent (as 2.36
+    does when it names a UID and the values went by code)."""
     summary["status"] = "WARNING"
     summary["conflicts"] = [{"object": "deNOSUCH001", "value": "Data element not found"}]
+    summary["importCount"] = {"imported": 0, "updated": 0, "ignored": n, "deleted": 0}
     summary.pop("rejectedIndexes", None)
 
 
@@ -206,7 +211,7 @@ class FaultProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                exchange = Exchange(body, lambda: proxy._forward(self, body))
+                exchange = Exchange(body, lambda dry: proxy._forward(self, body, dry))
                 if self.command == "POST" and self.path.split("?")[0] == IMPORT_PATH:
                     name = proxy._next(body)
                     reply = _html(413, "Request Entity Too Large") if name == "too-large" else (
@@ -232,10 +237,13 @@ class FaultProxy:
 
         return Handler
 
-    def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> httpx.Response:
+    def _forward(
+        self, handler: BaseHTTPRequestHandler, body: bytes, dry: bool = False
+    ) -> httpx.Response:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_HEADERS}
         headers.pop("Host", None)
-        return self._http.request(handler.command, self.upstream + handler.path,
+        path = handler.path.replace("dryRun=false", "dryRun=true") if dry else handler.path
+        return self._http.request(handler.command, self.upstream + path,
                                   content=body or None, headers=headers)  # fmt: skip
 
 

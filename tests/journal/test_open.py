@@ -53,7 +53,9 @@ def test_a_corrupt_journal_is_named_corrupt(tmp_path: Path) -> None:
         assert info.value.cause == "corrupt" and "\n" not in str(info.value)
 
 
-def test_a_large_journal_gets_the_cheap_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_journal_gets_the_cheap_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = made(tmp_path)
     monkeypatch.setattr(store, "QUICK_CHECK_LIMIT", 1024)
     with Journal.open(path) as journal:  # a sound one passes it

@@ -52,8 +52,8 @@ def test_a_v1_journal_is_upgraded_in_place_with_every_row_kept(
     fixture: str, tmp_path: Path
 ) -> None:
     path = v1_copy(tmp_path, fixture)
-    before = {t: rows(path, f"SELECT count(*) FROM {t}")[0][0]
-              for t in ("runs", "batches", "conflicts", "cells", "slots", "connections")}  # fmt: skip
+    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections")
+    before = {t: rows(path, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     with Journal.open(path) as journal:
         assert journal.schema_version() == SCHEMA_VERSION
