@@ -224,14 +224,21 @@ class Runner:
         self.close()
 
     def run(
-        self, plan: Plan, slots: Sequence[Slot], *, mode: RunMode, trigger: str, force: bool = False
+        self,
+        plan: Plan,
+        slots: Sequence[Slot],
+        *,
+        mode: RunMode,
+        trigger: str,
+        force: bool = False,
+        now: datetime | None = None,
     ) -> RunResult:
-        """One run of ``slots``, reported as it finishes."""
+        """One run of ``slots`` (as of ``now``, default the clock), reported as it finishes."""
         o = self.options
         options = RunOptions(
             batch_size=o.batch_size, force=force, env=o.env, progress=o.progress,
             stop=o.stop.is_set, transport=o.transport, retry_delay=o.retry_delay,
-            park_after=o.park_after, max_drop=o.max_drop, accept_drop=o.accept_drop,
+            park_after=o.park_after, max_drop=o.max_drop, accept_drop=o.accept_drop, now=now,
         )  # fmt: skip
         journal = self.journal
         o.report(RunStarted(plan, trigger))
@@ -292,7 +299,9 @@ class Runner:
         for group in groups:
             if self.options.stop.is_set():
                 break
-            results.append(self.run(plan, group, mode=RunMode.SCHEDULED, trigger="schedule"))
+            results.append(
+                self.run(plan, group, mode=RunMode.SCHEDULED, trigger="schedule", now=now)
+            )
             if results[-1].status in HALTING:
                 break  # later slots wait, in order, until this one is settled
         return results

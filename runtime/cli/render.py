@@ -207,7 +207,7 @@ def _say(text: str) -> None:
 
 
 # statuses that exit 1: values refused, due again, parked, or nothing sent at all
-FAILING = frozenset({"conflicts", "failed", "unconfirmed", "parked", "blocked"})
+FAILING = frozenset({"conflicts", "failed", "unconfirmed", "parked", "blocked", "deferred"})
 
 
 def exit_code(results: Iterable[RunResult]) -> int:

@@ -83,6 +83,7 @@ class RunOptions:
     park_after: int = DEFAULT_PARK_AFTER
     max_drop: float = DEFAULT_MAX_DROP
     accept_drop: bool = False
+    now: datetime | None = None  # the instant the run believes it is (catch-up's now)
 
 
 def execute(
@@ -195,7 +196,7 @@ class _Run:
         self.notices = replace(
             self.notices,
             future_slots=tuple(f"{s.step_id} {s.period.id}" for s in later),
-            clock_skew=clock.skew(datetime.now(UTC)),
+            clock_skew=clock.skew(self.options.now or datetime.now(UTC)),
         )
 
     def _compute(self, diff: JournalDiff) -> None:
@@ -291,6 +292,7 @@ class _Run:
         return run_status(
             self.mode, self.plan.target.enabled, self.sender.online, self.stopped, self.counts,
             blocked=self.notices.blocked is not None and self.mode is not RunMode.PREVIEW,
+            deferred=bool(self.notices.future_slots),
         )  # fmt: skip
 
     def _summary(self) -> RunSummary:

@@ -24,11 +24,13 @@ def run_status(
     counts: RunCounts,
     *,
     blocked: bool = False,
+    deferred: bool = False,
 ) -> str:
     """``preview``, ``disabled``, ``dry-run``; ``failed`` (DHIS2 unreachable or refusing every
     request), ``blocked`` (the drop guard stopped it), ``stopped`` (on request),
     ``unconfirmed`` (values left due: DHIS2's answer proved nothing), ``parked`` (a batch set
-    aside), ``conflicts`` (values refused or not formattable) or ``ok``."""
+    aside), ``deferred`` (a slot not run: its period has not started on DHIS2's clock),
+    ``conflicts`` (values refused or not formattable) or ``ok``."""
     if mode is RunMode.PREVIEW:
         return "preview"
     if not enabled:
@@ -45,6 +47,8 @@ def run_status(
         return "unconfirmed"
     if counts.parked:
         return "parked"
+    if deferred:
+        return "deferred"
     return "conflicts" if counts.refused or counts.unformattable else "ok"
 
 

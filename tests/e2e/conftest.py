@@ -55,6 +55,16 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Country:
     return Country(db)
 
 
+@pytest.fixture(scope="session")
+def small_country(tmp_path_factory: pytest.TempPathFactory) -> Country:
+    """4 stores × 8 items: enough cells for several batches, cheap to push many times."""
+    from dhispatch.runtime.demo.generator import generate_demo
+
+    db = tmp_path_factory.mktemp("small-country") / "omsupply.sqlite"
+    generate_demo(str(db), stores=4, items=8, months=3, seed=SEED, end=END)
+    return Country(db)
+
+
 def _sandbox(today: date | None) -> Iterator[Any]:
     from dhispatch.runtime.demo.metadata import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig

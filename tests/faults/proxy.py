@@ -101,6 +101,12 @@ def _error_counts(summary: dict[str, Any], n: int) -> None:
     summary["importCount"] = {"imported": 1, "updated": 0, "ignored": n - 1, "deleted": 0}
 
 
+def _message(status: int, phrase: str, text: str) -> Reply:
+    """A WebMessage without an import summary (a proxy during a restart, a transient refusal)."""
+    body = {"httpStatus": phrase, "httpStatusCode": status, "status": "ERROR", "message": text}
+    return Reply(status, json.dumps(body).encode())
+
+
 def _truncated(exchange: Exchange) -> Reply:
     answer = exchange.forward()
     return Reply(answer.status_code, answer.content[: max(1, len(answer.content) // 2)])
@@ -126,9 +132,9 @@ FAULTS: dict[str, Fault] = {
     "html-404": lambda x: _html(404, "Not Found"),
     "html-502": lambda x: _html(502, "Bad Gateway"),
     "html-403": lambda x: _html(403, "Forbidden"),
-    "webmessage-409": lambda x: Reply(409, json.dumps({"httpStatus": "Conflict",
-                                      "httpStatusCode": 409, "status": "ERROR",
-                                      "message": "Transaction conflict, try again"}).encode()),
+    "webmessage-409": lambda x: _message(409, "Conflict", "Transaction conflict, try again"),
+    "webmessage-404": lambda x: _message(404, "Not Found", "Not found"),
+    "webmessage-403": lambda x: _message(403, "Forbidden", "Access denied"),
     "webmessage-500": lambda x: Reply(500, json.dumps({"httpStatus": "Internal Server Error",
                                       "httpStatusCode": 500, "status": "ERROR",
                                       "message": "java.lang.NullPointerException"}).encode()),
@@ -146,6 +152,8 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.schedule: deque[str] = deque()
         self.body_limit: int | None = None  # bytes: larger imports get HTML 413
+        self.poison: bytes | None = None  # an import whose body holds it always gets HTTP 500
+        self.sizes: list[int] = []  # values per import, in order
         self.seen: list[str] = []  # the fault each import met, in order
         self.imports = 0
         self._lock = threading.Lock()
@@ -179,12 +187,16 @@ class FaultProxy:
         with self._lock:
             self.schedule.clear()
             self.body_limit = None
+            self.poison = None
 
     def _next(self, body: bytes) -> str:
         with self._lock:
             self.imports += 1
+            self.sizes.append(body.count(b'"dataElement"'))
             if self.body_limit is not None and len(body) > self.body_limit:
                 name = "too-large"
+            elif self.poison is not None and self.poison in body:
+                name = "webmessage-500"
             else:
                 name = self.schedule.popleft() if self.schedule else "pass"
             self.seen.append(name)

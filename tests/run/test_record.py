@@ -55,6 +55,7 @@ def test_status(
     assert run_status(mode, enabled, online, stopped, RunCounts(**counts)) == status
     if status == "ok":
         assert run_status(mode, enabled, online, stopped, RunCounts(), blocked=True) == "blocked"
+        assert run_status(mode, enabled, online, stopped, RunCounts(), deferred=True) == "deferred"
 
 
 def summary(**counts: int) -> RunSummary:
