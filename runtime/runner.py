@@ -206,6 +206,7 @@ class Runner:
             try:
                 if self._lock:
                     journal.acquire_lock()
+                    journal.close_dead_runs()  # a process killed mid-run left its row running
             except BaseException:
                 journal.close()
                 raise

@@ -35,6 +35,12 @@ def explain(exc: BaseException, path: Path, doing: str = "use") -> JournalError:
             "run again; nothing recorded so far is lost)",
             "disk full",
         )
+    if "disk i/o error" in low or code == errno.EIO or code == errno.EFBIG:
+        return JournalError(
+            f"cannot {doing} the journal {path}: the disk failed a write ({text}): it is full, "
+            "over a size limit, or failing; nothing recorded so far is lost",
+            "disk full",
+        )
     if "readonly" in low or "read-only" in low or code in (errno.EROFS, errno.EACCES, errno.EPERM):
         return JournalError(
             f"cannot {doing} the journal {path}: it is read-only ({text}); a push must be able "

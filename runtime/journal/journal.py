@@ -172,6 +172,16 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin):
             assert cur.lastrowid is not None
             return cur.lastrowid
 
+    def close_dead_runs(self) -> int:
+        """Runs still ``running`` when a runner takes the lock were killed (no runner holds the
+        lock, so none is running): record them as ``killed``. How many."""
+        with self._db.tx() as db:
+            cur = db.run(
+                "UPDATE runs SET status = 'killed', finished_at = ? WHERE status = 'running'",
+                (now(),),
+            )
+            return int(cur.rowcount)
+
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._db.tx() as db:
             db.run(

@@ -73,15 +73,15 @@ def funded_plan(url: str, db: Path, tmp: Path, *, codes: bool = False) -> Path:
 
 @pytest.mark.parametrize("codes", [False, True], ids=["uid", "code"])
 def test_values_are_stored_under_the_spec_s_attribute_option_combo(
-    codes: bool, country: Country, funded_sandbox: Any, tmp_path: Path
+    codes: bool, small_country: Country, funded_sandbox: Any, tmp_path: Path
 ) -> None:
-    plan = funded_plan(funded_sandbox.url, country.db, tmp_path, codes=codes)
+    plan = funded_plan(funded_sandbox.url, small_country.db, tmp_path, codes=codes)
     state = tmp_path / "state.sqlite"
     summary = json.loads(cli(["push", str(plan), "--period", "202405", "--state", str(state),
-                              "--json"], country.db).output)  # fmt: skip
-    expected = expected_cells("kiribati", country.db, *MAY)
+                              "--json"], small_country.db).output)  # fmt: skip
+    expected = expected_cells("kiribati", small_country.db, *MAY)
     stored = funded_sandbox.values()
-    assert summary["status"] == "ok" and summary["sent"] == len(expected) == len(stored) > 50
+    assert summary["status"] == "ok" and summary["sent"] == len(expected) == len(stored) > 30
     assert {v["attributeOptionCombo"] for v in stored} == {FUNDER_A}
     assert {(v["dataElement"], v["period"], v["orgUnit"], v["categoryOptionCombo"], v["value"])
             for v in stored} == expected  # fmt: skip
@@ -92,6 +92,6 @@ def test_values_are_stored_under_the_spec_s_attribute_option_combo(
     doc["target"]["attribute_option_combo"] = FUNDER_B
     plan.write_text(json.dumps(doc), encoding="utf-8")
     again = json.loads(cli(["push", str(plan), "--period", "202405", "--state", str(state),
-                            "--json"], country.db).output)  # fmt: skip
+                            "--json"], small_country.db).output)  # fmt: skip
     assert again["new"] == again["sent"] == len(expected)
     assert {v["attributeOptionCombo"] for v in funded_sandbox.values()} == {FUNDER_A, FUNDER_B}

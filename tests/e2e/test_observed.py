@@ -175,7 +175,6 @@ def test_a_clock_three_months_fast_hides_no_slot(small_country: Country, tmp_pat
         run = ["run", "--once", str(plan), "--state", str(state), "--retry-delay", "0", "--now"]
         cli([*run, "2024-07-01T06:00:00+12:00"], db)  # June, on time
         fast = cli([*run, "2024-10-01T06:00:00+12:00"], db, code=None)  # the clock is wrong
-        assert "ahead of DHIS2" in fast.output
         months = [("202407", date(2024, 7, 1), date(2024, 7, 31), "2024-08-01"),
                   ("202408", date(2024, 8, 1), date(2024, 8, 31), "2024-09-01"),
                   ("202409", date(2024, 9, 1), date(2024, 9, 30), "2024-10-01")]  # fmt: skip
@@ -184,6 +183,7 @@ def test_a_clock_three_months_fast_hides_no_slot(small_country: Country, tmp_pat
             result = cli([*run, f"{due}T06:00:00+12:00"], db, code=None)  # the clock is right
             assert "nothing due" not in result.output, month
             assert expected_cells("kiribati", db, month, first, last) <= stored(sandbox), month
+    assert "ahead of DHIS2" in fast.output  # and the wrong clock was reported
 
 
 def test_unknown_codes_do_not_block_the_valid_values(
@@ -328,3 +328,47 @@ def test_two_runners_cannot_share_a_journal_through_a_symlink(
             slow.send_signal(signal.SIGKILL)
             slow.wait()
         assert other.exit_code == 1 and "another dhispatch runner" in other.output
+
+
+def test_a_corrupt_journal_is_noticed_before_it_is_used(
+    small_country: Country, tmp_path: Path
+) -> None:
+    """Point 10: a randomly corrupted journal was used without noticing."""
+    db, state = small_country.db, tmp_path / "state.sqlite"
+    with stack() as (_, proxy):
+        plan = plan_file("kiribati", proxy.url, db, tmp_path)
+        push(plan, state, db)
+        size = state.stat().st_size
+        with state.open("r+b") as f:  # a torn page in the middle of the file
+            f.seek(size // 2 - (size // 2) % 4096)
+            f.write(os.urandom(4096))
+        for args in (["log"], ["push", str(plan), "--period", "202405"]):
+            result = cli([*args, "--state", str(state)], db, code=1)
+            assert "is corrupt" in result.output and "internal error" not in result.output
+
+
+def test_a_full_disk_is_named_in_one_line_with_exit_1(
+    small_country: Country, tmp_path: Path
+) -> None:
+    """Point 10: a full disk ended in "internal error: OperationalError … exit 3"."""
+    import resource
+
+    db, state = small_country.db, tmp_path / "state.sqlite"
+    with stack() as (_, proxy):
+        plan = plan_file("kiribati", proxy.url, db, tmp_path)
+        push(plan, state, db)
+        limit = state.stat().st_size + 16 * 1024  # the journal may grow no further
+
+        def no_room() -> None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        done = subprocess.run(
+            [sys.executable, "-m", "dhispatch.runtime.cli.main", "push", str(plan), "--period",
+             "202404", "--state", str(state), "--force"],
+            env={**os.environ, **env_for(db)}, capture_output=True, text=True,
+            preexec_fn=no_room, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "the disk failed a write" in done.stderr or "disk holding it is full" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
