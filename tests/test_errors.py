@@ -17,7 +17,8 @@ from dhispatch.runtime.journal import Journal
 
 # The sandbox answers these over HTTP (a 400 or 409 response); no user ever sees them raised.
 HTTP_ONLY = {
-    "dhispatch.runtime.sandbox.pipeline._Reject",
+    "dhispatch.runtime.sandbox.approvals.ApprovalError",
+    "dhispatch.runtime.sandbox.pipeline_checks.Reject",
     "dhispatch.runtime.sandbox.query.QueryError",
     "dhispatch.runtime.sandbox.summary.ImportRequestError",
 }

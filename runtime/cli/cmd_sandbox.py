@@ -62,7 +62,11 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     "users",
     multiple=True,
     metavar="NAME:PASSWORD",
-    help="A user and password (repeatable). Default: admin with a generated password.",
+    help=(
+        "A user and password (repeatable): a user of the export logs in with its user roles,"
+        " groups and sharing, any other name as a superuser. Default: admin with a generated"
+        " password."
+    ),
 )
 @click.option(
     "--token",

@@ -53,6 +53,7 @@ class Reconciliation:
     refused: Mapping[int, tuple[Conflict, ...]] = field(default_factory=dict)
     retry: frozenset[int] = frozenset()
     unconfirmed: str | None = None
+    whole: Conflict | None = None  # every value refused by one refusal naming none of them
 
 
 def reconcile(
@@ -147,7 +148,7 @@ def match_object(conflict: Conflict, values: Sequence[DataValue]) -> tuple[int, 
 
 def _group_refusal(result: ImportResult, placement: Placement, n: int) -> bool:
     """2.43+: one group conflict (``objects: {args}``) listing every value, nothing written."""
-    if result.status != "ERROR" or len(result.conflicts) != 1 or n < 2:
+    if result.status != "ERROR" or len(result.conflicts) != 1 or n < 1:
         return False
     conflict = result.conflicts[0]
     return (
@@ -169,7 +170,9 @@ def _whole(result: ImportResult, values: Sequence[DataValue], conflict: Conflict
     named = named_values(conflict, values)
     if named and named != everything:
         return Reconciliation(refused={i: (conflict,) for i in named}, retry=everything - named)
-    return Reconciliation(refused={i: (conflict,) for i in everything})
+    return Reconciliation(
+        refused={i: (conflict,) for i in everything}, whole=None if named else conflict
+    )
 
 
 def named_values(conflict: Conflict, values: Sequence[DataValue]) -> frozenset[int]:

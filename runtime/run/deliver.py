@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     from dhispatch.runtime.dhis2 import ImportResult
     from dhispatch.runtime.dhis2 import ServerVersion
 
-MAX_REQUESTS = 32  # per batch and run: isolating named refusals one request at a time
+MAX_REQUESTS = 64  # per batch and run: isolating refused values (what is left stays due)
+# 2.43 group refusals that depend on the values' own keys (element, org unit, combos, period):
+# when one names no value as sent (it names UIDs, the values went by code), halving finds them
+BISECTABLE = frozenset({"E8011", "E8012", "E8020", "E8021", "E8022", "E8023", "E8024", "E8025",
+                        "E8030", "E8031", "E8032", "E8033"})  # fmt: skip
 OUTAGE_STATUSES = frozenset({401, 403, 404, 407, 408, 429, 502, 503, 504})
 
 
@@ -61,6 +65,10 @@ def classify(exc: Dhis2Error) -> Failure:
     if isinstance(exc, ProtocolError):
         return Failure(str(exc), status, "unreadable answer")
     return Failure(str(exc), status, None)
+
+
+def bisectable(conflict: Conflict) -> bool:
+    return conflict.error_code in BISECTABLE
 
 
 @dataclass(slots=True)
@@ -124,42 +132,65 @@ class Courier:
         self._requests(row, fresh)
 
     def _requests(self, row: BatchRow, fresh: list[int]) -> None:
-        """The requests of one batch: one, plus one per round of isolating named refusals."""
+        """The requests of one batch: one, plus one per part still to send after a refusal of
+        the whole batch — its named culprits left out, or (naming none) halved."""
         from dhispatch.runtime.dhis2 import Dhis2Error
         from dhispatch.runtime.dhis2 import PayloadTooLarge
-        from dhispatch.runtime.dhis2 import reconcile
 
         values = data_values(row.payload)
-        answer, pending, failure = _Answer(), fresh, None
-        while pending and failure is None:
+        answer, work, failure = _Answer(), [fresh] if fresh else [], None
+        while work and failure is None:
             if answer.requests >= MAX_REQUESTS:
                 failure = Failure(f"gave up isolating refused values after {MAX_REQUESTS} "
                                   "requests", None, "isolation")  # fmt: skip
                 break
-            subset = [values[i] for i in pending]
+            part = work.pop(0)
             try:
                 with self._timings.measure("http") as request:
-                    result = self._client().push(subset, data_set=row.data_set,
-                                                 id_schemes=self._schemes,
+                    result = self._client().push([values[i] for i in part],
+                                                 data_set=row.data_set, id_schemes=self._schemes,
                                                  import_strategy=row.strategy)  # fmt: skip
             except PayloadTooLarge as exc:
-                if not answer.requests and len(pending) == len(row.payload) > 1:
+                if not answer.requests and len(part) == len(row.payload) > 1:
                     self._halve(row)
                     return
                 failure = Failure(str(exc), exc.status, "HTTP 413")
+                work.insert(0, part)
                 break
             except Dhis2Error as exc:
                 failure = classify(exc)
+                work.insert(0, part)
                 break
             answer.add(result, request.seconds)
-            verdict = reconcile(result, subset, self._version, row.strategy)
-            if verdict.unconfirmed is not None:
-                failure = Failure(verdict.unconfirmed, result.http_status, "unconfirmed answer")
-                break
-            answer.held.update(pending[i] for i in verdict.held)
-            answer.refused.update({pending[i]: c for i, c in verdict.refused.items()})
-            pending = [pending[i] for i in sorted(verdict.retry)]
-        self._conclude(row, answer, pending, failure)
+            failure = self._judge(result, row, part, values, answer, work)
+            if failure is not None:
+                work.insert(0, part)
+        self._conclude(row, answer, [i for part in work for i in part], failure)
+
+    def _judge(
+        self,
+        result: ImportResult,
+        row: BatchRow,
+        part: list[int],
+        values: list[DataValue],
+        answer: _Answer,
+        work: list[list[int]],
+    ) -> Failure | None:
+        """Record what one answer proved for ``part``; queue what must be sent again."""
+        from dhispatch.runtime.dhis2 import reconcile
+
+        verdict = reconcile(result, [values[i] for i in part], self._version, row.strategy)
+        if verdict.unconfirmed is not None:
+            return Failure(verdict.unconfirmed, result.http_status, "unconfirmed answer")
+        if verdict.whole is not None and len(part) > 1 and bisectable(verdict.whole):
+            half = len(part) // 2  # a group refusal naming no value sent: which ones? halve
+            work[:0] = [part[:half], part[half:]]
+            return None
+        answer.held.update(part[i] for i in verdict.held)
+        answer.refused.update({part[i]: c for i, c in verdict.refused.items()})
+        if verdict.retry:
+            work.insert(0, [part[i] for i in sorted(verdict.retry)])
+        return None
 
     def _halve(self, row: BatchRow) -> None:
         """HTTP 413: this batch, and every later one of the run, at half the size."""

@@ -132,7 +132,17 @@ def test_243_whole_refusals_name_their_culprits_or_refuse_all() -> None:
                     {"args": "dsQQQQQQQQQ"})  # fmt: skip
     verdict = reconcile(summary(0, 0, 0, 0, user, status="ERROR", rejected=tuple(range(100))),
                         HUNDRED, V243)  # fmt: skip
-    assert len(verdict.refused) == 100 and not verdict.retry
+    assert len(verdict.refused) == 100 and not verdict.retry and verdict.whole == user
+    # one naming values only by UIDs the batch did not send (codes were): the courier halves it
+    by_uid = Conflict(tuple(range(100)), "E8022", "not usable with org unit(s): ouUID0000001",
+                      {"args": "dsQQQQQQQQQ-[ouUID0000001]"})  # fmt: skip
+    verdict = reconcile(summary(0, 0, 0, 0, by_uid, status="ERROR", rejected=tuple(range(100))),
+                        HUNDRED, V243)  # fmt: skip
+    assert verdict.whole == by_uid and len(verdict.refused) == 100
+    alone = Conflict((0,), "E8022", "x", {"args": "ds-[ou]"})
+    one = summary(0, 0, 0, 0, alone, status="ERROR", rejected=(0,), size=1)
+    single = reconcile(one, HUNDRED[:1], V243)
+    assert set(single.refused) == {0} and single.unconfirmed is None
     # a "whole" refusal that still counts values written proves nothing
     assert reconcile(summary(0, 3, 0, 0, decode, status="ERROR"), HUNDRED, V243).unconfirmed
     assert reconcile(summary(1, 99), HUNDRED, V243).unconfirmed  # 2.43 never counts imported

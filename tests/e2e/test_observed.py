@@ -207,6 +207,26 @@ def test_unknown_codes_do_not_block_the_valid_values(
         assert summary["status"] == "conflicts"
 
 
+def test_a_group_refusal_naming_only_uids_does_not_block_the_rest(
+    small_country: Country, tmp_path: Path
+) -> None:
+    """Point 7, by key: on 2.43+ one org unit not assigned to the data set fails the whole group
+    (E8022), naming its UID while the values went by code; halving finds its values."""
+    db, state = small_country.db, tmp_path / "state.sqlite"
+    expected = expected_cells("kiribati", db, *MAY)
+    metadata = copy.deepcopy(sd.demo_metadata(dc.DEMO_STORES, dc.DEMO_ITEMS))
+    (kiribati,) = [d for d in metadata["dataSets"] if d["id"] == dc.KIRIBATI_DATA_SET]
+    outside = dc.org_unit_uid(2)
+    kiribati["organisationUnits"] = [o for o in kiribati["organisationUnits"]
+                                     if o["id"] != outside]  # fmt: skip
+    with stack("2.43", metadata=metadata) as (sandbox, proxy):
+        plan = plan_file("kiribati", proxy.url, db, tmp_path)
+        summary = push(plan, state, db, "--batch-size", "1000", code=1)
+        theirs = {c for c in expected if c[2] == outside}
+        assert theirs and stored(sandbox) == expected - theirs
+        assert summary["refused"] == len(theirs) and summary["status"] == "conflicts"
+
+
 def _edit(db: Path, tmp: Path, *statements: str) -> Path:
     copy_path = tmp / "edited.sqlite"
     shutil.copy(db, copy_path)
