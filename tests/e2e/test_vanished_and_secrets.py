@@ -113,6 +113,18 @@ def test_canary_secret_never_appears_anywhere(
                               *st], country.db, code=None)))  # fmt: skip
     outputs.append(_text(cli(["run", "--once", *map(str, plans.values()), *st, "--now",
                               "2024-06-01T06:00:00+12:00"], country.db, code=None)))  # fmt: skip
+    # a batch parked behind a proxy that fails every import, listed by log, then retried
+    from tests.faults.proxy import fault_proxy
+
+    with fault_proxy(sandbox.url) as proxy:
+        proxy.poison = b'"dataValues"'
+        (tmp_path / "parked").mkdir()
+        parked = plan_file("kiribati", proxy.url, country.db, tmp_path / "parked")
+        outputs.append(_text(cli(["push", str(parked), "--period", "202404", *st, "--park-after",
+                                  "1", "--retry-delay", "0"], country.db, code=1)))  # fmt: skip
+    outputs.append(_text(cli(["log", *st], country.db)))
+    assert "parked batches (" in outputs[-1]
+    outputs.append(_text(cli(["log", "--retry-parked", *st], country.db)))
     outputs.append(_text(cli(["log", *st], country.db)))
     outputs.append(_text(cli(["log", "--json", *st], country.db)))
     reports = []
