@@ -219,6 +219,20 @@ class Dhis2Client:
             rows.append(row)
         return json.dumps({"dataSet": data_set, "dataValues": rows}).encode()
 
+    def codes_of(self, uids: Iterable[str]) -> dict[str, str]:
+        """UID → code of the data elements, org units and option combos among ``uids`` (≤2.36
+        conflicts name found objects by UID while the values may have gone by code)."""
+        out: dict[str, str] = {}
+        for kind in ("dataElements", "organisationUnits", "categoryOptionCombos"):
+            left = sorted(u for u in set(uids) if u not in out)
+            if not left:
+                break
+            params = {"filter": f"id:in:[{','.join(left)}]", "fields": "id,code", "paging": "false"}
+            for obj in self._get_json(f"/api/{kind}", params).get(kind) or ():
+                if isinstance(obj, dict) and isinstance(obj.get("code"), str):
+                    out[str(obj.get("id"))] = obj["code"]
+        return out
+
     def combo_id(self, uid: str, scheme: str) -> str:
         """An option combo given by UID, identified as ``scheme`` asks: ≤2.42 reads attribute
         option combos with the category option combo id scheme (``createDataValueSetImport

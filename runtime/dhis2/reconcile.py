@@ -61,9 +61,11 @@ def reconcile(
     values: Sequence[DataValue],
     version: ServerVersion | None,
     strategy: str = "CREATE_AND_UPDATE",
+    aliases: Mapping[str, str] | None = None,
 ) -> Reconciliation:
-    """Judge one import summary against the values that were sent."""
-    placement = place(result, values)
+    """Judge one import summary against the values that were sent. ``aliases`` map identifiers
+    in DHIS2's words (≤2.36 names found objects by UID) to the ones sent (codes)."""
+    placement = place(result, values, aliases or {})
     if placement.problem is not None:
         return Reconciliation(unconfirmed=placement.problem)
     if placement.whole is not None:
@@ -82,7 +84,9 @@ def reconcile(
     return Reconciliation(held=held, refused=refused)
 
 
-def place(result: ImportResult, values: Sequence[DataValue]) -> Placement:
+def place(
+    result: ImportResult, values: Sequence[DataValue], aliases: Mapping[str, str] | None = None
+) -> Placement:
     """Each conflict on the values it concerns; a problem when one cannot be placed."""
     n = len(values)
     refused: dict[int, list[Conflict]] = {}
@@ -96,7 +100,7 @@ def place(result: ImportResult, values: Sequence[DataValue]) -> Placement:
                 return Placement({}, problem=_out_of_range(conflict, bad[0], n))
             hits: tuple[int, ...] = conflict.indexes
         else:
-            hits = match_object(conflict, values)
+            hits = match_object(conflict, values, aliases or {})
         if not hits:
             unplaced.append(conflict)
         for i in hits:
@@ -128,11 +132,15 @@ def _unplaced(conflict: Conflict) -> str:
     )
 
 
-def match_object(conflict: Conflict, values: Sequence[DataValue]) -> tuple[int, ...]:
+def match_object(
+    conflict: Conflict, values: Sequence[DataValue], aliases: Mapping[str, str] | None = None
+) -> tuple[int, ...]:
     """≤2.36: the values a conflict's ``object`` names — an identifier of one kind (data element,
-    org unit, option combo, period) or, for a bad value, the value itself narrowed by the element
-    its message names. () when it names nothing sent, or identifiers of two kinds (ambiguous)."""
-    obj = conflict.object
+    org unit, option combo, period; a UID read through ``aliases`` as the code sent) or, for a
+    bad value, the value itself narrowed by the element its message names. () when it names
+    nothing sent, or identifiers of two kinds (ambiguous)."""
+    alias = aliases or {}
+    obj = alias.get(conflict.object or "", conflict.object)
     if not obj:
         return ()
     found = [tuple(i for i, v in enumerate(values) if getattr(v, kind) == obj) for kind in _KINDS]
@@ -142,8 +150,22 @@ def match_object(conflict: Conflict, values: Sequence[DataValue]) -> tuple[int, 
     if found:
         return ()  # the same text is an identifier of two kinds: ambiguous
     hits = tuple(i for i, v in enumerate(values) if v.value == obj)
-    narrowed = tuple(i for i in hits if values[i].data_element in conflict.message)
+    named = {values[i].data_element for i in hits if values[i].data_element in conflict.message}
+    named |= {code for uid, code in alias.items() if uid in conflict.message}
+    narrowed = tuple(i for i in hits if values[i].data_element in named)
     return narrowed if narrowed else ()
+
+
+UID = re.compile(r"\b[A-Za-z][A-Za-z0-9]{10}\b")
+
+
+def unplaced_uids(result: ImportResult) -> set[str]:
+    """UIDs that conflicts without indexes (≤2.36) name, in their object or message."""
+    found: set[str] = set()
+    for conflict in result.conflicts:
+        if conflict.indexes is None:
+            found |= set(UID.findall(f"{conflict.object or ''} {conflict.message}"))
+    return found
 
 
 def _group_refusal(result: ImportResult, placement: Placement, n: int) -> bool:

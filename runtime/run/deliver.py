@@ -111,6 +111,7 @@ class Courier:
         self._run_id, self._version = run_id, version
         self.limit, self._park_after = limit, park_after
         self._counts, self._timings, self._ledger = counts, timings, ledger
+        self._aliases: dict[str, str] = {}  # UID -> code, for ≤2.36 conflicts naming UIDs
         self.online = True  # False after an outage: later batches are journalled, not sent
         self.error: str | None = None
 
@@ -179,7 +180,10 @@ class Courier:
         """Record what one answer proved for ``part``; queue what must be sent again."""
         from dhispatch.runtime.dhis2 import reconcile
 
-        verdict = reconcile(result, [values[i] for i in part], self._version, row.strategy)
+        sent = [values[i] for i in part]
+        verdict = reconcile(result, sent, self._version, row.strategy, self._aliases)
+        if verdict.unconfirmed is not None and self._learn_codes(result):
+            verdict = reconcile(result, sent, self._version, row.strategy, self._aliases)
         if verdict.unconfirmed is not None:
             return Failure(verdict.unconfirmed, result.http_status, "unconfirmed answer")
         if verdict.whole is not None and len(part) > 1 and bisectable(verdict.whole):
@@ -191,6 +195,25 @@ class Courier:
         if verdict.retry:
             work.insert(0, [part[i] for i in sorted(verdict.retry)])
         return None
+
+    def _learn_codes(self, result: ImportResult) -> bool:
+        """≤2.36 names found objects by UID: when the values went by code, learn the codes of
+        the UIDs its unplaced conflicts name (one lookup per kind). True when any was learnt."""
+        from dhispatch.runtime.dhis2 import Dhis2Error
+        from dhispatch.runtime.dhis2.reconcile import unplaced_uids
+
+        by_code = "CODE" in (self._schemes.data_element, self._schemes.org_unit,
+                             self._schemes.category_option_combo)  # fmt: skip
+        old = self._version is None or self._version.generation <= 36
+        uids = unplaced_uids(result) - self._aliases.keys() if by_code and old else set()
+        if not uids:
+            return False
+        try:
+            learnt = self._client().codes_of(uids)
+        except Dhis2Error:
+            return False  # the batch stays due; the next run asks again
+        self._aliases.update(learnt)
+        return bool(learnt)
 
     def _halve(self, row: BatchRow) -> None:
         """HTTP 413: this batch, and every later one of the run, at half the size."""

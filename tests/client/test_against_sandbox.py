@@ -175,6 +175,13 @@ def test_partial_conflict_maps_to_the_value(sandbox: Sandbox) -> None:
     assert stored(sandbox, values[2]) == "5"
 
 
+def test_codes_of_names_the_codes_of_uids(sandbox: Sandbox) -> None:
+    de, ou = fx.value(3, 4, "1").data_element, fx.org_unit(4)
+    with client(sandbox) as c:
+        codes = c.codes_of([de, ou, "xNOSUCHUID1"])
+    assert codes == {de: "DE_003", ou: "OU_004"}
+
+
 def test_async_import_is_polled_to_its_summary(sandbox: Sandbox) -> None:
     values = [fx.value(i, 5, str(i)) for i in (1, 2, 4, 5)]
     with client(sandbox, poll_interval=0.01) as c:

@@ -146,3 +146,19 @@ def test_243_whole_refusals_name_their_culprits_or_refuse_all() -> None:
     # a "whole" refusal that still counts values written proves nothing
     assert reconcile(summary(0, 3, 0, 0, decode, status="ERROR"), HUNDRED, V243).unconfirmed
     assert reconcile(summary(1, 99), HUNDRED, V243).unconfirmed  # 2.43 never counts imported
+
+
+def test_236_conflicts_naming_uids_are_placed_through_the_codes_sent() -> None:
+    """2.36 names a found object by its UID (``orgUnit.getUid()``) while the values went by code:
+    unplaceable as it stands, placed once the UIDs' codes are known (``client.codes_of``)."""
+    values = [DataValue("UC00001", "202405", "S001", None, "5"),
+              DataValue("UC00002", "202405", "S002", None, "12.5")]  # fmt: skip
+    hierarchy = Conflict(None, None, "Organisation unit not in hierarchy of current user: admin",
+                         object="ou000000001")  # fmt: skip
+    bad_value = Conflict(None, None, "Data value is not an integer, must match data element "
+                         "type: deKUC000002", object="12.5")  # fmt: skip
+    result = summary(0, 0, 2, 0, hierarchy, bad_value, size=2)
+    assert reconcile(result, values, V236).unconfirmed
+    aliases = {"ou000000001": "S001", "deKUC000002": "UC00002"}
+    verdict = reconcile(result, values, V236, aliases=aliases)
+    assert set(verdict.refused) == {0, 1} and verdict.unconfirmed is None
