@@ -22,7 +22,6 @@ _COLUMNS = (
     "http_status, imported, updated, ignored, deleted, attempts, error, target_id, origin_id, "
     "parent_id, failures, failure_kind, note, created_at"
 )
-DUE = ("pending", "failed")
 
 
 class QueueMixin:
@@ -58,9 +57,6 @@ class QueueMixin:
             (plan_name, target_id),
         )
         return [_batch(r) for r in rows]
-
-    def pending_batches(self, plan_name: str, target_id: int = LEGACY_TARGET) -> list[BatchRow]:
-        return self.due_batches(plan_name, target_id)
 
     def parked_batches(
         self, plan_name: str | None = None, target_id: int | None = None

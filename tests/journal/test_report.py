@@ -24,7 +24,7 @@ def _journal_with_run(path: Path) -> tuple[Journal, int]:
                            "E7600", "<script>alert(1)</script> | bad")  # fmt: skip
     answer = Settlement(frozenset(), (conflict,), frozenset({0}), http_status=409,
                         counts=(0, 0, 1, 0), seconds=0.2)  # fmt: skip
-    j.batch_settled(j.pending_batches("demo")[0], run, answer)
+    j.batch_settled(j.due_batches("demo")[0], run, answer)
     summary = {"periods": ["202401"], "values": 1, "refused": 1,
                "per_store": {"<b>S1</b>": {"stock_on_hand": 1}},
                "timings": {"indicators": 0.1, "payload": 0.01, "journal": 0.0, "http": 0.2,
