@@ -6,6 +6,7 @@ without writing by read-only commands, and their history given to the target it 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sqlite3
 from dataclasses import replace
@@ -123,3 +124,20 @@ def test_a_copy_of_the_spec_aimed_elsewhere_starts_from_nothing(tmp_path: Path) 
             assert journal.due_batches(PLAN, target) == []
         assert all(r.target_id == 0 for r in journal.runs())  # still unclaimed
         assert resolve_target(journal, staging, ENV) not in (None, 0)
+
+
+def test_log_reads_a_v1_journal_without_writing_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dhispatch.runtime.cli.main import cli
+
+    path = v1_copy(tmp_path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = CliRunner().invoke(cli, ["log", "--json", "--state", str(path)])
+    assert out.exit_code == 0, out.output
+    runs = json.loads(out.output)
+    assert [r["status"] for r in runs] == ["failed", "conflicts", "conflicts"]
+    assert all(r["target"] is None for r in runs)  # written before targets were recorded
+    text = CliRunner().invoke(cli, ["log", "--state", str(path)]).output
+    assert "(not recorded: schema 1)" in text and "1 batch(es) failed" in text
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
