@@ -117,10 +117,12 @@ class RunnerOptions:
     """Settings every run of a runner shares.
 
     ``env`` holds credentials and the database location (default ``os.environ``); ``stop`` is
-    set to cancel (serve's SIGTERM, a console's button); ``progress`` sees values as they are
-    computed; ``report`` sees every ``RunnerEvent``; ``park_after`` is how many failures of one
-    kind in a row park a batch; ``max_drop`` the share of held values a run may turn to 0 or
-    remove unless ``accept_drop``; ``transport`` and ``retry_delay`` are seams for tests.
+    set to cancel (serve's SIGTERM, a console's button): DHIS2 retries and backoff end at once
+    and a request in flight is abandoned after a short grace; ``deadline`` bounds one DHIS2
+    request, retries included (None: the client's default); ``progress`` sees values as they
+    are computed; ``report`` sees every ``RunnerEvent``; ``park_after`` is how many failures of
+    one kind in a row park a batch; ``max_drop`` the share of held values a run may turn to 0
+    or remove unless ``accept_drop``; ``transport`` and ``retry_delay`` are seams for tests.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -130,6 +132,7 @@ class RunnerOptions:
     window: timedelta = DEFAULT_WINDOW
     env: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None
     progress: ProgressFn | None = None
     report: Callable[[RunnerEvent], None] = _ignore
     transport: httpx.BaseTransport | None = None
@@ -238,8 +241,9 @@ class Runner:
         o = self.options
         options = RunOptions(
             batch_size=o.batch_size, force=force, env=o.env, progress=o.progress,
-            stop=o.stop.is_set, transport=o.transport, retry_delay=o.retry_delay,
-            park_after=o.park_after, max_drop=o.max_drop, accept_drop=o.accept_drop, now=now,
+            stop=o.stop.is_set, cancel=o.stop, deadline=o.deadline, transport=o.transport,
+            retry_delay=o.retry_delay, park_after=o.park_after, max_drop=o.max_drop,
+            accept_drop=o.accept_drop, now=now,
         )  # fmt: skip
         journal = self.journal
         o.report(RunStarted(plan, trigger))
@@ -356,14 +360,14 @@ class Runner:
         from dhispatch.runtime.dhis2 import AuthenticationError
         from dhispatch.runtime.dhis2 import Dhis2Client
         from dhispatch.runtime.dhis2 import Dhis2Error
-        from dhispatch.runtime.dhis2 import auth_from_plan
 
         target = plan.target
-        auth = auth_from_plan(target.auth, self._env())  # ConfigError (exit 2) before anything
+        # a ConfigError (an unset variable, plain http to another machine) before anything
+        client = Dhis2Client.for_target(target, self._env(), timeout=timeout, retry=_quick_retry())
         previous = self.journal.last_connection(target.url)
         check = partial(ConnectionCheck, target.url, target.data_set, previous)
         try:
-            with Dhis2Client(target.url, auth, timeout=timeout, retry=_quick_retry()) as client:
+            with client:
                 info, me = client.system_info(), client.me()
         except AuthenticationError as exc:
             return check(failure="authentication", error=str(exc))
@@ -383,12 +387,13 @@ def fetch_metadata(
     """The target's metadata export of the plan's data set (what preflight checks against)."""
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Dhis2Error
-    from dhispatch.runtime.dhis2 import auth_from_plan
 
     target = plan.target
-    auth = auth_from_plan(target.auth, os.environ if env is None else env)
+    client = Dhis2Client.for_target(
+        target, os.environ if env is None else env, timeout=timeout, retry=_quick_retry()
+    )
     try:
-        with Dhis2Client(target.url, auth, timeout=timeout, retry=_quick_retry()) as client:
+        with client:
             export: dict[str, Any] = client.metadata_export(target.data_set)
             return export
     except Dhis2Error as exc:

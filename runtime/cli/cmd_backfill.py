@@ -23,6 +23,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.max_drop
 @options.accept_drop
 @options.retry_delay
+@options.deadline
 def command(
     spec_or_plan: str,
     first: str,
@@ -35,6 +36,7 @@ def command(
     max_drop: int | None,
     accept_drop: bool,
     retry_delay: float | None,
+    deadline: float | None,
 ) -> None:
     """Push the periods --from..--to, one run per period, each computed at its own end."""
     from dhispatch.runtime.cli.render import exit_code
@@ -42,7 +44,7 @@ def command(
     loaded = load_plan_arg(spec_or_plan)
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=True, as_json=as_json, batch_size=batch_size,
-                    retry_delay=retry_delay,
+                    deadline=deadline, retry_delay=retry_delay,
                     delivery=delivery) as runner:  # fmt: skip
         results = runner.backfill(loaded.plan, first, last, force=force)
     sys.exit(exit_code(results))

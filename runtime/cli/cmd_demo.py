@@ -137,12 +137,11 @@ def _generate(db: Path, seed: int, today: date) -> None:
     from dhispatch.runtime.demo import identifiers as dc
     from dhispatch.runtime.demo.generator import generate_demo
 
-    if db.exists():
-        db.unlink()
     click.echo(f"1/4 generating the demo stock database ({dc.DEMO_STORES} stores × "
                f"{dc.DEMO_ITEMS} items × {dc.DEMO_MONTHS} months): {db}")  # fmt: skip
+    # the demo's own file in its folder: replaced on a rerun, but never if it is not a file
     generate_demo(str(db), stores=dc.DEMO_STORES, items=dc.DEMO_ITEMS, months=dc.DEMO_MONTHS,
-                  seed=seed, end=today)  # fmt: skip
+                  seed=seed, end=today, overwrite=True)  # fmt: skip
 
 
 def _push(plan: Plan, files: _Files, env: dict[str, str], period: str) -> tuple[RunResult, Path]:

@@ -115,6 +115,7 @@ def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey]) -> None:
     from rich.table import Table
 
     from dhispatch.runtime.cli.render import console
+    from dhispatch.runtime.cli.render import text_cell
 
     table = Table(title="runs (newest first)", title_justify="left")
     for col in ("run", "plan", "target", "trigger", "started (UTC)", "status", "periods",
@@ -124,11 +125,11 @@ def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey]) -> None:
         s = r.summary
         secs = f"{(r.finished_at - r.started_at).total_seconds():.0f}" if r.finished_at else "—"
         key = targets.get(r.target_id)
-        table.add_row(str(r.id), r.plan_name, key.url if key else "—", r.trigger,
-                      r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
-                      ", ".join(s.get("periods", [])), str(s.get("values", 0)),
-                      str(s.get("sent", 0)), str(s.get("unchanged", 0)),
-                      str(s.get("refused", 0)), secs)  # fmt: skip
+        row = (r.id, r.plan_name, key.url if key else "—", r.trigger,
+               r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
+               ", ".join(s.get("periods", [])), s.get("values", 0), s.get("sent", 0),
+               s.get("unchanged", 0), s.get("refused", 0), secs)  # fmt: skip
+        table.add_row(*map(text_cell, row))
     console().print(table)
 
 
@@ -137,14 +138,18 @@ def _print_queue(
     parked: list[BatchRow],
     targets: dict[int, TargetKey],
 ) -> None:
+    """Due and parked batches, one line each (the reasons are DHIS2's words: made inert)."""
+    from dhispatch.runtime.printable import printable
+
     for plan, target, status, n in waiting:
         if status != "parked":
-            click.echo(f"{plan} → {_target_text(target, targets)}: {n} batch(es) {status}, "
-                       "resent first by the next run")  # fmt: skip
+            click.echo(printable(f"{plan} → {_target_text(target, targets)}: {n} batch(es) "
+                                 f"{status}, resent first by the next run"))  # fmt: skip
     if not parked:
         return
     click.echo(f"\nparked batches ({len(parked)}): set aside after failing the same way too "
                "often; dhispatch log --retry-parked [ID] · --drop-parked ID")  # fmt: skip
     for b in parked:
-        click.echo(f"  batch {b.id}  {b.plan_name} → {_target_text(b.target_id, targets)}  "
-                   f"{b.size} values  {b.note or b.error or ''}")  # fmt: skip
+        click.echo("  " + printable(f"batch {b.id}  {b.plan_name} → "
+                                    f"{_target_text(b.target_id, targets)}  {b.size} values  "
+                                    f"{b.note or b.error or ''}"))  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def command(
     from dhispatch.compiler.preflight import preflight
     from dhispatch.dsl.diagnostics import render_all
     from dhispatch.runtime.cells import addresses
+    from dhispatch.runtime.printable import printable
     from dhispatch.runtime.runner import fetch_metadata
 
     loaded = load_plan_arg(spec_or_plan)
@@ -51,7 +53,9 @@ def command(
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if diagnostics:
-        click.echo(render_all(diagnostics, loaded.sources), err=True)
+        # the findings quote DHIS2's metadata (names, codes): printable only
+        shown = [replace(d, message=printable(d.message)) for d in diagnostics]
+        click.echo(render_all(shown, loaded.sources), err=True)
     where = metadata_file or plan.target.url
     if errors:
         raise CommandError(

@@ -24,6 +24,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.park_after
 @options.max_drop
 @options.accept_drop
+@options.deadline
 @options.retry_delay
 def command(
     spec_or_plan: str,
@@ -37,6 +38,7 @@ def command(
     park_after: int | None,
     max_drop: int | None,
     accept_drop: bool,
+    deadline: float | None,
     retry_delay: float | None,
 ) -> None:
     """Push every active step now (current day), as of --at DATE, or for --period P."""
@@ -46,7 +48,7 @@ def command(
     options.one_of_at_or_period(at, period)
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=not dry_run, as_json=as_json, batch_size=batch_size,
-                    retry_delay=retry_delay,
+                    deadline=deadline, retry_delay=retry_delay,
                     delivery=delivery) as runner:  # fmt: skip
         result = runner.push(loaded.plan, at=at, period=period, dry_run=dry_run, force=force)
     sys.exit(exit_code([result]))

@@ -24,6 +24,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.window_days
 @options.now
 @options.as_json("print each run's summary as JSON")
+@options.deadline
 @options.retry_delay
 @options.batch_size
 @options.park_after
@@ -36,6 +37,7 @@ def command(
     window_days: int | None,
     now: datetime | None,
     as_json: bool,
+    deadline: float | None,
     retry_delay: float | None,
     batch_size: int | None,
     park_after: int | None,
@@ -48,7 +50,7 @@ def command(
     loaded = [load_plan_arg(p) for p in specs_or_plans]
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, as_json=as_json, batch_size=batch_size,
-                    retry_delay=retry_delay, window_days=window_days,
+                    deadline=deadline, retry_delay=retry_delay, window_days=window_days,
                     delivery=delivery) as runner:  # fmt: skip
         results = runner.run_once([lp.plan for lp in loaded], now)
     sys.exit(exit_code(results))

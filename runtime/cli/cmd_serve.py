@@ -41,6 +41,7 @@ def stop_on_signals() -> threading.Event:
 @options.park_after
 @options.max_drop
 @options.accept_drop
+@options.deadline
 def command(
     specs_or_plans: tuple[str, ...],
     state: str | None,
@@ -50,13 +51,14 @@ def command(
     park_after: int | None,
     max_drop: int | None,
     accept_drop: bool,
+    deadline: float | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
     loaded = [load_plan_arg(p) for p in specs_or_plans]
     stop = stop_on_signals()
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
-                    stop=stop,
+                    deadline=deadline, stop=stop,
                     delivery=delivery) as runner:  # fmt: skip
         runner.journal  # noqa: B018 - take the lock before announcing anything
         click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {runner.state}; "

@@ -128,6 +128,7 @@ def runner_for(
     as_json: bool = False,
     batch_size: int | None = None,
     retry_delay: float | None = None,
+    deadline: float | None = None,
     window_days: int | None = None,
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
@@ -159,6 +160,7 @@ def runner_for(
             progress=printer.progress,
             report=printer,
             retry_delay=retry_delay,
+            deadline=deadline,
         )
         with Runner(path, lock=lock, options=options) as runner:
             yield runner

@@ -58,6 +58,11 @@ window_days = click.option(
 now = click.option(
     "--now", "now", hidden=True, callback=_instant, help="pretend it is this instant (testing)"
 )
+deadline = click.option(
+    "--deadline", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
+    help="longest one DHIS2 request may take, retries included (default 120)",
+)  # fmt: skip
+
 park_after = click.option(
     "--park-after", type=click.IntRange(1, 1000), default=None, metavar="N",
     help="park a batch that failed the same way N times in a row (default 3)",

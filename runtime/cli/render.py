@@ -1,4 +1,9 @@
-"""How the run commands show runs: progress, the summary table, refused values, runner notices."""
+"""How the run commands show runs: progress, the summary table, refused values, runner notices.
+
+Store and item names, DHIS2's messages and error texts are foreign: each passes through
+``printable`` before it reaches the terminal, and rich tables get them as plain ``Text`` (never
+markup), so none of them can drive the terminal or forge a line.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any
 import click
 
 from dhispatch.runtime.journal import ConflictRow
+from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.runner import NextDue
 from dhispatch.runtime.runner import NothingDue
@@ -59,6 +65,13 @@ class Progress:
     def __call__(self, what: str, count: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=count)
+
+
+def text_cell(value: Any) -> Any:
+    """A rich table cell showing ``value`` as it is: printable, never read as markup."""
+    from rich.text import Text
+
+    return Text(printable(value))
 
 
 def console() -> Any:
@@ -134,13 +147,14 @@ def print_conflicts(conflicts: Sequence[ConflictRow], sources: Mapping[str, str]
             x for x in (c.store and f"store {c.store}", c.item and f"item {c.item}") if x
         )
         text = f"DHIS2 refused {c.indicator or 'a value'}" + (f" ({where})" if where else "")
-        text += f": {c.message}"
+        text = printable(f"{text}: {c.message}")
+        code = printable(c.code or "DHIS2")
         span = _span(c.origin)
         if span is not None:
-            diag = Diagnostic(code=c.code or "DHIS2", message=text, span=span)
+            diag = Diagnostic(code=code, message=text, span=span)
             click.echo(render(diag, sources.get(span.path)), err=True)
         else:
-            click.echo(f"error[{c.code or 'DHIS2'}]: {text}", err=True)
+            click.echo(f"error[{code}]: {text}", err=True)
 
 
 def _span(origin: str | None) -> Any:
@@ -203,7 +217,9 @@ def print_notices(result: RunResult) -> None:
 
 
 def _say(text: str) -> None:
-    click.echo(f"dhispatch: {text}", err=True)
+    """One line on stderr; whatever foreign text it carries (DHIS2's messages, store and item
+    codes) made inert first."""
+    click.echo(f"dhispatch: {printable(text)}", err=True)
 
 
 # statuses that exit 1: values refused, due again, parked, or nothing sent at all
@@ -248,7 +264,8 @@ class RunnerPrinter:
             click.echo(f"{event.plan.name}: nothing due")
         elif isinstance(event, PlanFailed):
             self._close_bar()
-            click.echo(f"dhispatch: {event.plan.name}: {event.error}", err=True)
+            lines = "\n".join(printable(line) for line in event.error.lines())
+            click.echo(f"dhispatch: {event.plan.name}: {lines}", err=True)
         elif isinstance(event, NextDue) and event.at is not None:
             click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
 

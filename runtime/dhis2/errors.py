@@ -53,3 +53,8 @@ class HttpRefusal(Dhis2Error):
 
 class PayloadTooLarge(HttpRefusal):
     """HTTP 413: the request body is over a size limit (DHIS2's or a reverse proxy's)."""
+
+
+class Cancelled(Dhis2Error):
+    """The run was asked to stop (serve's SIGTERM) before DHIS2 answered; whether a request in
+    flight reached DHIS2 is unknown, so its batch stays pending and the next run resends it."""

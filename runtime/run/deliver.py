@@ -112,12 +112,13 @@ class Courier:
         self.limit, self._park_after = limit, park_after
         self._counts, self._timings, self._ledger = counts, timings, ledger
         self._aliases: dict[str, str] = {}  # UID -> code, for ≤2.36 conflicts naming UIDs
+        self.cancelled = False  # a stop request abandoned a request: nothing more is sent
         self.online = True  # False after an outage: later batches are journalled, not sent
         self.error: str | None = None
 
     def send(self, row: BatchRow, *, resend: bool = False) -> None:
         """Send one journalled batch (resent: without values a newer batch superseded)."""
-        if not self.online:
+        if not self.online or self.cancelled:
             self._counts.queued += len(row.payload)
             self._ledger.values_due(row.payload)
             return
@@ -135,6 +136,7 @@ class Courier:
     def _requests(self, row: BatchRow, fresh: list[int]) -> None:
         """The requests of one batch: one, plus one per part still to send after a refusal of
         the whole batch — its named culprits left out, or (naming none) halved."""
+        from dhispatch.runtime.dhis2 import Cancelled
         from dhispatch.runtime.dhis2 import Dhis2Error
         from dhispatch.runtime.dhis2 import PayloadTooLarge
 
@@ -156,6 +158,15 @@ class Courier:
                     self._halve(row)
                     return
                 failure = Failure(str(exc), exc.status, "HTTP 413")
+                work.insert(0, part)
+                break
+            except Cancelled as exc:
+                # whether DHIS2 got it is unknown: what is left stays due, the next run resends
+                self.cancelled, self.error = True, str(exc)
+                if not answer.held and not answer.refused:
+                    self._ledger.values_due(row.payload)
+                    return
+                failure = Failure(str(exc), None, "stopped")
                 work.insert(0, part)
                 break
             except Dhis2Error as exc:

@@ -12,6 +12,7 @@ A slot completes only when every value of it was settled (``ledger``).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -71,13 +72,20 @@ console's cancel button); the slots stay due, so the next run recomputes and sen
 class RunOptions:
     """How to run: batch size, ``force`` (resend unchanged cells), failures in a row before a
     batch is parked, the drop guard's share and its override, the environment holding the
-    credentials and database location (default ``os.environ``), hooks, and test seams."""
+    credentials and database location (default ``os.environ``), the deadline of one DHIS2
+    request (None: the client's), hooks, and test seams.
+
+    ``cancel`` is the event behind ``stop`` when there is one (serve's SIGTERM): setting it also
+    ends DHIS2 retries and backoff at once and abandons a request in flight after a short grace.
+    """
 
     batch_size: int = DEFAULT_BATCH_SIZE
     force: bool = False
     env: Mapping[str, str] | None = None
     progress: ProgressFn | None = None
     stop: StopFn | None = None
+    cancel: threading.Event | None = None
+    deadline: float | None = None
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
     park_after: int = DEFAULT_PARK_AFTER
@@ -123,7 +131,8 @@ class _Run:
         self.stopped = False
         self.sender = Sender(
             plan.name, plan.target, journal, mode,
-            Connection(self.env, options.transport, options.retry_delay),
+            Connection(self.env, options.transport, options.retry_delay, options.deadline,
+                       options.cancel),
             self.counts, self.timings, Delivery(options.batch_size, options.park_after),
         )  # fmt: skip
 
@@ -167,6 +176,9 @@ class _Run:
 
     def _stages(self, run_id: int | None, target: int | None) -> None:
         self.sender.connect()
+        if self._stop_requested():
+            self.sender.ledger.whole_run = True  # asked to stop while reaching DHIS2
+            return
         if run_id is not None and target is not None:
             self.sender.start(run_id, target)
         if not self.sender.online:
@@ -176,6 +188,9 @@ class _Run:
             self.sender.ledger.whole_run = True
             return  # DHIS2 still refuses the queue: compute nothing, the slots stay due
         if not self.slots:
+            return
+        if self._stop_requested():
+            self.sender.ledger.whole_run = True  # asked to stop before computing: slots stay due
             return
         with JournalDiff(self.journal, self.plan.name, self.timings, target) as diff:
             self.journal.outbox_begin()
@@ -280,7 +295,8 @@ class _Run:
                 break
 
     def _stop_requested(self) -> bool:
-        if self.options.stop is not None and self.options.stop():
+        """Asked to stop (or a stop abandoned a request): the run stops, its slots stay due."""
+        if self.sender.cancelled or (self.options.stop is not None and self.options.stop()):
             self.stopped = True
         return self.stopped
 
@@ -290,7 +306,8 @@ class _Run:
 
     def _status(self) -> str:
         return run_status(
-            self.mode, self.plan.target.enabled, self.sender.online, self.stopped, self.counts,
+            self.mode, self.plan.target.enabled, self.sender.online,
+            self.stopped or self.sender.cancelled, self.counts,
             blocked=self.notices.blocked is not None and self.mode is not RunMode.PREVIEW,
             deferred=bool(self.notices.future_slots),
         )  # fmt: skip

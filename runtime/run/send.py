@@ -9,6 +9,7 @@ is never contacted.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,12 +40,15 @@ DEFAULT_PARK_AFTER = 3
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """How to reach the target: the environment holding its credentials, and (tests,
-    benchmarks) a transport and a faster retry delay."""
+    """How to reach the target: the environment holding its credentials, the deadline of one
+    request (None: the client's), the event that abandons requests when the run must stop,
+    and (tests, benchmarks) a transport and a faster retry delay."""
 
     env: Mapping[str, str]
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    deadline: float | None = None
+    cancel: threading.Event | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,7 @@ class Sender:
         self.version: ServerVersion | None = None
         self.clock: ServerClock | None = None
         self.online = True  # False once DHIS2 could not be reached: the rest is queued
+        self.cancelled = False  # True once a stop request abandoned a request: the rest waits
         self.error: str | None = None  # the last failure, for the summary
         self.ledger = SlotLedger()
         self.target_id = 0
@@ -96,6 +101,7 @@ class Sender:
         one message; an unreachable server makes the run offline (its batches are journalled
         and queued, not sent). The server's version decides how its counts are read, its clock
         which slots may run."""
+        from dhispatch.runtime.dhis2 import Cancelled
         from dhispatch.runtime.dhis2 import ConfigError
         from dhispatch.runtime.dhis2 import Dhis2Error
         from dhispatch.runtime.dhis2 import ServerVersion
@@ -106,6 +112,9 @@ class Sender:
             info = self._client_for().system_info()
         except ConfigError as exc:
             raise RunError(f"{self._target.origin}: {exc}") from exc
+        except Cancelled as exc:
+            self.cancelled, self.error = True, str(exc)  # a stop, not an outage
+            return
         except Dhis2Error as exc:
             self.online, self.error = False, str(exc)
             return
@@ -140,9 +149,11 @@ class Sender:
             self._counts.queued += sum(len(row.payload) for row in due)
             return not due
         for row in due:
+            if self._stopping():
+                return False  # the queue waits for the next run
             self._counts.resent_batches += 1
             self._courier.send(row, resend=True)
-            if not self._courier.online:
+            if not self._courier.online or self._courier.cancelled:
                 break
         return self._sync()
 
@@ -153,6 +164,8 @@ class Sender:
                 self._validate(batch)
             return
         assert run_id is not None and self._courier is not None, "a storing run has a row"
+        if self._stopping():
+            return  # asked to stop: journal nothing new, the slots stay due
         target = self._target
         with self._timings.measure("journal"):
             batch_id = self._journal.add_batch(
@@ -165,10 +178,21 @@ class Sender:
         self._sync()
 
     def _sync(self) -> bool:
+        """The courier's state is the sender's: offline after an outage, cancelled after a stop
+        abandoned a request (a stop is not an outage: the run is stopped, not failed)."""
         if self._courier is not None:
             self.online = self.online and self._courier.online
+            self.cancelled = self.cancelled or self._courier.cancelled
             self.error = self._courier.error or self.error
-        return self.online
+        return self.online and not self.cancelled
+
+    def _stopping(self) -> bool:
+        """Asked to stop (serve's SIGTERM): no new batch is journalled or sent, and a batch
+        already journalled goes out once (DHIS2 retries end with the stop)."""
+        cancel = self._connection.cancel
+        if cancel is not None and cancel.is_set():
+            self.cancelled = True
+        return self.cancelled
 
     # ---- DHIS2 ---------------------------------------------------------------------------
 
@@ -176,15 +200,16 @@ class Sender:
         if self._client is None:
             from dhispatch.runtime.dhis2 import Dhis2Client
             from dhispatch.runtime.dhis2 import RetryPolicy
-            from dhispatch.runtime.dhis2 import auth_from_plan
 
-            auth = auth_from_plan(self._target.auth, self._connection.env)
-            kwargs: dict[str, Any] = {}
-            if self._connection.transport is not None:
-                kwargs["transport"] = self._connection.transport
-            if self._connection.retry_delay is not None:
-                kwargs["retry"] = RetryPolicy(base_delay=self._connection.retry_delay)
-            client = Dhis2Client(self._target.url, auth, **kwargs)
+            c = self._connection
+            kwargs: dict[str, Any] = {"cancel": c.cancel}
+            if c.deadline is not None:
+                kwargs["deadline"] = c.deadline
+            if c.transport is not None:
+                kwargs["transport"] = c.transport
+            if c.retry_delay is not None:
+                kwargs["retry"] = RetryPolicy(base_delay=c.retry_delay)
+            client = Dhis2Client.for_target(self._target, c.env, **kwargs)
             self._client = client.__enter__()
         return self._client
 

@@ -153,6 +153,8 @@ class FaultProxy:
         self.schedule: deque[str] = deque()
         self.body_limit: int | None = None  # bytes: larger imports get HTML 413
         self.poison: bytes | None = None  # an import whose body holds it always gets HTTP 500
+        self.hang = threading.Event()  # set: imports are never answered (until the proxy stops)
+        self._stopping = threading.Event()
         self.sizes: list[int] = []  # values per import, in order
         self.seen: list[str] = []  # the fault each import met, in order
         self.imports = 0
@@ -172,6 +174,7 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._http.close()
@@ -225,6 +228,10 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 exchange = Exchange(body, lambda dry: proxy._forward(self, body, dry))
                 if self.command == "POST" and self.path.split("?")[0] == IMPORT_PATH:
+                    if proxy.hang.is_set():  # a request in flight that never ends
+                        proxy.imports += 1
+                        proxy._stopping.wait()
+                        return
                     name = proxy._next(body)
                     reply = _html(413, "Request Entity Too Large") if name == "too-large" else (
                         FAULTS[name](exchange)
