@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "log": "dhispatch.runtime.cli.cmd_log:command",
     "report": "dhispatch.runtime.cli.cmd_report:command",
     "demo": "dhispatch.runtime.cli.cmd_demo:command",
+    "console": "dhispatch.runtime.cli.cmd_console:command",
 }
 
 

@@ -1,0 +1,280 @@
+"""The console's pages: each reads the journal read-only (or the job list) and renders a
+template; the POSTs (login, logout, actions, stop) check the session's CSRF token first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from jinja2 import FileSystemLoader
+from jinja2 import StrictUndefined
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
+
+from dhispatch.errors import DhispatchError
+from dhispatch.runtime.console import actions
+from dhispatch.runtime.console.causes import causes
+from dhispatch.runtime.console.coverage import STATES
+from dhispatch.runtime.console.coverage import grid
+from dhispatch.runtime.console.coverage import today_in
+from dhispatch.runtime.console.explain_view import explain_value
+from dhispatch.runtime.console.history import plot
+from dhispatch.runtime.console.history import series
+from dhispatch.runtime.console.jobs import Jobs
+from dhispatch.runtime.console.journal_view import entries
+from dhispatch.runtime.console.journal_view import open_journal
+from dhispatch.runtime.console.journal_view import target_of
+from dhispatch.runtime.console.overview import overview
+from dhispatch.runtime.console.security import LoginLimiter
+from dhispatch.runtime.console.security import csrf_ok
+from dhispatch.runtime.console.security import csrf_token
+from dhispatch.runtime.console.settings import ConsoleSettings
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.printable import printable
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """What every page reads: the settings, the jobs and the login limiter."""
+
+    settings: ConsoleSettings
+    jobs: Jobs
+    limiter: LoginLimiter
+
+
+def _finalize(value: Any) -> Any:
+    """Before autoescape: foreign strings made one inert line (as in the run report)."""
+    return printable(value) if isinstance(value, str) else value
+
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    finalize=_finalize,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _console(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    session = request.scope.get("session", {})
+    body = TEMPLATES.get_template(name).render(
+        csrf=csrf_token(session), logged_in=bool(session.get("user")), path=request.url.path,
+        plans=_console(request).settings.plans, **context,
+    )  # fmt: skip
+    return HTMLResponse(body, status_code=status)
+
+
+def _plan(request: Request) -> Plan:
+    plan = _console(request).settings.plan(request.path_params["plan"])
+    if plan is None:
+        raise HTTPException(404, "no such plan in this console")
+    return plan
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The POSTed form, after its CSRF token was checked (403 otherwise)."""
+    form = await request.form()
+    if not csrf_ok(request.session, form.get("csrf_token")):
+        raise HTTPException(403, "missing or wrong CSRF token")
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+# ---- login ---------------------------------------------------------------------------------
+
+
+def login_form(request: Request) -> Response:
+    return render(request, "login.html.j2")
+
+
+async def login(request: Request) -> Response:
+    console = _console(request)
+    client = request.client.host if request.client else "?"
+    wait = console.limiter.retry_after(client)
+    if wait:
+        return render(request, "login.html.j2", 429, error=f"too many attempts: wait {wait} s")
+    form = await _form(request)
+    if not await run_in_threadpool(console.settings.password.matches, form.get("password", "")):
+        console.limiter.failed(client)
+        return render(request, "login.html.j2", 401, error="wrong password")
+    console.limiter.succeeded(client)
+    request.session.clear()  # a fresh session (and CSRF token) after login
+    request.session["user"] = "operator"
+    return RedirectResponse("/", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    await _form(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def overview_page(request: Request) -> Response:
+    settings = _console(request).settings
+    with open_journal(settings.state) as journal:
+        views = [overview(journal, p, settings.env) for p in settings.plans]
+    defaults = {p.name: _default_period(p) for p in settings.plans}
+    jobs = _console(request).jobs.recent(5)
+    return render(request, "overview.html.j2", views=views, defaults=defaults, jobs=jobs,
+                  state=settings.state)  # fmt: skip
+
+
+def _default_period(plan: Plan) -> str:
+    """The period a push now would fill on the spec's schedule (the last one due)."""
+    from dhispatch.runtime.slots import manual_slots
+
+    try:
+        slots = manual_slots(plan, at=today_in(plan, datetime.now(UTC)))
+    except DhispatchError:
+        return ""
+    return slots[0].period.id if slots else ""
+
+
+def _known(request: Request, plan: Plan) -> tuple[dict[Any, Any], list[str]]:
+    settings = _console(request).settings
+    with open_journal(settings.state) as journal:
+        if journal is None:
+            return {}, []
+        target = target_of(journal, plan, settings.env)
+        known = entries(journal, plan, target)
+        done = [s["period"] for s in journal.slots(plan.name, target)] if target else []
+    return known, done
+
+
+def grid_page(request: Request) -> Response:
+    plan = _plan(request)
+    known, done = _known(request, plan)
+    shown = grid(plan, known, done, today_in(plan, datetime.now(UTC)))
+    return render(request, "grid.html.j2", plan=plan, grid=shown, states=STATES)
+
+
+def values_page(request: Request) -> Response:
+    plan = _plan(request)
+    ou, period = request.query_params.get("ou", ""), request.query_params.get("period", "")
+    known, _ = _known(request, plan)
+    rows = sorted((e for k, e in known.items() if (k.org_unit, k.period) == (ou, period)),
+                  key=lambda e: (e.store, e.item, e.step))  # fmt: skip
+    return render(request, "values.html.j2", plan=plan, ou=ou, period=period, rows=rows)
+
+
+def history_page(request: Request) -> Response:
+    plan = _plan(request)
+    q = request.query_params
+    store, item, step = q.get("store", ""), q.get("item", ""), q.get("step", "")
+    known, _ = _known(request, plan)
+    points = series(known, store, item, step)
+    return render(request, "history.html.j2", plan=plan, store=store, item=item, step=step,
+                  entries=points, plot=plot(points))  # fmt: skip
+
+
+async def explain_page(request: Request) -> Response:
+    plan = _plan(request)
+    q = request.query_params
+    args = (q.get("store", ""), q.get("item", ""), q.get("step", ""), q.get("period", ""))
+    found = await run_in_threadpool(explain_value, plan, _console(request).settings.env, *args)
+    return render(request, "explain.html.j2", plan=plan, found=found, query=args)
+
+
+def runs_page(request: Request) -> Response:
+    with open_journal(_console(request).settings.state) as journal:
+        runs = journal.runs(limit=200) if journal else []
+    return render(request, "runs.html.j2", runs=runs)
+
+
+def run_page(request: Request) -> Response:
+    run_id = request.path_params["run"]
+    with open_journal(_console(request).settings.state) as journal:
+        run = journal.run(run_id) if journal else None
+        if journal is None or run is None:
+            raise HTTPException(404, "no such run")
+        grouped = causes(journal.conflicts(run_id))
+        batches = journal.batches(run_id)
+    return render(request, "run.html.j2", run=run, causes=grouped, batches=batches)
+
+
+def report_page(request: Request) -> Response:
+    """The run's HTML report, exactly as ``dhispatch report RUN -o x.html`` writes it."""
+    from dhispatch.runtime.report import ReportError
+    from dhispatch.runtime.report import render_run
+
+    with open_journal(_console(request).settings.state) as journal:
+        if journal is None:
+            raise HTTPException(404, "no journal yet")
+        try:
+            return HTMLResponse(render_run(journal, request.path_params["run"], "html"))
+        except ReportError as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+
+def parked_page(request: Request) -> Response:
+    settings = _console(request).settings
+    with open_journal(settings.state) as journal:
+        parked = journal.parked_batches() if journal else []
+    names = {p.name for p in settings.plans}
+    return render(request, "parked.html.j2", parked=parked, names=names)
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+
+def confirm_page(request: Request) -> Response:
+    plan, kind = _plan(request), request.path_params["kind"]
+    if kind not in actions.KINDS:
+        raise HTTPException(404, "no such action")
+    fields = dict(request.query_params)
+    fields.setdefault("period", _default_period(plan))
+    return render(request, "confirm.html.j2", plan=plan, kind=kind, title=actions.KINDS[kind],
+                  fields=fields)  # fmt: skip
+
+
+async def start_action(request: Request) -> Response:
+    form = await _form(request)
+    plan, kind = _plan(request), request.path_params["kind"]
+    if kind not in actions.KINDS:
+        raise HTTPException(404, "no such action")
+    try:
+        chosen = actions.action(kind, plan, form)
+    except DhispatchError as exc:
+        return render(request, "confirm.html.j2", 400, plan=plan, kind=kind,
+                      title=actions.KINDS[kind], fields=form, error=str(exc))  # fmt: skip
+    job = await run_in_threadpool(_console(request).jobs.start, chosen)
+    if job.state == "refused":
+        return render(request, "job.html.j2", 409, job=job)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def jobs_page(request: Request) -> Response:
+    return render(request, "jobs.html.j2", jobs=_console(request).jobs.recent(50))
+
+
+def job_page(request: Request) -> Response:
+    job = _console(request).jobs.get(request.path_params["job"])
+    if job is None:
+        raise HTTPException(404, "no such job")
+    return render(request, "job.html.j2", job=job)
+
+
+async def stop_job(request: Request) -> Response:
+    await _form(request)
+    job = _console(request).jobs.get(request.path_params["job"])
+    if job is None:
+        raise HTTPException(404, "no such job")
+    job.stop.set()
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -1,0 +1,88 @@
+"""Console fixtures: a small demo country (one store coded ``<script>…``), a sandbox, a journal
+with one real push, and the console serving them over loopback — one of each per test module."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import CANARY
+from tests.e2e.conftest import END
+from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import SEED
+from tests.e2e.conftest import cli
+from tests.e2e.conftest import env_for
+from tests.e2e.conftest import plan_file
+
+CONSOLE_PASSWORD = f"console-{CANARY}-pw"
+EVIL_STORE = "<script>alert(1)</script>"
+
+
+@dataclass(frozen=True)
+class Site:
+    """A running console over a journal that already holds one push of 202405."""
+
+    url: str
+    db: Path
+    plan: Path
+    state: Path
+    sandbox: Any
+    running: Any
+
+
+def _country(tmp: Path) -> Path:
+    from dhispatch.runtime.demo.generator import generate_demo
+
+    db = tmp / "omsupply.sqlite"
+    generate_demo(str(db), stores=4, items=8, months=3, seed=SEED, end=END)
+    with sqlite3.connect(db) as conn:  # a store code that is markup: it must show as text
+        conn.execute("UPDATE store SET code = ? WHERE code = 'S001'", (EVIL_STORE,))
+    return db
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    from dhispatch.runtime.console import ConsoleSettings
+    from dhispatch.runtime.console import Listen
+    from dhispatch.runtime.console import start_console
+    from dhispatch.runtime.console.passwords import Password
+    from dhispatch.runtime.plan import load_plan
+    from tests.e2e.conftest import _sandbox
+
+    tmp = tmp_path_factory.mktemp("console")
+    db = _country(tmp)
+    sandboxes = _sandbox(END)
+    sandbox = next(sandboxes)
+    try:
+        plan = plan_file("kiribati", sandbox.url, db, tmp)
+        state = tmp / "state.sqlite"
+        cli(["push", str(plan), "--period", "202404", "--state", str(state)], db)
+        env = {**env_for(db), "DHISPATCH_CONSOLE_PASSWORD": CONSOLE_PASSWORD}
+        settings = ConsoleSettings((load_plan(str(plan)),), state, env,
+                                   Password(plain=CONSOLE_PASSWORD), Listen("127.0.0.1", 0))  # fmt: skip
+        running = start_console(settings, retry_delay=0.01)
+        try:
+            yield Site(running.url, db, plan, state, sandbox, running)
+        finally:
+            running.stop()
+    finally:
+        sandboxes.close()
+
+
+def login(client: httpx.Client, password: str = CONSOLE_PASSWORD) -> httpx.Response:
+    """Log ``client`` in the way the form does: GET /login for the token, POST it back."""
+    client.get("/login")
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"password": password, "csrf_token": token})
+
+
+def csrf_of(page: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
