@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup postgres demo test lint typecheck bench
+.PHONY: setup postgres chromium demo test lint typecheck bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,10 +16,14 @@ setup: $(STAMP)
 postgres:
 	bash .ci/ensure-postgres
 
+# the console's browser tests drive Debian's chromium (Playwright's own download is not used)
+chromium:
+	bash .ci/ensure-chromium
+
 demo: setup
 	$(VENV)/bin/dhispatch demo
 
-test: setup postgres
+test: setup postgres chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory lint typecheck
 

@@ -106,4 +106,6 @@ def command(
         click.echo(f"dhispatch console: {url} (journal {settings.state}); Ctrl-C to stop",
                    err=True)  # fmt: skip
 
-    run_console(settings, announce)
+    from dhispatch.runtime.cli.cmd_serve import stop_on_signals
+
+    run_console(settings, stop_on_signals(), announce)

@@ -8,6 +8,7 @@ the next wake-up; the other plans go on.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -16,6 +17,8 @@ from types import FrameType
 import click
 
 from dhispatch.runtime.cli import options
+from dhispatch.runtime.cli.cmd_console import console_settings
+from dhispatch.runtime.cli.cmd_console import tls_options
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import runner_for
 
@@ -42,6 +45,13 @@ def stop_on_signals() -> threading.Event:
 @options.max_drop
 @options.accept_drop
 @options.deadline
+@click.option(
+    "--console",
+    "console",
+    metavar="ADDRESS",
+    help="also serve the operator console on HOST:PORT (see dhispatch console)",
+)
+@tls_options("console-")
 def command(
     specs_or_plans: tuple[str, ...],
     state: str | None,
@@ -52,9 +62,18 @@ def command(
     max_drop: int | None,
     accept_drop: bool,
     deadline: float | None,
+    console: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    allow_plain: bool,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
     loaded = [load_plan_arg(p) for p in specs_or_plans]
+    # a console that cannot start (no password, an unsafe address) is refused before anything
+    tls = (tls_cert, tls_key, allow_plain)
+    web_settings = (
+        console_settings(loaded, state, console, tls, dict(os.environ)) if console else None
+    )
     stop = stop_on_signals()
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
@@ -63,6 +82,16 @@ def command(
         runner.journal  # noqa: B018 - take the lock before announcing anything
         click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {runner.state}; "
                    "SIGTERM to stop", err=True)  # fmt: skip
-        runner.serve([lp.plan for lp in loaded], max_sleep=max_sleep)
+        web = None
+        if web_settings is not None:  # beside the scheduler, which holds the journal's lock
+            from dhispatch.runtime.console import start_console
+
+            web = start_console(web_settings)
+            click.echo(f"dhispatch serve: console on {web.url}", err=True)
+        try:
+            runner.serve([lp.plan for lp in loaded], max_sleep=max_sleep)
+        finally:
+            if web is not None:
+                web.stop()
     click.echo("dhispatch serve: stopped", err=True)
     sys.exit(0)

@@ -18,6 +18,7 @@ from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.runner import ConnectionCheck
 from dhispatch.runtime.runner import Runner
 
+TRIGGER = "console push"  # the journal's word for a push started here
 SHOWN_CHANGES = 500  # a dry run lists at most this many cells (the counts cover all)
 KINDS = {
     "test-connection": "Test connection",
@@ -43,7 +44,9 @@ def action(kind: str, plan: Plan, fields: dict[str, str]) -> Action:
     """The action of a confirmed form; UsageError for a missing or malformed field."""
     title = f"{KINDS[kind]} — {plan.name}"
     if kind == "test-connection":
-        return Action(kind, plan.name, title, UNLOCKED, lambda r: _connection(r.test_connection(plan)))
+        return Action(
+            kind, plan.name, title, UNLOCKED, lambda r: _connection(r.test_connection(plan))
+        )
     if kind == "dry-run":
         period = _field(fields, "period")
         return Action(kind, plan.name, f"{title} {period}", READONLY,
@@ -51,7 +54,7 @@ def action(kind: str, plan: Plan, fields: dict[str, str]) -> Action:
     if kind == "push":
         period = _field(fields, "period")
         return Action(kind, plan.name, f"{title} {period}", LOCKING,
-                      lambda r: _runs([r.push(plan, period=period, trigger="console push")]))  # fmt: skip
+                      lambda r: _runs([r.push(plan, period=period, trigger=TRIGGER)]))  # fmt: skip
     if kind == "backfill":
         first, last = _field(fields, "first"), _field(fields, "last")
         return Action(kind, plan.name, f"{title} {first}..{last}", LOCKING,

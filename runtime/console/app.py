@@ -42,9 +42,12 @@ def build_app(
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
         Middleware(SecurityHeaders),
         Middleware(
-            SessionMiddleware, secret_key=secrets.token_urlsafe(32),
-            session_cookie="dhispatch_console", max_age=int(settings.session_hours * 3600),
-            same_site="strict", https_only=settings.tls is not None,
+            SessionMiddleware,
+            secret_key=secrets.token_urlsafe(32),
+            session_cookie="dhispatch_console",
+            max_age=int(settings.session_hours * 3600),
+            same_site="strict",
+            https_only=settings.tls is not None,
         ),  # fmt: skip
         Middleware(SessionGate),
     ]

@@ -47,9 +47,12 @@ def _by_code(rows: Sequence[ConflictRow]) -> list[CauseView]:
         groups.setdefault(row.code or row.message, []).append(row)
     views = [
         CauseView(
-            count=len(group), code=group[0].code or "", message=group[0].message,
+            count=len(group),
+            code=group[0].code or "",
+            message=group[0].message,
             stores=tuple(sorted({r.store for r in group if r.store})),
-            items=tuple(sorted({r.item for r in group if r.item})), hint="",
+            items=tuple(sorted({r.item for r in group if r.item})),
+            hint="",
         )  # fmt: skip
         for group in groups.values()
     ]

@@ -49,9 +49,7 @@ class Grid:
     rows: tuple[GridRow, ...]
 
 
-def grid(
-    plan: Plan, known: Mapping[CellKey, Entry], completed: Iterable[str], today: date
-) -> Grid:
+def grid(plan: Plan, known: Mapping[CellKey, Entry], completed: Iterable[str], today: date) -> Grid:
     """The grid over the latest ``MAX_PERIODS`` periods: those with values or completed slots,
     the last period due as of ``today`` and the one after it."""
     periods = _periods(plan, {k.period for k in known} | set(completed), today)
@@ -62,8 +60,9 @@ def grid(
         counts.setdefault((key.org_unit, key.period), Counter())[entry.state] += 1
         stores.setdefault(key.org_unit, set()).add(entry.store)
     rows = [
-        GridRow(ou, tuple(sorted(codes)), tuple(_cell(counts.get((ou, p)), p in due)
-                                                for p in periods))  # fmt: skip
+        GridRow(
+            ou, tuple(sorted(codes)), tuple(_cell(counts.get((ou, p)), p in due) for p in periods)
+        )  # fmt: skip
         for ou, codes in sorted(stores.items(), key=lambda kv: (sorted(kv[1]), kv[0]))
     ]
     return Grid(tuple(periods), tuple(rows))

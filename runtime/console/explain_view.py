@@ -110,7 +110,8 @@ def _text(value: float | None) -> str:
 
 def _tables(found: Any) -> tuple[Table, ...]:
     """Every list of records in the runtime's explanation as a table, whatever its fields."""
-    data = dataclasses.asdict(found) if dataclasses.is_dataclass(found) else dict(found)
+    is_record = dataclasses.is_dataclass(found) and not isinstance(found, type)
+    data = dataclasses.asdict(found) if is_record else dict(found)
     out = []
     for name, value in data.items():
         if isinstance(value, list | tuple) and value and isinstance(value[0], dict):

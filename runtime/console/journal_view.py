@@ -80,8 +80,11 @@ def entries(journal: Journal, plan: Plan, target: int | None) -> dict[CellKey, E
                 continue  # a batch-wide conflict, a pruned payload, or a value never sent
             key = cell_key(value)
             known = confirmed.get(key)
-            if known is not None and known.run_id >= conflict.run_id or key in out and (
-                out[key].state == "refused"
+            if (
+                known is not None
+                and known.run_id >= conflict.run_id
+                or key in out
+                and (out[key].state == "refused")
             ):
                 continue  # confirmed since, or a newer refusal already seen
             note = f"{conflict.code or ''} {conflict.message}".strip()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dhispatch.runtime.console.app import build_app
+from dhispatch.runtime.console.security import LoginLimiter
 from dhispatch.runtime.console.settings import ConsoleError
 from dhispatch.runtime.console.settings import ConsoleSettings
 
@@ -44,13 +46,13 @@ def bind(settings: ConsoleSettings) -> socket.socket:
     return sock
 
 
-def _server(settings: ConsoleSettings, **runner: Any) -> Any:
+def _server(settings: ConsoleSettings, limiter: LoginLimiter | None = None, **runner: Any) -> Any:
     import uvicorn
 
     tls = settings.tls
     config = uvicorn.Config(
-        build_app(settings, **runner), log_level="warning", lifespan="off", access_log=False,
-        proxy_headers=False, server_header=False, http="h11",
+        build_app(settings, limiter=limiter, **runner), log_level="warning", lifespan="off",
+        access_log=False, proxy_headers=False, server_header=False, http="h11",
         ssl_certfile=str(tls.cert) if tls else None, ssl_keyfile=str(tls.key) if tls else None,
     )  # fmt: skip
     return uvicorn.Server(config)
@@ -63,22 +65,27 @@ def url_of(settings: ConsoleSettings, sock: socket.socket) -> str:
     return f"{scheme}://{shown}:{sock.getsockname()[1]}"
 
 
-def run_console(settings: ConsoleSettings, announce: Any = None) -> None:
-    """Serve in the foreground until Ctrl-C/SIGTERM (uvicorn's own signal handling)."""
-    sock = bind(settings)
-    server = _server(settings)
-    if announce is not None:
-        announce(url_of(settings, sock))
+def run_console(
+    settings: ConsoleSettings, stop: threading.Event, announce: Callable[[str], None]
+) -> None:
+    """Serve until ``stop`` is set (the CLI's SIGTERM/Ctrl-C), then let running jobs finish
+    their batch."""
+    running = start_console(settings)
+    announce(running.url)
     try:
-        server.run(sockets=[sock])
+        while not stop.wait(1.0):
+            pass
     finally:
-        server.config.app.state.console.jobs.stop_all()
+        running.stop()
 
 
-def start_console(settings: ConsoleSettings, **runner: Any) -> RunningConsole:
-    """Serve in a daemon thread; returns once it accepts connections."""
+def start_console(
+    settings: ConsoleSettings, *, limiter: LoginLimiter | None = None, **runner: Any
+) -> RunningConsole:
+    """Serve in a daemon thread; returns once it accepts connections. ``runner`` passes extra
+    RunnerOptions to every action (tests: a fast retry delay)."""
     sock = bind(settings)
-    server = _server(settings, **runner)
+    server = _server(settings, limiter, **runner)
     url = url_of(settings, sock)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name="dhispatch-console")  # fmt: skip

@@ -14,7 +14,6 @@ import pytest
 
 from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import END
-from tests.e2e.conftest import PASSWORD
 from tests.e2e.conftest import SEED
 from tests.e2e.conftest import cli
 from tests.e2e.conftest import env_for
@@ -64,8 +63,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         state = tmp / "state.sqlite"
         cli(["push", str(plan), "--period", "202404", "--state", str(state)], db)
         env = {**env_for(db), "DHISPATCH_CONSOLE_PASSWORD": CONSOLE_PASSWORD}
-        settings = ConsoleSettings((load_plan(str(plan)),), state, env,
-                                   Password(plain=CONSOLE_PASSWORD), Listen("127.0.0.1", 0))  # fmt: skip
+        password = Password(plain=CONSOLE_PASSWORD)
+        plans = (load_plan(str(plan)),)
+        settings = ConsoleSettings(plans, state, env, password, Listen("127.0.0.1", 0))
         running = start_console(settings, retry_delay=0.01)
         try:
             yield Site(running.url, db, plan, state, sandbox, running)

@@ -79,6 +79,8 @@ def test_the_wheel_holds_its_data_files_and_no_checkout_paths(installed: Path) -
         "runtime/demo/specs/kiribati.push",
         "runtime/demo/specs/tonga.push",
         "runtime/demo/specs/vanuatu.push",
+        "runtime/console/templates/overview.html.j2",
+        "runtime/console/static/console.css",
     ):
         assert (package / data).is_file(), data
 
@@ -123,3 +125,31 @@ def _demo_period(demo_output: str) -> str:
         if line.startswith("4/4 pushing period "):
             return line.split()[3]
     raise AssertionError(f"the demo did not say which period it pushed:\n{demo_output}")
+
+
+def test_the_installed_console_serves_its_pages_and_stylesheet(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The console's templates and its one stylesheet ship in the wheel (nothing from a CDN)."""
+    import signal
+
+    import httpx
+
+    env = {**_clean_env(tmp_path), "DHISPATCH_CONSOLE_PASSWORD": "wheel-console-pw"}
+    spec = Path(__file__).resolve().parents[2] / "specs" / "kiribati.push"
+    _run([str(installed / "dhispatch"), "compile", str(spec), "-o", "plan.json"], tmp_path, env)
+    args = [str(installed / "dhispatch"), "console", "plan.json", "--listen", "127.0.0.1:0",
+            "--state", str(tmp_path / "state.sqlite")]  # fmt: skip
+    with subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stderr is not None
+            url = proc.stderr.readline().split()[2]
+            with httpx.Client(base_url=url) as client:
+                login = client.get("/login")
+                assert login.status_code == 200 and 'name="csrf_token"' in login.text
+                css = client.get("/static/console.css")
+                assert css.status_code == 200 and "table.grid" in css.text
+                assert "://" not in login.text  # no asset from anywhere else
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0

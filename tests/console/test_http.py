@@ -1,0 +1,190 @@
+"""The console's rules over plain HTTP (httpx against the running console on loopback): no page
+without a session, no POST without the CSRF token, the cookie's flags, the login rate limit, the
+Host check, escaping, no secret in any page; and the actions through the CLI's runner."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.console.conftest import CONSOLE_PASSWORD
+from tests.console.conftest import EVIL_STORE
+from tests.console.conftest import Site
+from tests.console.conftest import csrf_of
+from tests.console.conftest import login
+from tests.e2e.conftest import CANARY
+from tests.e2e.conftest import cli
+
+PLAN = "kiribati-national"
+PAGES = ["/", f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S002&period=202404",
+         f"/plan/{PLAN}/history?store=S002&item=I0001&step=stock_on_hand",
+         f"/plan/{PLAN}/explain?store=S002&item=I0001&step=stock_on_hand&period=202404",
+         f"/plan/{PLAN}/confirm/push", "/runs", "/runs/1", "/runs/1/report", "/parked",
+         "/jobs"]  # fmt: skip
+
+
+@pytest.fixture
+def client(site: Site) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site.url, follow_redirects=False, timeout=30) as c:
+        assert login(c).status_code == 303
+        yield c
+
+
+def _post(client: httpx.Client, path: str, **data: str) -> httpx.Response:
+    token = csrf_of(client.get("/").text)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def _finish(client: httpx.Client, answer: httpx.Response) -> str:
+    """Follow an action to its job page and wait until it ends; the page's text."""
+    assert answer.status_code == 303, answer.text
+    job = answer.headers["location"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = client.get(job).text
+        state = re.search(r'id="job-state">(\w+)<', page)
+        assert state is not None
+        if state.group(1) not in ("starting", "running"):
+            return page
+        time.sleep(0.2)
+    raise AssertionError(f"{job} did not finish")
+
+
+def test_without_a_session_every_page_is_refused(site: Site) -> None:
+    with httpx.Client(base_url=site.url, follow_redirects=False) as stranger:
+        for path in PAGES:
+            answer = stranger.get(path)
+            assert answer.status_code == 303 and answer.headers["location"] == "/login", path
+            assert PLAN not in answer.text
+        for path in (f"/plan/{PLAN}/action/push", "/logout", "/jobs/1/stop"):
+            assert stranger.post(path, data={"period": "202403"}).status_code == 403
+        assert stranger.get("/static/console.css").status_code == 200  # the login page's style
+
+
+def test_login_needs_the_csrf_token_and_the_password(site: Site) -> None:
+    with httpx.Client(base_url=site.url, follow_redirects=False) as c:
+        token = csrf_of(c.get("/login").text)
+        assert c.post("/login", data={"password": CONSOLE_PASSWORD}).status_code == 403
+        wrong = c.post("/login", data={"password": "nope", "csrf_token": token})
+        assert wrong.status_code == 401 and "wrong password" in wrong.text
+        answer = c.post("/login", data={"password": CONSOLE_PASSWORD, "csrf_token": token})
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie
+        assert c.get("/").status_code == 200
+        token = csrf_of(c.get("/").text)
+        assert c.post("/logout", data={"csrf_token": token}).status_code == 303
+        assert c.get("/").status_code == 303  # the session is gone
+
+
+def test_a_post_without_a_valid_csrf_token_is_refused_and_does_nothing(
+    client: httpx.Client, site: Site
+) -> None:
+    before = len(site.sandbox.values())
+    for data in ({"period": "202403"}, {"period": "202403", "csrf_token": "x" * 43}):
+        answer = client.post(f"/plan/{PLAN}/action/push", data=data)
+        assert answer.status_code == 403 and "CSRF" in answer.text
+    assert len(site.sandbox.values()) == before
+    assert "202403" not in client.get("/jobs").text
+
+
+def test_pages_carry_the_security_headers_and_refuse_a_foreign_host(
+    client: httpx.Client,
+) -> None:
+    answer = client.get("/")
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["cache-control"] == "no-store"
+    assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_names_from_the_stock_database_are_escaped(client: httpx.Client) -> None:
+    for path in (f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S001&period=202404"):
+        page = client.get(path).text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
+        assert EVIL_STORE not in page
+    query = {"store": EVIL_STORE, "item": "I0001", "step": "stock_on_hand"}
+    history = client.get(f"/plan/{PLAN}/history", params=query)
+    assert "<circle" in history.text and EVIL_STORE not in history.text
+
+
+def test_test_connection_and_dry_run(client: httpx.Client, site: Site) -> None:
+    page = _finish(client, _post(client, f"/plan/{PLAN}/action/test-connection"))
+    assert 'id="job-result">ok<' in page and "can push data values" in page
+    assert "never" not in client.get("/").text.split("Last successful connection")[1][:80]
+    before = len(site.sandbox.values())
+    page = _finish(client, _post(client, f"/plan/{PLAN}/action/dry-run", period="202404"))
+    assert 'id="job-result">nothing sent<' in page
+    unchanged = re.search(r"<dt>unchanged</dt><dd>(\d+)</dd>", page)
+    assert unchanged is not None and int(unchanged.group(1)) == before  # all already in DHIS2
+    assert len(site.sandbox.values()) == before
+
+
+def test_an_action_is_refused_while_another_runner_holds_the_journal(
+    client: httpx.Client, site: Site
+) -> None:
+    from dhispatch.runtime.journal import Journal
+
+    with Journal.open(site.state) as other:
+        other.acquire_lock()
+        answer = _post(client, f"/plan/{PLAN}/action/push", period="202405")
+    assert answer.status_code == 409
+    assert "refused" in answer.text and "another dhispatch runner" in answer.text
+    assert not [v for v in site.sandbox.values() if v["period"] == "202405"]
+
+
+def test_parked_batches_are_retried_and_dropped(
+    client: httpx.Client, site: Site, tmp_path: Path
+) -> None:
+    from tests.e2e.conftest import plan_file
+    from tests.faults.proxy import fault_proxy
+
+    state = ["--state", str(site.state)]
+    with fault_proxy(site.sandbox.url) as proxy:
+        proxy.poison = b'"dataValues"'
+        parked = plan_file("kiribati", proxy.url, site.db, tmp_path)
+        for period in ("202402", "202403"):
+            cli(["push", str(parked), "--period", period, *state, "--park-after", "1",
+                 "--retry-delay", "0"], site.db, code=1)  # fmt: skip
+    page = client.get("/parked").text
+    ids = re.findall(r"confirm/retry\?batch=(\d+)", page)
+    assert len(ids) == 2
+    confirm = client.get(f"/plan/{PLAN}/confirm/drop", params={"batch": ids[1]}).text
+    assert "Confirm: Drop parked" in confirm
+    page = _finish(client, _post(client, f"/plan/{PLAN}/action/retry", batch=ids[0]))
+    assert 'id="job-result">due again<' in page
+    page = _finish(client, _post(client, f"/plan/{PLAN}/action/drop", batch=ids[1]))
+    assert 'id="job-result">dropped<' in page
+    assert "Nothing is parked" in client.get("/parked").text
+
+
+def test_no_secret_is_rendered(client: httpx.Client) -> None:
+    for path in PAGES:
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert CANARY not in answer.text, path
+    for job in re.findall(r'href="(/jobs/\d+)"', client.get("/jobs").text):
+        assert CANARY not in client.get(job).text
+
+
+def test_login_attempts_are_rate_limited(site: Site) -> None:
+    from dhispatch.runtime.console import start_console
+    from dhispatch.runtime.console.security import LoginLimiter
+
+    settings = site.running.server.config.app.state.console.settings
+    running = start_console(settings, limiter=LoginLimiter(attempts=3, window=60))
+    try:
+        with httpx.Client(base_url=running.url, follow_redirects=False) as c:
+            codes = [login(c, "wrong-password").status_code for _ in range(4)]
+            assert codes == [401, 401, 401, 429]
+            limited = login(c)  # the right password, too soon: not even checked
+            assert limited.status_code == 429 and "too many attempts" in limited.text
+            assert c.get("/").status_code == 303
+    finally:
+        running.stop()
