@@ -126,6 +126,22 @@ def test_test_connection_and_dry_run(client: httpx.Client, site: Site) -> None:
     assert len(site.sandbox.values()) == before
 
 
+def test_backfill_pushes_each_period_and_bad_forms_get_one_line(
+    client: httpx.Client, site: Site
+) -> None:
+    page = _finish(client, _post(client, f"/plan/{PLAN}/action/backfill", first="202402",
+                                 last="202403"))  # fmt: skip
+    assert 'id="job-result">ok<' in page
+    assert len(re.findall(r'href="/runs/\d+">run \d+</a>', page)) == 2
+    held = {v["period"] for v in site.sandbox.values()}
+    assert {"202402", "202403"} <= held
+    missing = _post(client, f"/plan/{PLAN}/action/backfill", first="202402")
+    assert missing.status_code == 400 and "the form needs a last" in missing.text
+    page = _finish(client, _post(client, f"/plan/{PLAN}/action/push", period="2024-13"))
+    assert 'id="job-state">failed<' in page and "Traceback" not in page
+    assert re.search(r'class="error" role="alert">[^<]*2024-13', page)
+
+
 def test_an_action_is_refused_while_another_runner_holds_the_journal(
     client: httpx.Client, site: Site
 ) -> None:
