@@ -43,6 +43,8 @@ def explain_value(
         return _explain(plan, env, store, item, step_id, period, heading)
     except (DhispatchError, KeyError) as exc:
         return Explanation(heading, (), error=str(exc).strip("'\""))
+    except Exception as exc:  # noqa: BLE001 - a page says what failed, never a traceback
+        return Explanation(heading, (), error=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _explain(

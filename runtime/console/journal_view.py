@@ -80,13 +80,9 @@ def entries(journal: Journal, plan: Plan, target: int | None) -> dict[CellKey, E
                 continue  # a batch-wide conflict, a pruned payload, or a value never sent
             key = cell_key(value)
             known = confirmed.get(key)
-            if (
-                known is not None
-                and known.run_id >= conflict.run_id
-                or key in out
-                and (out[key].state == "refused")
-            ):
-                continue  # confirmed since, or a newer refusal already seen
+            confirmed_since = known is not None and known.run_id >= conflict.run_id
+            if confirmed_since or out.get(key, _NONE).state == "refused":
+                continue  # runs come newest first: a newer refusal was already seen
             note = f"{conflict.code or ''} {conflict.message}".strip()
             out[key] = _entry(key, value, "refused", note)
     queued = journal.due_batches(plan.name, target) + journal.parked_batches(plan.name, target)
@@ -95,6 +91,9 @@ def entries(journal: Journal, plan: Plan, target: int | None) -> dict[CellKey, E
             key = cell_key(value)
             out[key] = _entry(key, value, "waiting", f"batch {batch.id} {batch.status}")
     return out
+
+
+_NONE = Entry(CellKey("", "", "", ""), "", "", "", "", "none")
 
 
 def _payload_value(batch: BatchRow | None, idx: int | None) -> dict[str, object] | None:

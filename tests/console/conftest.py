@@ -25,7 +25,8 @@ EVIL_STORE = "<script>alert(1)</script>"
 
 @dataclass(frozen=True)
 class Site:
-    """A running console over a journal that already holds one push of 202405."""
+    """A running console over a journal that holds a refused push of 202406 (run 1) and an
+    accepted one of 202404 (run 2)."""
 
     url: str
     db: Path
@@ -61,6 +62,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         plan = plan_file("kiribati", sandbox.url, db, tmp)
         state = tmp / "state.sqlite"
+        # run 1: DHIS2 (its date 2024-06-20, no open future periods) refuses the running month;
+        # run 2: April, accepted
+        cli(["push", str(plan), "--period", "202406", "--state", str(state)], db, code=1)
         cli(["push", str(plan), "--period", "202404", "--state", str(state)], db)
         env = {**env_for(db), "DHISPATCH_CONSOLE_PASSWORD": CONSOLE_PASSWORD}
         password = Password(plain=CONSOLE_PASSWORD)

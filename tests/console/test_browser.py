@@ -69,7 +69,7 @@ def test_overview_shows_the_plan_its_last_run_and_next_slot(page: Page) -> None:
     page.goto("/")
     plan = page.locator(f"#plan-{PLAN}")
     expect(plan).to_contain_text("Last run")
-    expect(plan.locator("a", has_text="run 1")).to_be_visible()
+    expect(plan.locator("a", has_text="run 2")).to_be_visible()
     expect(plan).to_contain_text("ok")
     expect(plan).to_contain_text("Next due slot")
     expect(plan).to_contain_text("Values waiting")
@@ -85,6 +85,7 @@ def test_grid_shows_each_org_unit_and_period_and_the_markup_store_as_text(page: 
     expect(april).to_have_count(1)
     confirmed = page.locator("td.cell-confirmed")
     expect(confirmed).to_have_count(4)
+    expect(page.locator("td.cell-refused")).to_have_count(4)  # June, refused by DHIS2
     expect(page.get_by_text(EVIL_STORE)).to_be_visible()  # shown, not run
     assert page.locator("main script").count() == 0
     _shot(page, "grid")
@@ -117,6 +118,10 @@ def test_push_now_runs_in_the_background_and_shows_the_result(page: Page, site: 
     _shot(page, "push")
     page.locator("a", has_text=re.compile(r"^run \d+$")).first.click()
     expect(page.locator("h1")).to_contain_text("ok")
+    page.goto("/runs/1")  # the refused June: its conflicts, one line per cause
+    expect(page.locator("h1")).to_contain_text("conflicts")
+    expect(page.locator("h2", has_text="Conflicts by cause")).to_be_visible()
+    expect(page.locator("table.list").first.locator("tbody tr")).not_to_have_count(0)
     _shot(page, "run")
     page.goto(f"/plan/{PLAN}/grid")
     expect(page.locator("td.cell-confirmed")).to_have_count(8)  # April and May, 4 org units

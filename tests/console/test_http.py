@@ -104,6 +104,24 @@ def test_pages_carry_the_security_headers_and_refuse_a_foreign_host(
     assert client.get("/", headers={"host": "evil.example"}).status_code == 400
 
 
+def test_refusals_show_in_the_grid_and_by_cause_in_the_run(
+    client: httpx.Client, site: Site
+) -> None:
+    from dhispatch.runtime.journal import Journal
+
+    grid = client.get(f"/plan/{PLAN}/grid").text
+    assert grid.count("cell cell-refused") == 4 + 1  # four org units in June, and the legend
+    june = client.get(f"/plan/{PLAN}/values", params={"ou": "S002", "period": "202406"}).text
+    assert "refused: " in june
+    run = client.get("/runs/1").text
+    causes = re.findall(r'<tr><td class="num">(\d+)</td><td>(E\d+)', run)
+    with Journal.open(site.state, readonly=True) as journal:
+        refused = journal.run(1).summary["refused"]  # type: ignore[union-attr]
+        codes = {c.code for c in journal.conflicts(1)}
+    assert sum(int(n) for n, _ in causes) == refused > 0
+    assert {code for _, code in causes} == codes and len(causes) == len(codes)
+
+
 def test_names_from_the_stock_database_are_escaped(client: httpx.Client) -> None:
     for path in (f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S001&period=202404"):
         page = client.get(path).text
