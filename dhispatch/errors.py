@@ -35,6 +35,8 @@ DhispatchError                  (exit 1)
 ├── MetadataFetchError          runtime.runner: preflight could not fetch the target's metadata
 ├── ReportError                 runtime.report: no such run, no such format
 ├── CommandError                runtime.cli.common: a spec with errors, a file it cannot use
+├── ConsoleError                runtime.console: no password, an unsafe address, a bad env file
+│   └── PasswordHashError       DHISPATCH_CONSOLE_PASSWORD_HASH not in the documented format
 ├── MetadataError               runtime.sandbox.metadata: a malformed export for the sandbox
 └── VersionError                runtime.sandbox.versions: a version the sandbox does not emulate
 """

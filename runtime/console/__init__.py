@@ -5,9 +5,9 @@ that holds the journal's runner lock like any other runner. It imports nothing f
 from __future__ import annotations
 
 from dhispatch.runtime.console.app import build_app
+from dhispatch.runtime.console.errors import ConsoleError
 from dhispatch.runtime.console.passwords import hash_password
 from dhispatch.runtime.console.server import start_console
-from dhispatch.runtime.console.settings import ConsoleError
 from dhispatch.runtime.console.settings import ConsoleSettings
 from dhispatch.runtime.console.settings import Listen
 from dhispatch.runtime.console.settings import parse_listen

@@ -13,14 +13,10 @@ import hashlib
 import hmac
 import secrets
 
-from dhispatch.errors import DhispatchError
+from dhispatch.runtime.console.errors import PasswordHashError
 
 N, R, P, DKLEN = 2**14, 8, 1, 32
 _MAX_N = 2**20  # a hash asking for more would make each login take seconds and much memory
-
-
-class PasswordHashError(DhispatchError):
-    """``DHISPATCH_CONSOLE_PASSWORD_HASH`` is not in the documented format."""
 
 
 def _b64(data: bytes) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dhispatch.runtime.console.app import build_app
+from dhispatch.runtime.console.errors import ConsoleError
 from dhispatch.runtime.console.security import LoginLimiter
-from dhispatch.runtime.console.settings import ConsoleError
 from dhispatch.runtime.console.settings import ConsoleSettings
 
 STARTUP_TIMEOUT_S = 15.0

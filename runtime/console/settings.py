@@ -9,18 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dhispatch.errors import DhispatchError
 from dhispatch.errors import UsageError
+from dhispatch.runtime.console.errors import ConsoleError
 from dhispatch.runtime.console.passwords import Password
 from dhispatch.runtime.plan import Plan
 
 DEFAULT_LISTEN = "127.0.0.1:8020"
 PASSWORD_VAR = "DHISPATCH_CONSOLE_PASSWORD"
 HASH_VAR = "DHISPATCH_CONSOLE_PASSWORD_HASH"
-
-
-class ConsoleError(DhispatchError):
-    """The console cannot start: no password, an unsafe address, an unreadable env file."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,13 @@ import pytest
 from dhispatch.errors import UsageError
 from dhispatch.runtime.console.coverage import GridCell
 from dhispatch.runtime.console.coverage import grid
+from dhispatch.runtime.console.errors import ConsoleError
 from dhispatch.runtime.console.history import plot
 from dhispatch.runtime.console.journal_view import Entry
 from dhispatch.runtime.console.passwords import Password
 from dhispatch.runtime.console.passwords import PasswordHashError
 from dhispatch.runtime.console.passwords import hash_password
 from dhispatch.runtime.console.security import LoginLimiter
-from dhispatch.runtime.console.settings import ConsoleError
 from dhispatch.runtime.console.settings import Listen
 from dhispatch.runtime.console.settings import check_listen
 from dhispatch.runtime.console.settings import parse_listen
