@@ -12,8 +12,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -46,6 +49,8 @@ from dhispatch.runtime.slots import next_due
 if TYPE_CHECKING:
     import httpx
 
+    from dhispatch.runtime.dhis2 import Auth
+    from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Me
     from dhispatch.runtime.dhis2 import RetryPolicy
     from dhispatch.runtime.dhis2 import SystemInfo
@@ -331,22 +336,32 @@ class Runner:
         return os.environ if self.options.env is None else self.options.env
 
 
-def fetch_metadata(
-    plan: Plan, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The target's metadata export of the plan's data set (what preflight checks against)."""
+@contextmanager
+def metadata_session(
+    url: str, auth: Auth, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+) -> Iterator[Dhis2Client]:
+    """A client for interactive metadata reads (preflight, init): quick retries, and any DHIS2
+    failure inside the block becomes one MetadataFetchError naming the server."""
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Dhis2Error
+
+    kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {}
+    try:
+        with Dhis2Client(url, auth, timeout=timeout, retry=_quick_retry(), **kwargs) as client:
+            yield client
+    except Dhis2Error as exc:
+        raise MetadataFetchError(f"cannot fetch metadata from {url}: {exc}") from exc
+
+
+def plan_session(
+    plan: Plan, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+) -> AbstractContextManager[Dhis2Client]:
+    """``metadata_session`` for the plan's target, with the plan's credentials (ConfigError
+    when a variable is unset)."""
     from dhispatch.runtime.dhis2 import auth_from_plan
 
-    target = plan.target
-    auth = auth_from_plan(target.auth, os.environ if env is None else env)
-    try:
-        with Dhis2Client(target.url, auth, timeout=timeout, retry=_quick_retry()) as client:
-            export: dict[str, Any] = client.metadata_export(target.data_set)
-            return export
-    except Dhis2Error as exc:
-        raise MetadataFetchError(f"cannot fetch metadata from {target.url}: {exc}") from exc
+    auth = auth_from_plan(plan.target.auth, os.environ if env is None else env)
+    return metadata_session(plan.target.url, auth, timeout=timeout)
 
 
 def _quick_retry() -> RetryPolicy:
