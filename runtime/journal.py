@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS conflicts (
     batch_id INTEGER NOT NULL REFERENCES batches(id), run_id INTEGER NOT NULL, idx INTEGER,
     store TEXT, item TEXT, indicator TEXT, origin TEXT, code TEXT, message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS withheld (
+    run_id INTEGER NOT NULL REFERENCES runs(id), store TEXT, item TEXT, indicator TEXT,
+    origin TEXT, code TEXT, message TEXT NOT NULL, rule TEXT NOT NULL, data_element TEXT NOT NULL,
+    period TEXT NOT NULL, org_unit TEXT NOT NULL, coc TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cells (
     plan_name TEXT NOT NULL, data_element TEXT NOT NULL, period TEXT NOT NULL,
     org_unit TEXT NOT NULL, coc TEXT NOT NULL, value TEXT NOT NULL,
@@ -172,9 +177,14 @@ class RunRow:
     summary: dict[str, Any]
 
 
+WITHHELD = 0  # the batch of a conflict the admission stage found: the value was never sent
+WITHHELD_PREFIX = "not sent: "  # how a withheld value's message starts
+
+
 @dataclass(frozen=True, slots=True)
 class ConflictRow:
-    """A value DHIS2 refused, mapped back to store, item, indicator and spec line."""
+    """A value DHIS2 refused (or, with batch ``WITHHELD``, would refuse and was not sent),
+    mapped back to store, item, indicator and spec line."""
 
     batch_id: int
     run_id: int
@@ -185,6 +195,20 @@ class ConflictRow:
     origin: str | None
     code: str | None
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithheldRow:
+    """A value a run did not send because DHIS2 would refuse it: the rule, DHIS2's code, why."""
+
+    key: CellKey
+    rule: str
+    code: str | None
+    message: str
+    store: str | None
+    item: str | None
+    indicator: str | None
+    origin: str | None
 
 
 def payload_digest(payload: list[dict[str, Any]]) -> str:
@@ -513,8 +537,23 @@ class Journal:
             )  # fmt: skip
             _record_cells(c, batch, run_id, refused)
 
+    def add_withheld(self, run_id: int, rows: Sequence[WithheldRow]) -> None:
+        """Values a run did not send because DHIS2 would refuse them (the admission stage)."""
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO withheld VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, w.store, w.item, w.indicator, w.origin, w.code, w.message, w.rule,
+                  w.key.data_element, w.key.period, w.key.org_unit, w.key.coc) for w in rows],
+            )  # fmt: skip
+
     def conflicts(self, run_id: int) -> list[ConflictRow]:
+        """What DHIS2 refused in the run, after what the run withheld (batch ``WITHHELD``)."""
         rows = self._conn.execute(
+            "SELECT ?, run_id, NULL, store, item, indicator, origin, code, message "
+            "FROM withheld WHERE run_id = ? ORDER BY rowid",
+            (WITHHELD, run_id),
+        ).fetchall()
+        rows += self._conn.execute(
             "SELECT batch_id, run_id, idx, store, item, indicator, origin, code, message "
             "FROM conflicts WHERE run_id = ? ORDER BY batch_id, idx",
             (run_id,),

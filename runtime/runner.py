@@ -38,6 +38,7 @@ from dhispatch.runtime.run import RunMode
 from dhispatch.runtime.run import RunOptions
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.run import execute
+from dhispatch.runtime.run.metadata_cache import DEFAULT_MAX_AGE
 from dhispatch.runtime.schedule import DEFAULT_WINDOW
 from dhispatch.runtime.schedule import Slot
 from dhispatch.runtime.slots import backfill_slots
@@ -118,8 +119,9 @@ class RunnerOptions:
 
     ``env`` holds credentials and the database location (default ``os.environ``); ``stop`` is
     set to cancel (serve's SIGTERM, a console's button); ``progress`` sees values as they are
-    computed; ``report`` sees every ``RunnerEvent``; ``transport`` and ``retry_delay`` are
-    seams for tests.
+    computed; ``report`` sees every ``RunnerEvent``; ``metadata_max_age`` is how old the
+    admission stage's cached metadata may be; ``transport`` and ``retry_delay`` are seams for
+    tests.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -130,6 +132,7 @@ class RunnerOptions:
     report: Callable[[RunnerEvent], None] = _ignore
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    metadata_max_age: timedelta = DEFAULT_MAX_AGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +223,7 @@ class Runner:
         options = RunOptions(
             batch_size=o.batch_size, force=force, env=o.env, progress=o.progress,
             stop=o.stop.is_set, transport=o.transport, retry_delay=o.retry_delay,
+            metadata_max_age=o.metadata_max_age,
         )  # fmt: skip
         journal = self.journal
         o.report(RunStarted(plan, trigger))

@@ -26,6 +26,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.as_json("print each run's summary as JSON")
 @options.retry_delay
 @options.batch_size
+@options.metadata_max_age
 def command(
     specs_or_plans: tuple[str, ...],
     once: bool,
@@ -35,12 +36,14 @@ def command(
     as_json: bool,
     retry_delay: float | None,
     batch_size: int | None,
+    metadata_max_age: float | None,
 ) -> None:
     """Run everything due now (and missed runs), oldest first, then exit."""
     from dhispatch.runtime.cli.render import exit_code
 
     loaded = [load_plan_arg(p) for p in specs_or_plans]
     with runner_for(state, loaded, lock=True, as_json=as_json, batch_size=batch_size,
-                    retry_delay=retry_delay, window_days=window_days) as runner:  # fmt: skip
+                    retry_delay=retry_delay, window_days=window_days,
+                    metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         results = runner.run_once([lp.plan for lp in loaded], now)
     sys.exit(exit_code(results))

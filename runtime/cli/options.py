@@ -55,6 +55,11 @@ window_days = click.option(
 now = click.option(
     "--now", "now", hidden=True, callback=_instant, help="pretend it is this instant (testing)"
 )
+metadata_max_age = click.option(
+    "--metadata-max-age", metavar="HOURS", type=click.FloatRange(0, 24 * 366), default=None,
+    help="refetch the DHIS2 metadata values are checked against when the cached copy is older "
+    "(default 6)",
+)  # fmt: skip
 # tests make the client's backoff fast; never needed in production
 retry_delay = click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -12,7 +13,9 @@ from typing import Any
 
 import click
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import ConflictRow
+from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.runner import NextDue
 from dhispatch.runtime.runner import NothingDue
@@ -21,6 +24,8 @@ from dhispatch.runtime.runner import RunFinished
 from dhispatch.runtime.runner import RunnerEvent
 from dhispatch.runtime.runner import RunStarted
 from dhispatch.runtime.runner import SlotsDropped
+
+MAX_CAUSES = 20  # causes printed after a run; --json and `report` have them all
 
 
 class Progress:
@@ -72,7 +77,7 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The table rows of a summary as the journal stores it (so old runs render too)."""
     sk = summary.get("skipped", {})
     t = summary.get("timings", {})
-    return [
+    rows = [
         ("status", str(summary.get("status"))),
         ("periods", ", ".join(summary.get("periods", [])) or "—"),
         ("values computed", str(summary.get("values", 0))),
@@ -101,6 +106,9 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{t.get('journal', 0):.2f} / {t.get('http', 0):.2f} / {t.get('total', 0):.2f}",
         ),
     ]
+    if summary.get("withheld"):  # only when the admission stage withheld values
+        rows.insert(6, ("not sent: DHIS2 would refuse them", str(summary["withheld"])))
+    return rows
 
 
 def print_summary(title: str, summary: Mapping[str, Any]) -> None:
@@ -114,28 +122,50 @@ def print_summary(title: str, summary: Mapping[str, Any]) -> None:
     console().print(table)
 
 
-def print_conflicts(conflicts: Sequence[ConflictRow], sources: Mapping[str, str]) -> None:
-    """Each refused value as a diagnostic pointing at the spec line of its push."""
+def print_conflicts(
+    conflicts: Sequence[ConflictRow], sources: Mapping[str, str], hints: Mapping[str, str]
+) -> None:
+    """Refused and withheld values by cause, each a diagnostic at the spec line of its push:
+    one line per cause with a count, the stores and items it hit, and a hint."""
     if not conflicts:
         return
     from dhispatch.dsl.diagnostics import Diagnostic
     from dhispatch.dsl.diagnostics import render
+    from dhispatch.runtime.report.causes import by_cause
 
-    for shown, c in enumerate(conflicts):
-        if shown >= 20:
-            click.echo(f"… and {len(conflicts) - shown} more (see `dhispatch report`)", err=True)
+    causes = by_cause(conflicts, hints)
+    for shown, cause in enumerate(causes):
+        if shown >= MAX_CAUSES:
+            click.echo(f"… and {len(causes) - shown} more causes (see `dhispatch report` or "
+                       "--json)", err=True)  # fmt: skip
             break
-        where = ", ".join(
-            x for x in (c.store and f"store {c.store}", c.item and f"item {c.item}") if x
-        )
-        text = f"DHIS2 refused {c.indicator or 'a value'}" + (f" ({where})" if where else "")
-        text += f": {c.message}"
-        span = _span(c.origin)
+        span = _span(cause.origin)
+        code = cause.code or "DHIS2"
         if span is not None:
-            diag = Diagnostic(code=c.code or "DHIS2", message=text, span=span)
+            diag = Diagnostic(code=code, message=cause.headline, span=span, hint=cause.hint)
             click.echo(render(diag, sources.get(span.path)), err=True)
         else:
-            click.echo(f"error[{c.code or 'DHIS2'}]: {text}", err=True)
+            click.echo(f"error[{code}]: {cause.headline}", err=True)
+            if cause.hint:
+                click.echo(f"  hint: {cause.hint}", err=True)
+
+
+def preflight_hints(plan: Plan, state: Path) -> dict[str, str]:
+    """What preflight says (its hints: "did you mean …") per spec line, against the metadata the
+    run checked its values against (cached beside the journal); empty without one."""
+    from dhispatch.compiler.preflight import preflight
+    from dhispatch.runtime.report.causes import spec_line
+    from dhispatch.runtime.run.metadata_cache import cache_for
+    from dhispatch.runtime.run.metadata_cache import cache_key
+
+    snapshot = cache_for(state).load(cache_key(plan, os.environ))
+    if snapshot is None:
+        return {}
+    try:
+        found = preflight(plan, snapshot.export)
+    except DhispatchError:
+        return {}
+    return {spec_line(d.span.origin): d.hint for d in found if d.hint}
 
 
 def _span(origin: str | None) -> Any:
@@ -149,18 +179,30 @@ def _span(origin: str | None) -> Any:
         return None
 
 
-def print_run(result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool) -> None:
-    """A run's outcome: its summary (table or JSON), refused values, where to look next."""
+def print_run(
+    result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool, plan: Plan
+) -> None:
+    """A run's outcome: its summary (table or JSON: every conflict), refused values by cause,
+    where to look next."""
     summary = result.summary.as_json()
+    hints = preflight_hints(plan, state) if result.conflicts else {}
     if as_json:
-        click.echo(json.dumps({"run": result.run_id, **summary}, indent=2, sort_keys=True))
+        from dhispatch.runtime.report.causes import by_cause
+
+        full = {"run": result.run_id, **summary,
+                "conflicts": [conflict_json(c) for c in result.conflicts],
+                "causes": [c.as_json() for c in by_cause(result.conflicts, hints)]}  # fmt: skip
+        click.echo(json.dumps(full, indent=2, sort_keys=True))
     else:
         title = f"run {result.run_id}" if result.run_id is not None else "preview"
         print_summary(title, summary)
+        note = result.summary.admission or ""
+        if note.startswith("not checked") or ", stale: " in note:
+            click.echo(f"dhispatch: values {note}", err=True)
         if result.summary.error:
             click.echo(f"dhispatch: DHIS2 unreachable or refusing: {result.summary.error}; "
                        "the batches are kept and the next run resends them", err=True)  # fmt: skip
-    print_conflicts(result.conflicts, sources)
+    print_conflicts(result.conflicts, sources, hints)
     if not as_json and result.run_id is not None:
         click.echo(
             f"journal: {state}  ·  dhispatch log --state {state}  ·  "
@@ -169,6 +211,17 @@ def print_run(result: RunResult, sources: Mapping[str, str], state: Path, *, as_
     if result.status == "stopped":
         click.echo("dhispatch: stopped on request after the batch in flight; the next run "
                    "continues", err=True)  # fmt: skip
+
+
+def conflict_json(c: ConflictRow) -> dict[str, Any]:
+    """One conflict as ``--json`` prints it (``withheld``: never sent)."""
+    from dhispatch.runtime.journal import WITHHELD
+
+    return {
+        "withheld": c.batch_id == WITHHELD, "batch": c.batch_id or None, "index": c.idx,
+        "store": c.store, "item": c.item, "indicator": c.indicator, "origin": c.origin,
+        "code": c.code, "message": c.message,
+    }  # fmt: skip
 
 
 def exit_code(results: Iterable[RunResult]) -> int:
@@ -201,7 +254,7 @@ class RunnerPrinter:
         elif isinstance(event, RunFinished):
             self._close_bar()
             sources = self._sources.get(event.plan.name, {})
-            print_run(event.result, sources, self._state, as_json=self._as_json)
+            print_run(event.result, sources, self._state, as_json=self._as_json, plan=event.plan)
         elif isinstance(event, SlotsDropped):
             click.echo(f"dhispatch: {event.plan.name}: {event.count} slots are older than the "
                        "catch-up window and were not run (use backfill)", err=True)  # fmt: skip

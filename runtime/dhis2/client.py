@@ -125,7 +125,8 @@ class Dhis2Client:
 
     def system_info(self) -> SystemInfo:
         body = self._get_json(
-            "/api/system/info", {"fields": "version,revision,calendar,serverDate,contextPath"}
+            "/api/system/info",
+            {"fields": "version,revision,calendar,serverDate,serverTimeZoneId,contextPath"},
         )
         version = body.get("version")
         if not isinstance(version, str):
@@ -135,6 +136,7 @@ class Dhis2Client:
             revision=_opt_str(body.get("revision")),
             calendar=_opt_str(body.get("calendar")),
             server_date=_opt_str(body.get("serverDate")),
+            server_time_zone=_opt_str(body.get("serverTimeZoneId")),
         )
 
     def me(self) -> Me:

@@ -57,6 +57,17 @@ class Snapshot:
     def as_json(self) -> dict[str, Any]:
         return {"fetched_at": self.fetched_at.isoformat(), "export": self.export, "me": self.me}
 
+    def server_now(self, now: datetime) -> datetime:
+        """DHIS2's own clock at ``now`` (aware), as the server reads it (naive local time):
+        its ``serverDate`` when fetched plus the time elapsed since. DHIS2 judges periods by its
+        clock, not ours. Without a ``serverDate``: ``now`` in UTC."""
+        system = self.export.get("system") or {}
+        try:
+            then = datetime.fromisoformat(str(system.get("serverDate")).replace("Z", ""))
+        except ValueError:
+            return now.astimezone(UTC).replace(tzinfo=None)
+        return then.replace(tzinfo=None) + (now - self.fetched_at)
+
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Snapshot:
         """A cached snapshot (KeyError/ValueError/TypeError when it is not one)."""
@@ -77,7 +88,11 @@ def fetch_export(client: Dhis2Client, data_set: str) -> dict[str, Any]:
     ``dataSets`` empty when DHIS2 has no such data set)."""
     info = client.system_info()
     export: dict[str, Any] = {
-        "system": {"version": info.version},
+        "system": {
+            "version": info.version,
+            "serverDate": info.server_date,
+            "serverTimeZoneId": info.server_time_zone,
+        },
         "dataSets": [],
         "dataElements": [],
         "categoryCombos": [],

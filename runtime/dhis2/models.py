@@ -67,6 +67,7 @@ class SystemInfo:
     revision: str | None
     calendar: str | None
     server_date: str | None
+    server_time_zone: str | None = None  # serverTimeZoneId: the zone of server_date
 
 
 @dataclass(frozen=True, slots=True)

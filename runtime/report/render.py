@@ -1,4 +1,5 @@
-"""Render a journal run with Jinja2: counts per store and indicator, conflicts, batches, timings."""
+"""Render a journal run with Jinja2: counts per store and indicator, conflicts by cause (and each
+one), batches, timings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from jinja2 import select_autoescape
 
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.report.causes import by_cause
+from dhispatch.runtime.report.causes import listing
 
 FORMATS = ("html", "md")
 
@@ -49,13 +52,15 @@ def report_context(journal: Journal, run_id: int) -> dict[str, Any]:
     per_store: dict[str, dict[str, int]] = summary.get("per_store", {})
     indicators = sorted({i for counts in per_store.values() for i in counts})
     batches = journal.batches(run_id)
+    conflicts = journal.conflicts(run_id)
     return {
         "run": run,
         "summary": summary,
         "indicators": indicators,
         "per_store": per_store,
         "totals": {i: sum(c.get(i, 0) for c in per_store.values()) for i in indicators},
-        "conflicts": journal.conflicts(run_id),
+        "conflicts": conflicts,
+        "causes": by_cause(conflicts),
         "batches": batches,
         "timings": summary.get("timings", {}),
         "duration": (
@@ -71,5 +76,6 @@ def render_run(journal: Journal, run_id: int, fmt: str = "html") -> str:
         raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
     env = _env()
     env.filters["md"] = _md
+    env.globals["listing"] = listing
     template = env.get_template("run.html.j2" if fmt == "html" else "run.md.j2")
     return template.render(**report_context(journal, run_id))

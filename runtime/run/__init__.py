@@ -1,5 +1,6 @@
-"""A run of a plan's slots as named stages: cells → diff against the journal → batches → send →
-record (``pipeline.execute``), in one of four modes (``RunMode``), with a typed summary."""
+"""A run of a plan's slots as named stages: cells → diff against the journal → admit (withhold
+what DHIS2 would refuse) → batches → send → record (``pipeline.execute``), in one of four modes
+(``RunMode``), with a typed summary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One run of a plan's slots, stage by stage: cells → diff → batches → send → record.
+"""One run of a plan's slots, stage by stage: cells → diff → admit → batches → send → record.
 
 Memory is bounded by the batch size, not the country: cells stream from the stock database and
 are diffed against the journal one chunk (a batch's worth) at a time. Before computing, a storing
@@ -17,16 +17,19 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from dhispatch.runtime.cells import Cell
 from dhispatch.runtime.journal import CellRecord
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.run.admit import Admission
 from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.batches import Batcher
 from dhispatch.runtime.run.batches import vanished_batches
 from dhispatch.runtime.run.diff import JournalDiff
+from dhispatch.runtime.run.metadata_cache import DEFAULT_MAX_AGE
 from dhispatch.runtime.run.mode import RunMode
 from dhispatch.runtime.run.produce import produce
 from dhispatch.runtime.run.record import complete_slots
@@ -57,7 +60,8 @@ console's cancel button); the slots stay due, so the next run recomputes and sen
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     """How to run: batch size, ``force`` (resend unchanged cells), the environment holding the
-    credentials and database location (default ``os.environ``), hooks, and test seams."""
+    credentials and database location (default ``os.environ``), how old the cached metadata
+    of the admission stage may be, hooks, and test seams."""
 
     batch_size: int = DEFAULT_BATCH_SIZE
     force: bool = False
@@ -66,6 +70,7 @@ class RunOptions:
     stop: StopFn | None = None
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    metadata_max_age: timedelta = DEFAULT_MAX_AGE
 
 
 def execute(
@@ -102,10 +107,13 @@ class _Run:
         self.vanished: list[CellRecord] = []
         self.skipped: Skipped | None = None
         self.stopped = False
+        connection = Connection(self.env, options.transport, options.retry_delay)
         self.sender = Sender(
-            plan.name, plan.target, journal, mode,
-            Connection(self.env, options.transport, options.retry_delay),
-            self.counts, self.timings,
+            plan.name, plan.target, journal, mode, connection, self.counts, self.timings
+        )
+        self.admission = Admission(
+            plan, journal, mode, connection, self.counts, self.timings,
+            max_age=options.metadata_max_age,
         )  # fmt: skip
 
     def go(self, trigger: str) -> RunResult:
@@ -121,13 +129,16 @@ class _Run:
             if run_id is not None and self.mode.completes_slots and self._status() in (
                 "ok", "conflicts",
             ):  # fmt: skip
-                complete_slots(self.journal, self.plan.name, self.slots, run_id, self.timings)
+                due = self.admission.unsettled  # withheld cells keep their slots due
+                done = [s for s in self.slots if (s.step_id, s.period.id) not in due]
+                complete_slots(self.journal, self.plan.name, done, run_id, self.timings)
         except BaseException:
             if run_id is not None:
                 self.journal.finish_run(run_id, "error", {"error": "interrupted or failed"})
             raise
         finally:
             self.sender.close()
+            self.admission.close()
         self.timings.total = time.perf_counter() - started
         summary = self._summary()
         conflicts = finish(self.journal, run_id, summary)
@@ -155,19 +166,20 @@ class _Run:
                 chunk.append(cell)
                 self.counts.values += 1
                 if len(chunk) >= size:
-                    self._send(batcher.add(self._diff(diff, chunk)), run_id)
+                    self._send(batcher.add(self._diff(diff, chunk, run_id)), run_id)
                     self._progress()
                     if self.options.stop is not None and self.options.stop():
                         self.stopped = True  # the partial chunk and batch are left unsent
                         break
             else:
-                self._send(batcher.add(self._diff(diff, chunk)), run_id)
+                self._send(batcher.add(self._diff(diff, chunk, run_id)), run_id)
         self._progress()
         rest = batcher.rest()
         if rest is not None and not self.stopped:
             self._send([rest], run_id)
 
-    def _diff(self, diff: JournalDiff, chunk: list[Cell]) -> list[CellChange]:
+    def _diff(self, diff: JournalDiff, chunk: list[Cell], run_id: int | None) -> list[CellChange]:
+        """Stage 2, then the admission stage: the changes worth batching."""
         changes = diff.classify(chunk)
         chunk.clear()
         for change in changes:
@@ -177,7 +189,7 @@ class _Run:
         if self.mode is RunMode.PREVIEW:
             self.changes += changes
             return []
-        return changes
+        return self.admission.admit(changes, run_id, force=self.options.force)
 
     def _send(self, batches: Iterable[Batch], run_id: int | None) -> None:
         for batch in batches:
@@ -189,7 +201,8 @@ class _Run:
         if self.mode is not RunMode.PREVIEW:
             steps = {s.id: s for s in self.plan.steps}
             size = self.options.batch_size
-            self._send(vanished_batches(self.vanished, self.plan.vanished, steps, size), run_id)
+            gone = self.admission.admit_vanished(self.vanished, run_id)
+            self._send(vanished_batches(gone, self.plan.vanished, steps, size), run_id)
 
     def _progress(self) -> None:
         if self.options.progress is not None:
@@ -198,7 +211,7 @@ class _Run:
     def _status(self) -> str:
         return run_status(
             self.mode, self.plan.target.enabled, self.sender.online, self.stopped,
-            self.counts.refused,
+            self.counts.refused + self.counts.withheld,
         )  # fmt: skip
 
     def _summary(self) -> RunSummary:
@@ -212,4 +225,6 @@ class _Run:
             per_store={store: dict(c) for store, c in self.per_store.items()},
             timings=replace(self.timings),
             error=self.sender.error,
+            withheld_causes=dict(self.admission.causes),
+            admission=self.admission.note,
         )

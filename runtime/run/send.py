@@ -54,6 +54,21 @@ class Connection:
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
 
+    def client(self, target: Target) -> Dhis2Client:
+        """A client of ``target`` with the credentials read from ``env`` now (ConfigError when
+        a variable is unset); the caller closes it."""
+        from dhispatch.runtime.dhis2 import Dhis2Client
+        from dhispatch.runtime.dhis2 import RetryPolicy
+        from dhispatch.runtime.dhis2 import auth_from_plan
+
+        auth = auth_from_plan(target.auth, self.env)
+        kwargs: dict[str, Any] = {}
+        if self.transport is not None:
+            kwargs["transport"] = self.transport
+        if self.retry_delay is not None:
+            kwargs["retry"] = RetryPolicy(base_delay=self.retry_delay)
+        return Dhis2Client(target.url, auth, **kwargs)
+
 
 class Sender:
     """Sends the batches of one run to one target, counting what DHIS2 did with them."""
@@ -131,18 +146,7 @@ class Sender:
 
     def _client_for(self) -> Dhis2Client:
         if self._client is None:
-            from dhispatch.runtime.dhis2 import Dhis2Client
-            from dhispatch.runtime.dhis2 import RetryPolicy
-            from dhispatch.runtime.dhis2 import auth_from_plan
-
-            auth = auth_from_plan(self._target.auth, self._connection.env)
-            kwargs: dict[str, Any] = {}
-            if self._connection.transport is not None:
-                kwargs["transport"] = self._connection.transport
-            if self._connection.retry_delay is not None:
-                kwargs["retry"] = RetryPolicy(base_delay=self._connection.retry_delay)
-            client = Dhis2Client(self._target.url, auth, **kwargs)
-            self._client = client.__enter__()
+            self._client = self._connection.client(self._target).__enter__()
         return self._client
 
     def _journal_batch(self, batch: Batch, run_id: int) -> BatchRow:

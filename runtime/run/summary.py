@@ -39,6 +39,7 @@ class RunCounts:
     resent_batches: int = 0
     failed_batches: int = 0
     queued: int = 0
+    withheld: int = 0  # not sent: DHIS2 would refuse them (the admission stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,8 @@ class RunSummary:
     per_store: Mapping[str, Mapping[str, int]]
     timings: Timings
     error: str | None
+    withheld_causes: Mapping[str, int] = field(default_factory=dict)  # rule -> cells
+    admission: str | None = None  # what the cells were checked against, or why not
 
     @property
     def periods(self) -> list[str]:
@@ -98,6 +101,8 @@ class RunSummary:
             "per_store": {k: dict(v) for k, v in sorted(self.per_store.items())},
             "timings": self.timings.as_json(),
             "error": self.error,
+            "withheld_causes": dict(sorted(self.withheld_causes.items())),
+            "admission": self.admission,
             **asdict(self.counts),
         }  # fmt: skip
 

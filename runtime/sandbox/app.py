@@ -243,7 +243,7 @@ class SandboxApp:
 
     def system_info(self, request: Request) -> dict[str, Any]:
         base = str(request.base_url).rstrip("/")
-        now = datetime.now(UTC)
+        now = self.now()  # a pinned "today" is the server's date, as DHIS2's is its own
         info: dict[str, Any] = {
             "contextPath": base,
             "userAgent": request.headers.get("user-agent", ""),

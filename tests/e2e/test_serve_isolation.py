@@ -21,12 +21,12 @@ from tests.e2e.conftest import plan_file
 
 
 def test_one_plan_s_missing_database_does_not_stop_the_others(
-    country: Country, sandbox: Any, tmp_path: Path
+    country: Country, live_sandbox: Any, tmp_path: Path
 ) -> None:
     missing = tmp_path / "gone" / "omsupply.sqlite"
     source = {**compile_spec("tonga")["source"], "database": {"value": str(missing)}}
-    broken = plan_file("tonga", sandbox.url, country.db, tmp_path, source=source)
-    good = plan_file("kiribati", sandbox.url, country.db, tmp_path)
+    broken = plan_file("tonga", live_sandbox.url, country.db, tmp_path, source=source)
+    good = plan_file("kiribati", live_sandbox.url, country.db, tmp_path)
     state = tmp_path / "state.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "dhispatch.runtime.cli.main", "serve", str(broken), str(good),

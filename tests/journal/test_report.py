@@ -45,7 +45,7 @@ def test_markdown_escapes_pipes(tmp_path: Path) -> None:
     with j:
         md = render_run(j, run, "md")
     row = next(line for line in md.splitlines() if "E7600" in line)
-    assert "I\\|1" in row and "\\| bad" in row and row.count(" | ") == 5
+    assert "I\\|1" in row and "\\| bad" in row and row.count(" | ") == 7  # the cause's 8 cells
 
 
 def test_unknown_run_and_format(tmp_path: Path) -> None:

@@ -35,8 +35,7 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
         yield opened
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
+def _sandbox(today: date | None) -> Iterator[Any]:
     from dhispatch.runtime.demo.metadata import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
@@ -44,10 +43,22 @@ def sandbox() -> Iterator[Any]:
     config = SandboxConfig(
         metadata=demo_metadata(dc.DEMO_STORES, dc.DEMO_ITEMS),
         users={dc.ADMIN_USER: PASSWORD},
-        today=END,
+        today=today,
     )
     with start_sandbox(config) as running:
         yield running
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A sandbox whose "today" is the end of the ledger."""
+    yield from _sandbox(END)
+
+
+@pytest.fixture
+def live_sandbox() -> Iterator[Any]:
+    """A sandbox on the real clock (serve runs at the real now)."""
+    yield from _sandbox(None)
 
 
 def env_for(db: Path) -> dict[str, str]:
