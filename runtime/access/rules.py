@@ -160,7 +160,7 @@ class WriteRules:
             return None
         return self._refusal(
             DATA_SET_SHARING, f"data set {ds.label}", f"is not shared with {self._who} for data "
-            "write (DHIS2's default sharing gives nobody data write)",
+            "write",
             "share the data set with the user or one of its groups: 'can capture data'",
         )  # fmt: skip
 

@@ -104,7 +104,7 @@ def command(
     if metadata_file:
         export = _read_export(metadata_file)
         writer, notes = _export_writer(plan, export, metadata_file, as_user)
-        diagnostics = _check(ask, export, writer, None, notes)
+        diagnostics = _check(ask, export, writer, None, notes, datetime.now(UTC))
     else:
         diagnostics, writer = _live(ask, timeout)
     _report(loaded.sources, diagnostics, ask, writer)
@@ -129,13 +129,14 @@ def _live(ask: _Ask, timeout: float) -> tuple[list[Diagnostic], Writer]:
             units = _unit_uids(snapshot.export, plan, [ou for _, ou in scope.org_units])
             pairs = [(p, ou) for ps in ask.wanted.values() for p in ps for ou in units]
             approvals.prefetch(pairs)
-        diagnostics = _check(ask, snapshot.export, writer, approvals, [])
+        now = snapshot.server_now(datetime.now(UTC))  # DHIS2 judges periods by its own clock
+        diagnostics = _check(ask, snapshot.export, writer, approvals, [], now)
     return diagnostics, writer
 
 
 def _check(
     ask: _Ask, export: Any, writer: Writer | None, approvals: ApprovalState | None,
-    notes: list[Note],
+    notes: list[Note], now: datetime,
 ) -> list[Diagnostic]:  # fmt: skip
     """The metadata checks, then (when the data set exists) the write rules."""
     from dhispatch.compiler.preflight import PreflightInputError
@@ -150,7 +151,7 @@ def _check(
         checks = preflight(plan, export, scope)
         if any(d.code == "E901" for d in checks):
             return checks  # no data set: nothing to ask the write rules about
-        rules = rules_for_plan(plan, export, writer, now=datetime.now(UTC), minor=ask.minor,
+        rules = rules_for_plan(plan, export, writer, now=now, minor=ask.minor,
                                approvals=approvals)  # fmt: skip
     except (PreflightInputError, AccessMetadataError) as exc:  # name where the export came from
         raise CommandError(f"{ask.where}: {exc}") from exc

@@ -26,6 +26,7 @@ from dhispatch.runtime.runner import RunStarted
 from dhispatch.runtime.runner import SlotsDropped
 
 MAX_CAUSES = 20  # causes printed after a run; --json and `report` have them all
+NAMING = frozenset({"E903", "E905", "E906", "E907", "E908"})  # preflight: an ID DHIS2 lacks
 
 
 class Progress:
@@ -165,7 +166,7 @@ def preflight_hints(plan: Plan, state: Path) -> dict[str, str]:
         found = preflight(plan, snapshot.export)
     except DhispatchError:
         return {}
-    return {spec_line(d.span.origin): d.hint for d in found if d.hint}
+    return {spec_line(d.span.origin): d.hint for d in found if d.hint and d.code in NAMING}
 
 
 def _span(origin: str | None) -> Any:

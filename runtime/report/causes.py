@@ -46,6 +46,8 @@ HINTS = {
 HINTS["E7615"] = HINTS["E7613"]
 HINTS["E7616"] = HINTS["E7614"]
 HINTS["E7601"] = HINTS["E8010"]
+# A withheld value's code says less than the rule that withheld it (E7613 is also "not found").
+WITHHELD_HINTS = {"E7613": HINTS["E7614"], "E7615": HINTS["E7614"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,8 @@ class Cause:
 
 
 def by_cause(rows: Sequence[ConflictRow], hints: Mapping[str, str] | None = None) -> list[Cause]:
-    """The rows grouped by cause, the largest first; ``hints`` by spec line (``path:line``,
-    preflight's) win over the code's."""
+    """The rows grouped by cause, the largest first; for DHIS2's refusals, ``hints`` by spec
+    line (``path:line``: preflight's "did you mean") win over the code's."""
     groups: dict[tuple[bool, str, str], list[ConflictRow]] = {}
     for row in rows:
         key = (row.batch_id == WITHHELD, row.code or row.message, row.origin or "")
@@ -99,7 +101,9 @@ def _cause(withheld: bool, group: list[ConflictRow], hints: Mapping[str, str]) -
     first = group[0]
     messages = Counter(r.message for r in group)
     origin = first.origin or None
-    hint = (hints.get(spec_line(origin)) if origin else None) or HINTS.get(first.code or "")
+    known = {**HINTS, **WITHHELD_HINTS} if withheld else HINTS
+    said = hints.get(spec_line(origin)) if origin and not withheld else None
+    hint = said or known.get(first.code or "")
     return Cause(
         withheld=withheld, code=first.code, origin=origin,
         message=messages.most_common(1)[0][0], count=len(group), messages=len(messages),

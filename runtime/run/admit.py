@@ -137,10 +137,9 @@ class Admission:
         self._counts.withheld += 1
         self.causes[refusal.rule] += 1
         self.unsettled.add((c.step_id, c.key.period))
-        code = f" (DHIS2 would answer {refusal.code})" if refusal.code else ""
         return WithheldRow(
             key=c.key, rule=refusal.rule, code=refusal.code,
-            message=f"{WITHHELD_PREFIX}{refusal.message}{code}", store=c.store, item=c.item,
+            message=f"{WITHHELD_PREFIX}{refusal.message}", store=c.store, item=c.item,
             indicator=c.indicator, origin=c.origin,
         )  # fmt: skip
 
