@@ -81,10 +81,11 @@ class _Ask:
     help="the DHIS2 version whose rules apply (default: the server's, or the export's)",
 )
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds per request (live).")
+@options.now
 def command(
     spec_or_plan: str, metadata_file: str | None, source_db: str | None, as_user: str | None,
     at: date | None, periods: tuple[str, ...], first: str | None, last: str | None,
-    dhis2_version: str | None, timeout: float,
+    dhis2_version: str | None, timeout: float, now: datetime | None,
 ) -> None:  # fmt: skip
     """Check that every data set, data element, option combo and org unit the spec names exists
     in DHIS2 and fits (period type, category combos, value types, open periods), and that DHIS2
@@ -99,18 +100,18 @@ def command(
         raise UsageError("--as-user goes with --metadata: live preflight checks the user the "
                          "spec's credentials log in as")  # fmt: skip
     scope = ResolvedScope(*addresses(plan, source_db)) if source_db else None
-    ask = _Ask(plan, scope, _periods(plan, at, periods, first, last), _minor(dhis2_version),
-               metadata_file or plan.target.url)  # fmt: skip
+    wanted = _periods(plan, at, periods, first, last, now or datetime.now(UTC))
+    ask = _Ask(plan, scope, wanted, _minor(dhis2_version), metadata_file or plan.target.url)
     if metadata_file:
         export = _read_export(metadata_file)
         writer, notes = _export_writer(plan, export, metadata_file, as_user)
-        diagnostics = _check(ask, export, writer, None, notes, datetime.now(UTC))
+        diagnostics = _check(ask, export, writer, None, notes, now or datetime.now(UTC))
     else:
-        diagnostics, writer = _live(ask, timeout)
+        diagnostics, writer = _live(ask, timeout, now)
     _report(loaded.sources, diagnostics, ask, writer)
 
 
-def _live(ask: _Ask, timeout: float) -> tuple[list[Diagnostic], Writer]:
+def _live(ask: _Ask, timeout: float, now: datetime | None) -> tuple[list[Diagnostic], Writer]:
     """Preflight against the spec's DHIS2: the data set, the user (``/api/me``) and the
     approvals of the periods about to be pushed, asked while the session is open."""
     from dhispatch.runtime.access import writer_from_me
@@ -129,8 +130,8 @@ def _live(ask: _Ask, timeout: float) -> tuple[list[Diagnostic], Writer]:
             units = _unit_uids(snapshot.export, plan, [ou for _, ou in scope.org_units])
             pairs = [(p, ou) for ps in ask.wanted.values() for p in ps for ou in units]
             approvals.prefetch(pairs)
-        now = snapshot.server_now(datetime.now(UTC))  # DHIS2 judges periods by its own clock
-        diagnostics = _check(ask, snapshot.export, writer, approvals, [], now)
+        clock = now or snapshot.server_now(datetime.now(UTC))  # DHIS2 judges by its clock
+        diagnostics = _check(ask, snapshot.export, writer, approvals, [], clock)
     return diagnostics, writer
 
 
@@ -197,8 +198,9 @@ def _export_writer(
 
 
 def _periods(
-    plan: Plan, at: date | None, periods: Sequence[str], first: str | None, last: str | None
-) -> dict[str, list[str]]:
+    plan: Plan, at: date | None, periods: Sequence[str], first: str | None, last: str | None,
+    now: datetime,
+) -> dict[str, list[str]]:  # fmt: skip
     """Each step's periods about to be pushed: --period, --from/--to, --at, else the period a
     scheduled run of the step due now fills (its basis decides)."""
     from dhispatch.runtime.access.for_plan import periods_by_step
@@ -216,7 +218,7 @@ def _periods(
         return periods_by_step([s for p in periods for s in manual_slots(plan, period=p)])
     if at is not None:
         return periods_by_step(manual_slots(plan, at=at))
-    target, now = plan.target, datetime.now(UTC)
+    target = plan.target
     due = [slot_for(s, target.period_type, target.timezone, now) for s in plan.active_steps]
     return periods_by_step(due)
 
