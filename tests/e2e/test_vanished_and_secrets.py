@@ -108,6 +108,8 @@ def test_canary_secret_never_appears_anywhere(
                               *st], country.db, code=None)))  # fmt: skip
     outputs.append(_text(cli(["run", "--once", *map(str, plans.values()), *st, "--now",
                               "2024-06-01T06:00:00+12:00"], country.db, code=None)))  # fmt: skip
+    outputs.append(_text(cli(["preflight", str(plans["kiribati"]), "--source", str(country.db),
+                              "--period", "202405"], country.db)))  # fmt: skip
     outputs.append(_text(cli(["log", *st], country.db)))
     outputs.append(_text(cli(["log", "--json", *st], country.db)))
     reports = []
@@ -121,7 +123,9 @@ def test_canary_secret_never_appears_anywhere(
         dump = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
     assert sum(len(d) for d in dump) > 1000  # the journal really holds runs and batches
     plan_texts = [p.read_text(encoding="utf-8") for p in plans.values()]
-    everything = [*outputs, *reports, *dump, *plan_texts]
+    caches = [p.read_text(encoding="utf-8") for p in (tmp_path / "metadata").glob("*.json")]
+    assert len(caches) == 3  # the metadata each plan's values were checked against
+    everything = [*outputs, *reports, *dump, *plan_texts, *caches]
     assert all(CANARY not in text for text in everything)
     assert any("401" in o or "credentials" in o.lower() for o in outputs)  # failures were seen
 
