@@ -13,7 +13,7 @@ cannot be had, nothing is withheld and DHIS2 decides, as before.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -69,24 +69,20 @@ class Admission:
         counts: RunCounts,
         timings: Timings,
         *,
+        client: Callable[[], Dhis2Client],
         max_age: timedelta = DEFAULT_MAX_AGE,
     ) -> None:
         self._plan, self._journal, self._connection = plan, journal, connection
+        self._client_of = client  # the sender's: one connection pool per run
         self._counts, self._timings, self._max_age = counts, timings, max_age
         self._active = plan.target.enabled and (mode.stores or mode is RunMode.DRY_RUN)
         self._records = mode.stores
         self._rules: WriteRules | None = None
         self._approvals: ApprovalLookup | None = None
-        self._client: Dhis2Client | None = None
         self._started = False
         self.causes: Counter[str] = Counter()
         self.unsettled: set[tuple[str, str]] = set()  # (step, period) with a withheld cell
         self.note: str | None = None  # against what the cells were checked, or why not
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     # ---- the stage -------------------------------------------------------------------------
 
@@ -98,57 +94,59 @@ class Admission:
         sent = [c for c in changes if c.state != "unchanged" or force]
         if not sent or not self._ready():
             return list(changes)
-        refused = {id(sent[n]) for n in self._judge([_candidate(c) for c in sent], run_id)}
-        return [c for c in changes if id(c) not in refused]
+        with self._timings.measure("admission"):
+            verdicts = self._verdicts([c.cell.key for c in sent])
+            refused = [(_candidate(c), v) for c, v in zip(sent, verdicts, strict=True) if v]
+            self._withhold(refused, run_id)
+        if not refused:
+            return list(changes)
+        gone = {id(c) for c, v in zip(sent, verdicts, strict=True) if v}
+        return [c for c in changes if id(c) not in gone]
 
     def admit_vanished(self, records: Sequence[CellRecord], run_id: int | None) -> list[CellRecord]:
         """Vanished cells about to be zeroed or deleted, the same way."""
         if not records or self._plan.vanished == "keep" or not self._ready():
             return list(records)
         steps = {s.id: s for s in self._plan.steps}
-        candidates = [
-            _Candidate(r.key, r.step_id, r.store, r.item,
-                       steps[r.step_id].indicator if r.step_id in steps else "",
-                       steps[r.step_id].origin if r.step_id in steps else "")
-            for r in records
-        ]  # fmt: skip
-        refused = self._judge(candidates, run_id)
-        return [r for n, r in enumerate(records) if n not in refused]
+        with self._timings.measure("admission"):
+            verdicts = self._verdicts([r.key for r in records])
+            refused = [
+                (_Candidate(r.key, r.step_id, r.store, r.item,
+                            steps[r.step_id].indicator if r.step_id in steps else "",
+                            steps[r.step_id].origin if r.step_id in steps else ""), v)
+                for r, v in zip(records, verdicts, strict=True) if v
+            ]  # fmt: skip
+            self._withhold(refused, run_id)
+        return [r for r, v in zip(records, verdicts, strict=True) if v is None]
 
-    def _judge(self, candidates: Sequence[_Candidate], run_id: int | None) -> set[int]:
-        """Withhold what the rules refuse; the positions withheld."""
+    def _verdicts(self, keys: Sequence[CellKey]) -> list[Refusal | None]:
+        """The rule that refuses each cell, or None (the rules remember their answers, so a
+        chunk costs a dictionary lookup per cell)."""
         rules = self._rules
         assert rules is not None
-        with self._timings.measure("admission"):
-            self._prefetch(rules, candidates)
-            whole = rules.data_set()  # the whole import is refused, every value
-            rows: list[WithheldRow] = []
-            out: set[int] = set()
-            for n, c in enumerate(candidates):
-                found = whole or rules.cell(c.key.period, c.key.org_unit, c.key.coc or None)
-                if found is not None:
-                    out.add(n)
-                    rows.append(self._withhold(c, found))
-            if rows and run_id is not None and self._records:
-                self._journal.add_withheld(run_id, rows)
-        return out
+        if self._approvals is not None:  # one bulk request per period for org units not asked
+            units = {(k.period, uid) for k in keys if (uid := rules.ou_uid(k.org_unit))}
+            self._approvals.prefetch(sorted(units))
+        whole = rules.data_set()  # the whole import is refused: every value
+        if whole is not None:
+            return [whole] * len(keys)
+        cell = rules.cell
+        return [cell(k.period, k.org_unit, k.coc or None) for k in keys]
 
-    def _withhold(self, c: _Candidate, refusal: Refusal) -> WithheldRow:
-        self._counts.withheld += 1
-        self.causes[refusal.rule] += 1
-        self.unsettled.add((c.step_id, c.key.period))
-        return WithheldRow(
-            key=c.key, rule=refusal.rule, code=refusal.code,
-            message=f"{WITHHELD_PREFIX}{refusal.message}", store=c.store, item=c.item,
-            indicator=c.indicator, origin=c.origin,
-        )  # fmt: skip
-
-    def _prefetch(self, rules: WriteRules, candidates: Iterable[_Candidate]) -> None:
-        """One bulk approvals request per period for the org units not asked yet."""
-        if self._approvals is None:
-            return
-        pairs = {(c.key.period, uid) for c in candidates if (uid := rules.ou_uid(c.key.org_unit))}
-        self._approvals.prefetch(sorted(pairs))
+    def _withhold(self, refused: Sequence[tuple[_Candidate, Refusal]], run_id: int | None) -> None:
+        """Count, remember and journal the withheld cells."""
+        rows = []
+        for c, refusal in refused:
+            self._counts.withheld += 1
+            self.causes[refusal.rule] += 1
+            self.unsettled.add((c.step_id, c.key.period))
+            rows.append(WithheldRow(
+                key=c.key, rule=refusal.rule, code=refusal.code,
+                message=f"{WITHHELD_PREFIX}{refusal.message}", store=c.store, item=c.item,
+                indicator=c.indicator, origin=c.origin,
+            ))  # fmt: skip
+        if rows and run_id is not None and self._records:
+            self._journal.add_withheld(run_id, rows)
 
     # ---- the rules, once per run ---------------------------------------------------------------
 
@@ -171,7 +169,7 @@ class Admission:
 
         target = self._plan.target
         try:
-            client = self._client = self._connection.client(target)
+            client = self._client_of()
         except Dhis2Error as exc:  # e.g. an unset variable: the sender says so, once
             self.note = f"{UNCHECKED}: {exc}"
             return

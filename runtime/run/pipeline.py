@@ -113,7 +113,7 @@ class _Run:
         )
         self.admission = Admission(
             plan, journal, mode, connection, self.counts, self.timings,
-            max_age=options.metadata_max_age,
+            client=self.sender.client, max_age=options.metadata_max_age,
         )  # fmt: skip
 
     def go(self, trigger: str) -> RunResult:
@@ -138,7 +138,6 @@ class _Run:
             raise
         finally:
             self.sender.close()
-            self.admission.close()
         self.timings.total = time.perf_counter() - started
         summary = self._summary()
         conflicts = finish(self.journal, run_id, summary)

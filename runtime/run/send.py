@@ -106,6 +106,10 @@ class Sender:
             except ConfigError as exc:
                 raise RunError(f"{self._target.origin}: {exc}") from exc
 
+    def client(self) -> Dhis2Client:
+        """The run's one client of the target (the admission stage reads metadata with it)."""
+        return self._client_for()
+
     def close(self) -> None:
         if self._client is not None:
             self._client.__exit__(None, None, None)
