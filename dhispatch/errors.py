@@ -16,6 +16,7 @@ DhispatchError                  (exit 1)
 ├── PreflightInputError         compiler.preflight: a metadata export of the wrong shape
 ├── AccessMetadataError         runtime.access: the data set is missing, a malformed date
 ├── PlanError                   runtime.plan: unreadable, schema-invalid, another version
+├── TemplateCostError           runtime.plan.templates: a data-element template without a cost bound
 ├── PeriodError                 runtime.periods: an unknown type, a period that does not exist
 ├── ScheduleError               runtime.schedule: an interval, basis or zone that cannot be used
 ├── SourceError                 runtime.sources: the stock database cannot be read
@@ -26,7 +27,8 @@ DhispatchError                  (exit 1)
 │   ├── AuthenticationError     DHIS2 refused the credentials
 │   ├── NetworkError            timeouts and connection errors that outlasted the retries
 │   ├── ServerError             5xx or 429 that outlasted the retries
-│   └── ProtocolError           an answer that cannot be read
+│   ├── ProtocolError           an answer that cannot be read
+│   └── Cancelled               the run was asked to stop before DHIS2 answered
 ├── RunError                    runtime.run: a run that cannot proceed (names the spec line)
 ├── MetadataFetchError          runtime.runner: preflight or init could not fetch the metadata
 ├── ReportError                 runtime.report: no such run, no such format
@@ -44,6 +46,11 @@ class DhispatchError(Exception):
     """A problem a user can act on; ``str()`` is the whole message, never a secret."""
 
     exit_code: ClassVar[int] = 1
+
+    def lines(self) -> tuple[str, ...]:
+        """The message as the lines to print: one, unless the error lists its problems. Each
+        line may quote foreign text; the CLI makes each one line of printable text."""
+        return (str(self),)
 
 
 class UsageError(DhispatchError):

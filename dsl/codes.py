@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "E601": "template syntax error",
     "E602": "unknown template variable",
     "E603": "unknown item attribute in a template",
+    "E604": "a template construct whose cost has no bound (loops, calls, *, a filter not allowed)",
     # internal
     "E900": "internal compiler error (the plan failed its schema)",
 }

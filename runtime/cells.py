@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Any
 from typing import Protocol
 
-from jinja2 import StrictUndefined
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import Step
+from dhispatch.runtime.plan.templates import TemplateCostError
+from dhispatch.runtime.plan.templates import compiled
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
 RESIDUE = 1e-9
@@ -80,9 +80,6 @@ def item_field(item: ItemLike, field: str) -> str | None:
     return raw or None
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
 @dataclass(frozen=True, slots=True)
 class _ItemVars:
     code: str
@@ -107,8 +104,9 @@ def render_template(template: str, item: ItemLike, indicator: str) -> str | None
         user_field_6=fields.get("user_field_6", "") or "",
     )
     try:
-        out = _ENV.from_string(template).render(item=ctx, indicator=indicator).strip()
-    except TemplateError as exc:
+        # compiled once, and only once its cost was found bounded (the loader checked too)
+        out = compiled(template).render(item=ctx, indicator=indicator).strip()
+    except (TemplateError, TemplateCostError) as exc:
         raise ValueBuildError(f"template {template!r} cannot be rendered: {exc}") from exc
     return out or None
 

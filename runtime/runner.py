@@ -118,8 +118,10 @@ class RunnerOptions:
     """Settings every run of a runner shares.
 
     ``env`` holds credentials and the database location (default ``os.environ``); ``stop`` is
-    set to cancel (serve's SIGTERM, a console's button); ``progress`` sees values as they are
-    computed; ``report`` sees every ``RunnerEvent``; ``metadata_max_age`` is how old the
+    set to cancel (serve's SIGTERM, a console's button): DHIS2 retries and backoff end at once
+    and a request in flight is abandoned after a short grace; ``deadline`` bounds one DHIS2
+    request, retries included (None: the client's default); ``progress`` sees values as they
+    are computed; ``report`` sees every ``RunnerEvent``; ``metadata_max_age`` is how old the
     admission stage's cached metadata may be; ``transport`` and ``retry_delay`` are seams for
     tests.
     """
@@ -128,6 +130,7 @@ class RunnerOptions:
     window: timedelta = DEFAULT_WINDOW
     env: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None
     progress: ProgressFn | None = None
     report: Callable[[RunnerEvent], None] = _ignore
     transport: httpx.BaseTransport | None = None
@@ -222,8 +225,8 @@ class Runner:
         o = self.options
         options = RunOptions(
             batch_size=o.batch_size, force=force, env=o.env, progress=o.progress,
-            stop=o.stop.is_set, transport=o.transport, retry_delay=o.retry_delay,
-            metadata_max_age=o.metadata_max_age,
+            stop=o.stop.is_set, cancel=o.stop, deadline=o.deadline, transport=o.transport,
+            retry_delay=o.retry_delay, metadata_max_age=o.metadata_max_age,
         )  # fmt: skip
         journal = self.journal
         o.report(RunStarted(plan, trigger))
@@ -319,14 +322,14 @@ class Runner:
         from dhispatch.runtime.dhis2 import AuthenticationError
         from dhispatch.runtime.dhis2 import Dhis2Client
         from dhispatch.runtime.dhis2 import Dhis2Error
-        from dhispatch.runtime.dhis2 import auth_from_plan
 
         target = plan.target
-        auth = auth_from_plan(target.auth, self._env())  # ConfigError (exit 2) before anything
+        # a ConfigError (an unset variable, plain http to another machine) before anything
+        client = Dhis2Client.for_target(target, self._env(), timeout=timeout, retry=_quick_retry())
         previous = self.journal.last_connection(target.url)
         check = partial(ConnectionCheck, target.url, target.data_set, previous)
         try:
-            with Dhis2Client(target.url, auth, timeout=timeout, retry=_quick_retry()) as client:
+            with client:
                 info, me = client.system_info(), client.me()
         except AuthenticationError as exc:
             return check(failure="authentication", error=str(exc))
@@ -342,7 +345,12 @@ class Runner:
 
 @contextmanager
 def metadata_session(
-    url: str, auth: Auth, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    url: str,
+    auth: Auth,
+    *,
+    timeout: float = 30.0,
+    insecure: bool = False,
+    transport: httpx.BaseTransport | None = None,
 ) -> Iterator[Dhis2Client]:
     """A client for interactive metadata reads (preflight, init): quick retries, and any DHIS2
     failure inside the block becomes one MetadataFetchError naming the server."""
@@ -351,7 +359,8 @@ def metadata_session(
 
     kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {}
     try:
-        with Dhis2Client(url, auth, timeout=timeout, retry=_quick_retry(), **kwargs) as client:
+        with Dhis2Client(url, auth, insecure=insecure, timeout=timeout, retry=_quick_retry(),
+                         **kwargs) as client:  # fmt: skip
             yield client
     except Dhis2Error as exc:
         raise MetadataFetchError(f"cannot fetch metadata from {url}: {exc}") from exc
@@ -361,11 +370,12 @@ def plan_session(
     plan: Plan, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
 ) -> AbstractContextManager[Dhis2Client]:
     """``metadata_session`` for the plan's target, with the plan's credentials (ConfigError
-    when a variable is unset)."""
+    when a variable is unset) and its ``insecure`` flag."""
     from dhispatch.runtime.dhis2 import auth_from_plan
 
-    auth = auth_from_plan(plan.target.auth, os.environ if env is None else env)
-    return metadata_session(plan.target.url, auth, timeout=timeout)
+    target = plan.target
+    auth = auth_from_plan(target.auth, os.environ if env is None else env)
+    return metadata_session(target.url, auth, timeout=timeout, insecure=target.insecure)
 
 
 def _quick_retry() -> RetryPolicy:

@@ -18,8 +18,8 @@ from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.runtime.plan.catalogue import VANISHED
+from dhispatch.runtime.plan.urls import cleartext_host
 
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # The characters RFC 3986 allows in a URI; a % must start an escape of two hex digits.
 _URI_CHARS = re.compile(r"([A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 # auth kind -> (argument, is_secret) in the order a positional call would give them.
@@ -28,10 +28,6 @@ AUTH_ARGS: dict[str, tuple[tuple[str, bool], ...]] = {
     "token": (("token", True),),
     "oauth2": (("client", False), ("secret", True), ("user", False), ("password", True)),
 }
-
-
-def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.") or host.endswith(".localhost")
 
 
 def check_target(view: SpecView) -> Iterator[Diagnostic]:
@@ -95,7 +91,7 @@ def _check_url(url: ast.Setting | None, insecure: ast.Setting | None) -> Iterato
             hint="remove the user:password@ part and give credentials with auth",
             mask=True,
         )
-    if parts.scheme == "http" and not is_loopback(host) and insecure is None:
+    if cleartext_host(value.value, insecure is not None) is not None:
         yield Diagnostic(
             "E302",
             f"plain http to {host} would send credentials unencrypted",

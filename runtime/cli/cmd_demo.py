@@ -2,8 +2,9 @@
 
 Generates the demo stock database, starts the DHIS2 sandbox on a free loopback port with the demo
 metadata and a freshly generated admin password (handed to the spec through environment variables,
-never printed), compiles ``specs/kiribati.push``, points its target at the sandbox, pushes the
-previous month, prints the summary and where to look, and stops the sandbox.
+never printed), compiles the packaged example ``kiribati.push`` (copied into its folder), points
+its target at the sandbox, pushes the previous month, prints the summary and where to look, and
+stops the sandbox.
 """
 
 from __future__ import annotations
@@ -32,18 +33,17 @@ from dhispatch.runtime.run import RunResult
 DEMO_SPEC = "kiribati.push"
 
 
-def find_spec(name: str = DEMO_SPEC) -> Path:
-    """``specs/<name>`` of the checkout this package runs from (editable install = fresh clone),
-    else of the current directory."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "specs" / name
-        if candidate.is_file():
-            return candidate
-    candidate = Path.cwd() / "specs" / name
-    if candidate.is_file():
-        return candidate
-    raise CommandError(f"cannot find specs/{name} (run `dhispatch demo` from a dhispatch checkout)")
+def find_spec(name: str = DEMO_SPEC) -> str:
+    """The text of example spec ``name``, shipped in the package (``runtime/demo/specs`` links
+    the checkout's ``specs/``), so the demo runs from any directory, installed or not."""
+    from importlib.resources import files
+
+    try:
+        return files("dhispatch.runtime.demo").joinpath("specs", name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(
+            f"the example spec {name} is missing from this installation: {exc}"
+        ) from exc
 
 
 def compile_demo_spec(spec: Path) -> tuple[Plan, dict[str, str]]:
@@ -52,7 +52,7 @@ def compile_demo_spec(spec: Path) -> tuple[Plan, dict[str, str]]:
     from dhispatch.dsl.diagnostics import render_all
 
     text = spec.read_text(encoding="utf-8")
-    label = f"specs/{spec.name}"
+    label = str(spec)
     result = compile_source(text, label)
     if result.plan is None:
         click.echo(render_all(result.diagnostics, {label: text}), err=True)
@@ -84,6 +84,10 @@ class _Files:
     def state(self) -> Path:
         return self.base / "state.sqlite"
 
+    @property
+    def spec(self) -> Path:
+        return self.base / DEMO_SPEC
+
 
 @click.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), help="keep files here")
@@ -99,8 +103,10 @@ def command(workdir: str | None, seed: int) -> None:
     files.base.mkdir(parents=True, exist_ok=True)
     today = datetime.now(UTC).date()
     _generate(files.db, seed, today)
-    compiled, sources = compile_demo_spec(find_spec())
-    click.echo(f"2/4 compiled specs/{DEMO_SPEC} (plan {compiled.name}, "
+    # a copy beside the demo's other files: the "plan again" line below works from anywhere
+    files.spec.write_text(find_spec(), encoding="utf-8")
+    compiled, sources = compile_demo_spec(files.spec)
+    click.echo(f"2/4 compiled {files.spec} (plan {compiled.name}, "
                f"{len(compiled.steps)} pushes)")  # fmt: skip
     password = secrets.token_urlsafe(18)
     config = SandboxConfig(
@@ -126,7 +132,7 @@ def command(workdir: str | None, seed: int) -> None:
         f"  system log      dhispatch log --state {files.state}\n"
         f"  run report      {report}\n"
         f"  stored in DHIS2 {values_file} ({len(stored)} values)\n"
-        f"  plan again      OMSUPPLY_DB={files.db} dhispatch plan specs/{DEMO_SPEC} --period "
+        f"  plan again      OMSUPPLY_DB={files.db} dhispatch plan {files.spec} --period "
         f"{period} --state {files.state}\n"
         "the sandbox has been stopped."
     )
@@ -137,12 +143,11 @@ def _generate(db: Path, seed: int, today: date) -> None:
     from dhispatch.runtime.demo import identifiers as dc
     from dhispatch.runtime.demo.generator import generate_demo
 
-    if db.exists():
-        db.unlink()
     click.echo(f"1/4 generating the demo stock database ({dc.DEMO_STORES} stores × "
                f"{dc.DEMO_ITEMS} items × {dc.DEMO_MONTHS} months): {db}")  # fmt: skip
+    # the demo's own file in its folder: replaced on a rerun, but never if it is not a file
     generate_demo(str(db), stores=dc.DEMO_STORES, items=dc.DEMO_ITEMS, months=dc.DEMO_MONTHS,
-                  seed=seed, end=today)  # fmt: skip
+                  seed=seed, end=today, overwrite=True)  # fmt: skip
 
 
 def _push(plan: Plan, files: _Files, env: dict[str, str], period: str) -> tuple[RunResult, Path]:

@@ -18,7 +18,13 @@ from dhispatch.runtime.demo import identifiers as demo_country
     "target",
     required=True,
     metavar="FILE|URL",
-    help="SQLite file to write (replaced) or an empty PostgreSQL database URL.",
+    help="a new SQLite file to write (an existing one only with --force) or an empty "
+    "PostgreSQL database URL",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="replace an existing SQLite file (never a directory, device or symbolic link)",
 )
 @click.option(
     "--stores", type=click.IntRange(1, 10000), default=demo_country.DEMO_STORES, show_default=True
@@ -43,7 +49,9 @@ from dhispatch.runtime.demo import identifiers as demo_country
     default=None,
     help="Last day of data, YYYY-MM-DD (default: today, UTC).",
 )
-def command(target: str, stores: int, items: int, months: int, seed: int, end: str | None) -> None:
+def command(
+    target: str, force: bool, stores: int, items: int, months: int, seed: int, end: str | None
+) -> None:
     """Generate a realistic synthetic country (receipts, issues, prescriptions, adjustments,
     repacks, cancellations, stock-outs, expiring batches) in open mSupply's schema."""
     from dhispatch.runtime.cli.common import CommandError
@@ -74,6 +82,7 @@ def command(target: str, stores: int, items: int, months: int, seed: int, end: s
                 seed=seed,
                 end=last,
                 progress=shown.update if shown is not None else None,
+                overwrite=force,
             )
     except OSError as exc:
         raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc

@@ -14,6 +14,7 @@ import click
 
 from dhispatch.runtime.plan import OrgUnitRule
 from dhispatch.runtime.plan import ScopeRules
+from dhispatch.runtime.printable import printable
 
 ORG_UNIT_HELP = "How a store maps to an org unit: store_code, name_code, custom:KEY or file:PATH."
 
@@ -184,7 +185,9 @@ class _Writer:
         self, store: str, org_unit: str | None, item: str, name: str, value: float | None
     ) -> None:
         if self.fmt == "csv":
-            self.csv.writerow([store, org_unit or "", item, name, _fmt(value)])
+            # codes come from the stock database: printable, so a code cannot drive a terminal
+            texts = [printable(t) for t in (store, org_unit or "", item)]
+            self.csv.writerow([*texts, name, _fmt(value)])
             return
         record = {
             "store_code": store,

@@ -50,6 +50,7 @@ def command(state: str | None, limit: int, as_json: bool, prune_days: int | None
     from rich.table import Table
 
     from dhispatch.runtime.cli.render import console
+    from dhispatch.runtime.cli.render import text_cell
 
     table = Table(title="runs (newest first)", title_justify="left")
     for col in ("run", "plan", "trigger", "started (UTC)", "status", "periods", "values",
@@ -58,10 +59,11 @@ def command(state: str | None, limit: int, as_json: bool, prune_days: int | None
     for r in runs:
         s = r.summary
         secs = f"{(r.finished_at - r.started_at).total_seconds():.0f}" if r.finished_at else "—"
-        table.add_row(str(r.id), r.plan_name, r.trigger, r.started_at.strftime("%Y-%m-%d %H:%M"),
-                      r.status, ", ".join(s.get("periods", [])), str(s.get("values", 0)),
-                      str(s.get("sent", 0)), str(s.get("unchanged", 0)), str(s.get("refused", 0)),
-                      str(s.get("withheld", 0)), secs)  # fmt: skip
+        row = (r.id, r.plan_name, r.trigger, r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
+               ", ".join(s.get("periods", [])), s.get("values", 0), s.get("sent", 0),
+               s.get("unchanged", 0), s.get("refused", 0), s.get("withheld", 0),
+               secs)  # fmt: skip
+        table.add_row(*map(text_cell, row))
     console().print(table)
     _print_causes(runs, conflicts)
     for plan, n in sorted(last.items()):
@@ -89,6 +91,7 @@ def _run_json(r: RunRow, conflicts: list[ConflictRow]) -> dict[str, Any]:
 
 def _print_causes(runs: list[RunRow], conflicts: dict[int, list[ConflictRow]]) -> None:
     """Refused and withheld values of the newest runs that had some: one line per cause."""
+    from dhispatch.runtime.printable import printable
     from dhispatch.runtime.report.causes import by_cause
 
     shown = [r for r in runs if conflicts[r.id]][:CAUSE_RUNS]
@@ -97,9 +100,9 @@ def _print_causes(runs: list[RunRow], conflicts: dict[int, list[ConflictRow]]) -
         click.echo(f"run {r.id} ({r.plan_name}): {len(conflicts[r.id])} value(s) by cause")
         for cause in causes[:CAUSES_PER_RUN]:
             where = f"{cause.origin}: " if cause.origin else ""
-            click.echo(f"  {where}[{cause.code or 'DHIS2'}] {cause.headline}")
+            click.echo(printable(f"  {where}[{cause.code or 'DHIS2'}] {cause.headline}"))
             if cause.hint:
-                click.echo(f"    hint: {cause.hint}")
+                click.echo(printable(f"    hint: {cause.hint}"))
         if len(causes) > CAUSES_PER_RUN:
             click.echo(f"  … and {len(causes) - CAUSES_PER_RUN} more causes "
                        f"(dhispatch report {r.id})")  # fmt: skip

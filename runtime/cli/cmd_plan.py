@@ -20,6 +20,8 @@ from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import state_path
 from dhispatch.runtime.cli.render import console
 from dhispatch.runtime.cli.render import print_summary
+from dhispatch.runtime.cli.render import text_cell
+from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import CellChange
 
 ACTION = {"keep": "kept in DHIS2", "zero": "set to 0", "delete": "deleted in DHIS2"}
@@ -79,16 +81,18 @@ def command(
         click.echo(f"\nvanished (policy {policy}: {ACTION[policy]}):")
         for r in result.vanished:
             coc = f"  coc {r.key.coc}" if r.key.coc else ""
-            click.echo(
+            line = (
                 f"  {r.key.period}  ou {r.key.org_unit}  de {r.key.data_element}{coc}  "
                 f"was {r.value}  (store {r.store}, item {r.item}, step {r.step_id})"
             )
+            click.echo(printable(line))
     stores = listing.get("stores_without_org_unit") or []
     if stores:
-        click.echo(f"\nskipped stores without an org unit ({len(stores)}): {', '.join(stores)}")
+        click.echo(f"\nskipped stores without an org unit ({len(stores)}): "
+                   f"{printable(', '.join(stores))}")  # fmt: skip
     for step, items in sorted((listing.get("items_without_reference") or {}).items()):
         click.echo(f"skipped items without a reference in step {step} ({len(items)}): "
-                   f"{', '.join(items)}")  # fmt: skip
+                   f"{printable(', '.join(items))}")  # fmt: skip
     print_summary(f"plan {plan.name} (nothing sent)", summary)
 
 
@@ -103,7 +107,8 @@ def _print_table(changes: Sequence[CellChange]) -> None:
         cell, prev = change.cell, change.previous
         state = change.state
         shown = state if prev is None or state == "unchanged" else f"{state} (was {prev})"
-        table.add_row(cell.key.period, cell.key.org_unit, cell.key.data_element,
-                      cell.key.coc or "default", cell.value, shown, cell.store, cell.item,
-                      cell.step_id)  # fmt: skip
+        row = (cell.key.period, cell.key.org_unit, cell.key.data_element,
+               cell.key.coc or "default", cell.value, shown, cell.store, cell.item,
+               cell.step_id)  # fmt: skip
+        table.add_row(*map(text_cell, row))
     console().print(table)

@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -246,11 +247,15 @@ def _report(
     sources: dict[str, str], diagnostics: list[Diagnostic], ask: _Ask, writer: Writer | None
 ) -> None:
     from dhispatch.dsl.diagnostics import render_all
+    from dhispatch.runtime.printable import printable
 
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if diagnostics:
-        click.echo(render_all(diagnostics, sources), err=True)
+        # the findings quote DHIS2's metadata (names, codes): printable only
+        shown = [replace(d, message=printable(d.message), hint=d.hint and printable(d.hint))
+                 for d in diagnostics]  # fmt: skip
+        click.echo(render_all(shown, sources), err=True)
     if errors:
         raise CommandError(
             f"preflight found {errors} error(s) and {warnings} warning(s) against {ask.where}"
@@ -258,9 +263,10 @@ def _report(
     suffix = f" ({warnings} warning(s))" if warnings else ""
     what = "every item and store" if ask.scope else "the spec"
     who = f" for user {writer.username}" if writer else ""
-    shown = sorted({p for ps in ask.wanted.values() for p in ps})
-    when = f", periods {', '.join(shown)}" if shown else ""
-    click.echo(f"preflight passed: {what} fits the metadata of {ask.where}{who}{when}{suffix}")
+    periods = sorted({p for ps in ask.wanted.values() for p in ps})
+    when = f", periods {', '.join(periods)}" if periods else ""
+    passed = f"preflight passed: {what} fits the metadata of {ask.where}{who}{when}{suffix}"
+    click.echo(printable(passed))
 
 
 def _read_export(path: str) -> Any:

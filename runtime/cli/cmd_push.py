@@ -22,6 +22,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.state
 @options.as_json("print the summary as JSON")
 @options.metadata_max_age
+@options.deadline
 @options.retry_delay
 def command(
     spec_or_plan: str,
@@ -33,6 +34,7 @@ def command(
     state: str | None,
     as_json: bool,
     metadata_max_age: float | None,
+    deadline: float | None,
     retry_delay: float | None,
 ) -> None:
     """Push every active step now (current day), as of --at DATE, or for --period P."""
@@ -41,7 +43,7 @@ def command(
     loaded = load_plan_arg(spec_or_plan)
     options.one_of_at_or_period(at, period)
     with runner_for(state, [loaded], lock=not dry_run, as_json=as_json, batch_size=batch_size,
-                    retry_delay=retry_delay,
+                    deadline=deadline, retry_delay=retry_delay,
                     metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         result = runner.push(loaded.plan, at=at, period=period, dry_run=dry_run, force=force)
     sys.exit(exit_code([result]))

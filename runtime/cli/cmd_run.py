@@ -24,6 +24,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.window_days
 @options.now
 @options.as_json("print each run's summary as JSON")
+@options.deadline
 @options.retry_delay
 @options.batch_size
 @options.metadata_max_age
@@ -34,6 +35,7 @@ def command(
     window_days: int | None,
     now: datetime | None,
     as_json: bool,
+    deadline: float | None,
     retry_delay: float | None,
     batch_size: int | None,
     metadata_max_age: float | None,
@@ -43,7 +45,7 @@ def command(
 
     loaded = [load_plan_arg(p) for p in specs_or_plans]
     with runner_for(state, loaded, lock=True, as_json=as_json, batch_size=batch_size,
-                    retry_delay=retry_delay, window_days=window_days,
+                    deadline=deadline, retry_delay=retry_delay, window_days=window_days,
                     metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         results = runner.run_once([lp.plan for lp in loaded], now)
     sys.exit(exit_code(results))

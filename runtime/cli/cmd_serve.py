@@ -40,6 +40,7 @@ def stop_on_signals() -> threading.Event:
 @click.option("--max-sleep", type=click.FloatRange(0.5, 86400), default=3600.0, hidden=True)
 @options.batch_size
 @options.metadata_max_age
+@options.deadline
 def command(
     specs_or_plans: tuple[str, ...],
     state: str | None,
@@ -47,12 +48,14 @@ def command(
     max_sleep: float,
     batch_size: int | None,
     metadata_max_age: float | None,
+    deadline: float | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
     loaded = [load_plan_arg(p) for p in specs_or_plans]
     stop = stop_on_signals()
     with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
-                    stop=stop, metadata_max_age=metadata_max_age) as runner:  # fmt: skip
+                    deadline=deadline, stop=stop,
+                    metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         runner.journal  # noqa: B018 - take the lock before announcing anything
         click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {state_path(state)}; "
                    "SIGTERM to stop", err=True)  # fmt: skip

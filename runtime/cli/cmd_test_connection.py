@@ -11,6 +11,7 @@ import click
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.printable import printable
 
 
 def _when(at: datetime) -> str:
@@ -32,23 +33,24 @@ def command(spec_or_plan: str, state: str | None, timeout: float) -> None:
     last = "last successful connection: " + (_when(previous.at) if previous else "never")
     if check.failure == "authentication":
         click.echo(f"Authentication failed for {check.url}", err=True)
-        click.echo(f"  {check.error}", err=True)
+        click.echo(f"  {printable(check.error)}", err=True)
     elif check.failure is not None:
-        click.echo(f"Connection failed: {check.error}", err=True)
+        click.echo(f"Connection failed: {printable(check.error)}", err=True)
     if check.failure is not None or check.info is None or check.me is None or check.at is None:
         click.echo(f"  {last}", err=True)
         sys.exit(1)
     info, me = check.info, check.me
-    revision = f" (revision {info.revision})" if info.revision else ""
+    # the version, revision, user name and calendar are DHIS2's words: printable only
+    revision = f" (revision {printable(info.revision)})" if info.revision else ""
     click.echo("Connection successful")
     click.echo(f"  DHIS2:   {check.url}")
-    click.echo(f"  version: {info.version}{revision}")
+    click.echo(f"  version: {printable(info.version)}{revision}")
     rights = "can push data values" if me.can_write_data else "cannot push data values"
-    click.echo(f"  user:    {me.username} ({rights})")
+    click.echo(f"  user:    {printable(me.username)} ({rights})")
     click.echo(f"  last successful connection: {_when(check.at)}")
     if previous:
         click.echo(f"  previous successful connection: {_when(previous.at)}")
     for warning in check.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {printable(warning)}", err=True)
     if check.refuses_pushes:
         sys.exit(1)

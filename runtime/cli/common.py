@@ -101,6 +101,7 @@ def runner_for(
     as_json: bool = False,
     batch_size: int | None = None,
     retry_delay: float | None = None,
+    deadline: float | None = None,
     window_days: int | None = None,
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
@@ -126,6 +127,7 @@ def runner_for(
             progress=printer.progress,
             report=printer,
             retry_delay=retry_delay,
+            deadline=deadline,
         )
         if metadata_max_age is not None:
             options = replace(options, metadata_max_age=timedelta(hours=metadata_max_age))

@@ -61,8 +61,16 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DhispatchError as exc:
-            click.echo(f"dhispatch: {exc}", err=True)
+            click.echo(error_text(exc), err=True)
             ctx.exit(exc.exit_code)
+
+
+def error_text(exc: DhispatchError) -> str:
+    """``dhispatch: …`` and the error's lines, each made one printable line (an error may quote
+    DHIS2, the stock database or a plan file: none of them may drive the terminal)."""
+    from dhispatch.runtime.printable import printable
+
+    return "dhispatch: " + "\n".join(printable(line) for line in exc.lines())
 
 
 def _available(name: str) -> bool:
@@ -88,8 +96,10 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if os.environ.get("DHISPATCH_DEBUG"):
             raise
+        from dhispatch.runtime.printable import printable
+
         click.echo(
-            f"dhispatch: internal error: {type(exc).__name__}: {exc}\n"
+            f"dhispatch: internal error: {type(exc).__name__}: {printable(exc)}\n"
             "(set DHISPATCH_DEBUG=1 to see the traceback; please report it)",
             err=True,
         )

@@ -60,6 +60,10 @@ metadata_max_age = click.option(
     help="refetch the DHIS2 metadata values are checked against when the cached copy is older "
     "(default 6)",
 )  # fmt: skip
+deadline = click.option(
+    "--deadline", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
+    help="longest one DHIS2 request may take, retries included (default 120)",
+)  # fmt: skip
 # tests make the client's backoff fast; never needed in production
 retry_delay = click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
 

@@ -1,4 +1,9 @@
-"""How the run commands show runs: progress, the summary table, refused values, runner notices."""
+"""How the run commands show runs: progress, the summary table, refused values, runner notices.
+
+Store and item names, DHIS2's messages and error texts are foreign: each passes through
+``printable`` before it reaches the terminal, and rich tables get them as plain ``Text`` (never
+markup), so none of them can drive the terminal or forge a line.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import click
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.runner import NextDue
 from dhispatch.runtime.runner import NothingDue
@@ -65,6 +71,13 @@ class Progress:
     def __call__(self, what: str, count: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=count)
+
+
+def text_cell(value: Any) -> Any:
+    """A rich table cell showing ``value`` as it is: printable, never read as markup."""
+    from rich.text import Text
+
+    return Text(printable(value))
 
 
 def console() -> Any:
@@ -141,14 +154,15 @@ def print_conflicts(
                        "--json)", err=True)  # fmt: skip
             break
         span = _span(cause.origin)
-        code = cause.code or "DHIS2"
+        code = printable(cause.code or "DHIS2")
+        text, hint = printable(cause.headline), cause.hint and printable(cause.hint)
         if span is not None:
-            diag = Diagnostic(code=code, message=cause.headline, span=span, hint=cause.hint)
+            diag = Diagnostic(code=code, message=text, span=span, hint=hint)
             click.echo(render(diag, sources.get(span.path)), err=True)
         else:
-            click.echo(f"error[{code}]: {cause.headline}", err=True)
-            if cause.hint:
-                click.echo(f"  hint: {cause.hint}", err=True)
+            click.echo(f"error[{code}]: {text}", err=True)
+            if hint:
+                click.echo(f"  hint: {hint}", err=True)
 
 
 def preflight_hints(plan: Plan, state: Path) -> dict[str, str]:
@@ -199,9 +213,10 @@ def print_run(
         print_summary(title, summary)
         note = result.summary.admission or ""
         if note.startswith("not checked") or ", stale: " in note:
-            click.echo(f"dhispatch: values {note}", err=True)
+            click.echo(printable(f"dhispatch: values {note}"), err=True)
         if result.summary.error:
-            click.echo(f"dhispatch: DHIS2 unreachable or refusing: {result.summary.error}; "
+            click.echo(f"dhispatch: DHIS2 unreachable or refusing: "
+                       f"{printable(result.summary.error)}; "
                        "the batches are kept and the next run resends them", err=True)  # fmt: skip
     print_conflicts(result.conflicts, sources, hints)
     if not as_json and result.run_id is not None:
@@ -263,7 +278,8 @@ class RunnerPrinter:
             click.echo(f"{event.plan.name}: nothing due")
         elif isinstance(event, PlanFailed):
             self._close_bar()
-            click.echo(f"dhispatch: {event.plan.name}: {event.error}", err=True)
+            lines = "\n".join(printable(line) for line in event.error.lines())
+            click.echo(f"dhispatch: {event.plan.name}: {lines}", err=True)
         elif isinstance(event, NextDue) and event.at is not None:
             click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
 

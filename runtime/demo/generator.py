@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo.output import check_target
+from dhispatch.runtime.demo.output import move_into_place
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
+from dhispatch.runtime.sources.model import split_credentials
 from dhispatch.runtime.sources.schema import ddl
 from dhispatch.runtime.sources.schema import index_ddl
 from dhispatch.runtime.sources.schema import insert_rows
@@ -118,13 +121,16 @@ def generate_demo(
     seed: int,
     end: date,
     progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
 ) -> DemoSummary:
     """Create the schema and a country's data in ``target`` (SQLite path or postgresql:// URL).
 
     ``progress`` (optional) is called with 1 after each store's history is written.
 
-    A SQLite file is written beside the target and moved into place at the end (an existing
-    file is replaced); a PostgreSQL database must not already hold open mSupply tables.
+    A SQLite file is written beside the target and moved into place at the end; an existing
+    file is replaced only with ``overwrite``, and only if it is a regular file
+    (``runtime/demo/output.py``). A PostgreSQL database must not already hold open mSupply
+    tables.
     """
     if stores < 1 or items < 1 or months < 1:
         raise SourceError("--stores, --items and --months must each be at least 1")
@@ -136,11 +142,12 @@ def generate_demo(
     elif "://" in target:
         raise SourceError(f"unsupported target {redact(target)!r}: a SQLite path or postgresql://")
     else:
-        counts = _write_sqlite(target, gen)
+        check_target(Path(target), overwrite)
+        counts = _write_sqlite(target, gen, overwrite)
     return DemoSummary(redact(target), stores, items, months, first_day, end, *counts)
 
 
-def _write_sqlite(path: str, gen: _Generator) -> tuple[int, int, int]:
+def _write_sqlite(path: str, gen: _Generator, overwrite: bool) -> tuple[int, int, int]:
     final = Path(path)
     if final.parent and not final.parent.exists():
         raise SourceError(f"folder {final.parent} does not exist")
@@ -158,7 +165,7 @@ def _write_sqlite(path: str, gen: _Generator) -> tuple[int, int, int]:
         conn.commit()
         conn.execute("ANALYZE")
         conn.close()
-        os.replace(tmp, final)
+        move_into_place(Path(tmp), final, overwrite)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -168,8 +175,11 @@ def _write_sqlite(path: str, gen: _Generator) -> tuple[int, int, int]:
 def _write_postgres(url: str, gen: _Generator) -> tuple[int, int, int]:
     import psycopg
 
+    credentials = split_credentials(url)  # a password may hold "@": libpq would cut at the first
     try:
-        conn = psycopg.connect(url)
+        conn = psycopg.connect(
+            credentials.url, user=credentials.user, password=credentials.password
+        )
     except psycopg.Error as exc:
         raise SourceError(f"cannot connect to {redact(url)}: {redact(str(exc).strip())}") from None
     with conn:

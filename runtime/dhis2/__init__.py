@@ -11,6 +11,7 @@ from dhispatch.runtime.dhis2.auth import auth_from_plan
 from dhispatch.runtime.dhis2.client import Dhis2Client
 from dhispatch.runtime.dhis2.client import batches_by_org_unit
 from dhispatch.runtime.dhis2.errors import AuthenticationError
+from dhispatch.runtime.dhis2.errors import Cancelled
 from dhispatch.runtime.dhis2.errors import ConfigError
 from dhispatch.runtime.dhis2.errors import Dhis2Error
 from dhispatch.runtime.dhis2.errors import NetworkError
@@ -29,6 +30,7 @@ __all__ = [
     "Auth",
     "AuthenticationError",
     "BasicAuth",
+    "Cancelled",
     "ConfigError",
     "Conflict",
     "DataValue",

@@ -1,9 +1,11 @@
 """The DHIS2 Web API client: authentication, retries, pushes of data value sets, metadata reads.
 
-It never follows redirects (a redirect is DHIS2 sending us to its login page), retries only
-transient failures, sends ``dataSet`` and ``categoryOptionCombo`` on every push, and reads the
-answer of any DHIS2 generation into one ``ImportResult``. Nothing it logs or raises contains a
-secret: messages are built from paths and statuses, and any echoed server text is scrubbed.
+It never follows redirects (a redirect is DHIS2 sending us to its login page), refuses plain
+http to another machine unless the plan says ``insecure``, retries only transient failures,
+gives every request a total deadline (retries included) and gives up at once when asked to
+stop, sends ``dataSet`` and ``categoryOptionCombo`` on every push, and reads the answer of any
+DHIS2 generation into one ``ImportResult``. Nothing it logs or raises contains a secret:
+messages are built from paths and statuses, and any echoed server text is scrubbed.
 """
 
 from __future__ import annotations
@@ -11,23 +13,30 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 
 import httpx
 
 from dhispatch.runtime.dhis2.auth import Auth
 from dhispatch.runtime.dhis2.auth import OAuth2PasswordAuth
+from dhispatch.runtime.dhis2.auth import auth_from_plan
 from dhispatch.runtime.dhis2.auth import scrub
 from dhispatch.runtime.dhis2.errors import AuthenticationError
+from dhispatch.runtime.dhis2.errors import Cancelled
 from dhispatch.runtime.dhis2.errors import ConfigError
 from dhispatch.runtime.dhis2.errors import Dhis2Error
 from dhispatch.runtime.dhis2.errors import NetworkError
 from dhispatch.runtime.dhis2.errors import ProtocolError
 from dhispatch.runtime.dhis2.errors import ServerError
+from dhispatch.runtime.dhis2.exchange import SocketRegistry
+from dhispatch.runtime.dhis2.exchange import exchange
 from dhispatch.runtime.dhis2.models import DataValue
 from dhispatch.runtime.dhis2.models import IdSchemes
 from dhispatch.runtime.dhis2.models import ImportResult
@@ -38,11 +47,18 @@ from dhispatch.runtime.dhis2.results import parse_import
 from dhispatch.runtime.dhis2.retry import RetryPolicy
 from dhispatch.runtime.dhis2.retry import is_retryable_status
 from dhispatch.runtime.dhis2.retry import parse_retry_after
+from dhispatch.runtime.plan.urls import cleartext_host
+
+if TYPE_CHECKING:
+    from dhispatch.runtime.plan import Target
 
 log = logging.getLogger("dhispatch.dhis2")
 log.addHandler(logging.NullHandler())  # a library: the application decides what to show
 
 ASYNC_THRESHOLD = 10_000  # values per push above which the import runs as a server task
+TIMEOUT = 30.0  # seconds one socket operation (connect, one read, one write) may take
+DEADLINE = 120.0  # seconds one request may take in all: every attempt, backoff included
+STOP_GRACE = 2.0  # seconds an exchange in flight may still take once a stop is requested
 
 
 def batches_by_org_unit(values: Iterable[DataValue], max_size: int) -> list[list[DataValue]]:
@@ -78,10 +94,13 @@ class Dhis2Client:
         base_url: str,
         auth: Auth,
         *,
-        timeout: float = 30.0,
+        insecure: bool = False,
+        timeout: float = TIMEOUT,
+        deadline: float = DEADLINE,
+        cancel: threading.Event | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         async_threshold: int = ASYNC_THRESHOLD,
         poll_interval: float = 0.5,
@@ -90,12 +109,23 @@ class Dhis2Client:
         if httpx.URL(base_url).userinfo:
             # Credentials in the URL would end up in every message that names the server.
             raise ConfigError("the DHIS2 URL must not contain credentials; use the spec's auth")
+        host = cleartext_host(base_url, insecure)
+        if host is not None:
+            # The compiler's E302 rule, enforced where the credentials leave: a plan edited or
+            # generated elsewhere must not send them in clear text either.
+            raise ConfigError(
+                f"refusing plain http to {host}: the credentials would travel unencrypted; "
+                "use https (or mark the target insecure in the spec if you really must)"
+            )
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        self.deadline = deadline
         self.requests_sent = 0
-        self._sleep = sleep
+        self._cancel = cancel
+        self._sleep = sleep or (time.sleep if cancel is None else _waiter(cancel))
+        self._sockets = SocketRegistry()
         self._rng = rng or random.Random()
         self._async_threshold = async_threshold
         self._poll_interval = poll_interval
@@ -108,6 +138,13 @@ class Dhis2Client:
             transport=transport,
             headers={"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"},
         )
+
+    @classmethod
+    def for_target(cls, target: Target, env: Mapping[str, str], **options: Any) -> Dhis2Client:
+        """The client of a plan's target: its URL, its credentials read from ``env`` now, and
+        its ``insecure`` flag (``options`` are the constructor's keyword arguments)."""
+        auth = auth_from_plan(target.auth, env)
+        return cls(target.url, auth, insecure=target.insecure, **options)
 
     def __enter__(self) -> Dhis2Client:
         return self
@@ -255,7 +292,7 @@ class Dhis2Client:
                 break
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} did not finish in time")
-            self._sleep(self._poll_interval)
+            self._pause(self._poll_interval, "GET", tasks)
         summary_path = f"/api/system/taskSummaries/{job_type}/{job_id}"
         while True:
             response = self._send("GET", summary_path)
@@ -263,7 +300,7 @@ class Dhis2Client:
                 return parse_import(200, self._json(response, summary_path), values, self._scrub)
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} has no summary")
-            self._sleep(self._poll_interval)
+            self._pause(self._poll_interval, "GET", summary_path)
 
     # -- metadata -------------------------------------------------------------------------------
 
@@ -366,14 +403,17 @@ class Dhis2Client:
         headers: dict[str, str] | None = None,
         auth: bool = True,
     ) -> httpx.Response:
-        """One logical request: retried on transient failures only; 401 and redirects are final
-        (an expired OAuth2 token is fetched again once)."""
+        """One logical request within ``deadline`` seconds: retried on transient failures only;
+        401 and redirects are final (an expired OAuth2 token is fetched again once)."""
         policy = self.retry
+        deadline = time.monotonic() + self.deadline
         refreshed = False
         reason = "no attempt made"
         last_status: int | None = None
         attempt = 0
         while attempt < max(policy.attempts, 1):
+            if attempt:  # a stop ends retries; the first attempt goes (its batch is journalled)
+                self._check_cancel(method, path)
             attempt += 1
             retry_after: float | None = None
             request_headers = dict(headers or {})
@@ -381,9 +421,10 @@ class Dhis2Client:
                 request_headers["Authorization"] = self._authorization()
             try:
                 self.requests_sent += 1
-                response = self._http.request(
-                    method, path, params=params, content=content, data=data, headers=request_headers
-                )
+                response = self._exchange(
+                    method, path, deadline,
+                    params=params, content=content, data=data, headers=request_headers,
+                )  # fmt: skip
             except httpx.TimeoutException:
                 reason = f"DHIS2 did not answer {method} {path} within {self.timeout:g} s"
                 last_status = None
@@ -391,6 +432,10 @@ class Dhis2Client:
                 reason = f"cannot reach DHIS2 at {self.base_url}: {self._network_reason(exc)}"
                 last_status = None
             else:
+                if response is None:
+                    reason = f"DHIS2 did not complete {method} {path} within {self.deadline:g} s"
+                    last_status = None
+                    break
                 status = response.status_code
                 log.debug("%s %s -> %s (attempt %d)", method, path, status, attempt)
                 if status == 401 and auth:
@@ -408,27 +453,58 @@ class Dhis2Client:
                         f"Authentication failed: DHIS2 redirected {path} to {self._scrub(where)} "
                         "(a login page; check the URL and credentials)"
                     )
-                if is_retryable_status(status):
-                    reason = (
-                        f"DHIS2 answered {method} {path} with HTTP {status}{self._why(response)}"
-                    )
-                    last_status = status
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
-                else:
-                    if "text/html" in response.headers.get("content-type", ""):
-                        raise AuthenticationError(
-                            f"Authentication failed: DHIS2 answered {path} with an HTML page "
-                            "(a login page?) instead of JSON"
-                        )
-                    return response
+                if not is_retryable_status(status):
+                    return self._final(response, path)
+                reason = f"DHIS2 answered {method} {path} with HTTP {status}{self._why(response)}"
+                last_status = status
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
             if attempt < policy.attempts:
                 delay = policy.delay(attempt, retry_after, self._rng)
+                if time.monotonic() + delay >= deadline:
+                    reason += f"; no time left within the {self.deadline:g} s deadline"
+                    break
                 log.info("retrying %s %s in %.2f s: %s", method, path, delay, reason)
-                self._sleep(delay)
+                self._pause(delay, method, path)
         log.info("giving up on %s %s after %d attempts: %s", method, path, attempt, reason)
         if last_status is not None:
             raise ServerError(f"{reason} (gave up after {attempt} attempts)", last_status)
         raise NetworkError(f"{reason} (gave up after {attempt} attempts)")
+
+    def _exchange(
+        self, method: str, path: str, deadline: float, **request: Any
+    ) -> httpx.Response | None:
+        """One HTTP exchange, ended by the deadline (None) or a stop request (Cancelled)."""
+        remaining = max(deadline - time.monotonic(), 0.001)
+        timeout = httpx.Timeout(min(self.timeout, remaining))
+        extensions = {"trace": self._sockets.trace}
+
+        def send() -> httpx.Response:
+            return self._http.request(
+                method, path, timeout=timeout, extensions=extensions, **request
+            )
+
+        return exchange(
+            send, self._sockets, what=f"{method} {path}", deadline=deadline, stop=self._cancel,
+            grace=STOP_GRACE,
+        )  # fmt: skip
+
+    def _check_cancel(self, method: str, path: str) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled(f"stopped before DHIS2 answered {method} {path}")
+
+    def _pause(self, seconds: float, method: str, path: str) -> None:
+        """Backoff or polling: a stop request ends it at once, and the request with it."""
+        self._sleep(seconds)
+        self._check_cancel(method, path)
+
+    def _final(self, response: httpx.Response, path: str) -> httpx.Response:
+        """A non-retryable answer: returned as is, unless it is an HTML page (a login page)."""
+        if "text/html" in response.headers.get("content-type", ""):
+            raise AuthenticationError(
+                f"Authentication failed: DHIS2 answered {path} with an HTML page "
+                "(a login page?) instead of JSON"
+            )
+        return response
 
     def _why(self, response: httpx.Response) -> str:
         try:
@@ -442,6 +518,15 @@ class Dhis2Client:
     def _network_reason(self, exc: httpx.TransportError) -> str:
         text = str(exc) or type(exc).__name__
         return self._scrub(text)
+
+
+def _waiter(event: threading.Event) -> Callable[[float], None]:
+    """A sleep that a stop request cuts short (backoff and polling end at once)."""
+
+    def wait(seconds: float) -> None:
+        event.wait(seconds)
+
+    return wait
 
 
 def _is_job(body: Any) -> bool:

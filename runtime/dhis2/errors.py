@@ -40,3 +40,8 @@ class ServerError(Dhis2Error):
 
 class ProtocolError(Dhis2Error):
     """A response we cannot read: not JSON, or JSON of an unknown shape."""
+
+
+class Cancelled(Dhis2Error):
+    """The run was asked to stop (serve's SIGTERM) before DHIS2 answered; whether a request in
+    flight reached DHIS2 is unknown, so its batch stays pending and the next run resends it."""

@@ -15,6 +15,8 @@ from typing import Any
 
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.plan.model import Plan
+from dhispatch.runtime.plan.secrets import scrub_plan_secrets
+from dhispatch.runtime.plan.secrets import secret_problems
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -33,8 +35,11 @@ class PlanError(DhispatchError):
         super().__init__(message)
         self.problems = problems
 
+    def lines(self) -> tuple[str, ...]:
+        return (self.args[0], *(f"  {p}" for p in self.problems))
+
     def __str__(self) -> str:
-        return "\n".join((self.args[0], *(f"  {p}" for p in self.problems)))
+        return "\n".join(self.lines())
 
 
 def schema_path() -> Path:
@@ -59,9 +64,11 @@ def plan_validator() -> Draft202012Validator:
 
 
 def plan_problems(doc: Any) -> list[str]:
-    """Every schema violation of a plan document, ``$.json.path: message``, sorted by path."""
+    """Every schema violation of a plan document, ``$.json.path: message``, sorted by path
+    (literal secrets first, by path only; no line quotes a secret)."""
     errors = sorted(plan_validator().iter_errors(doc), key=lambda e: e.json_path)
-    return [f"{e.json_path}: {e.message}" for e in errors]
+    schema = [scrub_plan_secrets(f"{e.json_path}: {e.message}", doc) for e in errors]
+    return [*secret_problems(doc), *schema]
 
 
 def validate_plan(doc: Any) -> None:
@@ -73,11 +80,32 @@ def validate_plan(doc: Any) -> None:
             f"unsupported plan_version {doc.get('plan_version')!r}; this dhispatch reads "
             f"{PLAN_VERSION!r} (recompile the spec with this version)"
         )
+    secrets = secret_problems(doc)
+    if secrets:  # before the schema, whose messages quote the offending values
+        raise PlanError(f"invalid plan: {secrets[0]}", tuple(secrets))
     errors = sorted(plan_validator().iter_errors(doc), key=lambda e: e.json_path)
     if errors:
         best = best_match(errors)
-        problems = tuple(f"{e.json_path}: {e.message}" for e in errors)
-        raise PlanError(f"invalid plan: {best.json_path}: {best.message}", problems)
+        problems = tuple(scrub_plan_secrets(f"{e.json_path}: {e.message}", doc) for e in errors)
+        headline = scrub_plan_secrets(f"invalid plan: {best.json_path}: {best.message}", doc)
+        raise PlanError(headline, problems)
+    costly = template_problems_of(doc)
+    if costly:
+        raise PlanError(f"invalid plan: {costly[0]}", tuple(costly))
+
+
+def template_problems_of(doc: dict[str, Any]) -> list[str]:
+    """Data-element templates a plan may not render (the compiler's E601/E604, for plan JSON
+    written or edited elsewhere): one line per step, by JSON path."""
+    out = []
+    for index, step in enumerate(doc["steps"]):
+        rule = step["data_element"]
+        if rule.get("kind") == "template":
+            from dhispatch.runtime.plan.templates import template_problems
+
+            for problem in template_problems(rule["template"]):
+                out.append(f"$.steps[{index}].data_element.template: {problem.message}")
+    return out
 
 
 def parse_plan(doc: Any) -> Plan:

@@ -9,6 +9,7 @@ same cells would only queue again behind them) and its slots stay due.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -60,14 +61,21 @@ console's cancel button); the slots stay due, so the next run recomputes and sen
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     """How to run: batch size, ``force`` (resend unchanged cells), the environment holding the
-    credentials and database location (default ``os.environ``), how old the cached metadata
-    of the admission stage may be, hooks, and test seams."""
+    credentials and database location (default ``os.environ``), the deadline of one DHIS2
+    request (None: the client's), how old the cached metadata of the admission stage may be,
+    hooks, and test seams.
+
+    ``cancel`` is the event behind ``stop`` when there is one (serve's SIGTERM): setting it also
+    ends DHIS2 retries and backoff at once and abandons a request in flight after a short grace.
+    """
 
     batch_size: int = DEFAULT_BATCH_SIZE
     force: bool = False
     env: Mapping[str, str] | None = None
     progress: ProgressFn | None = None
     stop: StopFn | None = None
+    cancel: threading.Event | None = None
+    deadline: float | None = None
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
     metadata_max_age: timedelta = DEFAULT_MAX_AGE
@@ -107,7 +115,9 @@ class _Run:
         self.vanished: list[CellRecord] = []
         self.skipped: Skipped | None = None
         self.stopped = False
-        connection = Connection(self.env, options.transport, options.retry_delay)
+        connection = Connection(
+            self.env, options.transport, options.retry_delay, options.deadline, options.cancel
+        )
         self.sender = Sender(
             plan.name, plan.target, journal, mode, connection, self.counts, self.timings
         )
@@ -149,8 +159,12 @@ class _Run:
             return  # DHIS2 still refuses the queue: compute nothing, the slots stay due
         if not self.slots:
             return
+        if self._stop_requested():
+            self.stopped = True  # asked to stop before computing: the slots stay due
+            return
         with JournalDiff(self.journal, self.plan.name, self.timings) as diff:
             self._cells(diff, run_id)
+            self.stopped = self.stopped or self._stop_requested()
             if not self.stopped:
                 self._vanished(diff, run_id)
 
@@ -167,7 +181,7 @@ class _Run:
                 if len(chunk) >= size:
                     self._send(batcher.add(self._diff(diff, chunk, run_id)), run_id)
                     self._progress()
-                    if self.options.stop is not None and self.options.stop():
+                    if self._stop_requested():
                         self.stopped = True  # the partial chunk and batch are left unsent
                         break
             else:
@@ -203,14 +217,17 @@ class _Run:
             gone = self.admission.admit_vanished(self.vanished, run_id)
             self._send(vanished_batches(gone, self.plan.vanished, steps, size), run_id)
 
+    def _stop_requested(self) -> bool:
+        return self.sender.cancelled or (self.options.stop is not None and self.options.stop())
+
     def _progress(self) -> None:
         if self.options.progress is not None:
             self.options.progress("values", self.counts.values)
 
     def _status(self) -> str:
         return run_status(
-            self.mode, self.plan.target.enabled, self.sender.online, self.stopped,
-            self.counts.refused + self.counts.withheld,
+            self.mode, self.plan.target.enabled, self.sender.online,
+            self.stopped or self.sender.cancelled, self.counts.refused + self.counts.withheld,
         )  # fmt: skip
 
     def _summary(self) -> RunSummary:

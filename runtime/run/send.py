@@ -8,6 +8,7 @@ and journals nothing; a disabled target is never contacted.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,27 +48,31 @@ class SendOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """How to reach the target: the environment holding its credentials, and (tests,
-    benchmarks) a transport and a faster retry delay."""
+    """How to reach the target: the environment holding its credentials, the deadline of one
+    request (None: the client's), the event that abandons requests when the run must stop,
+    and (tests, benchmarks) a transport and a faster retry delay."""
 
     env: Mapping[str, str]
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    deadline: float | None = None
+    cancel: threading.Event | None = None
 
     def client(self, target: Target) -> Dhis2Client:
         """A client of ``target`` with the credentials read from ``env`` now (ConfigError when
-        a variable is unset); the caller closes it."""
+        a variable is unset), this connection's deadline and cancel event; the caller closes
+        it."""
         from dhispatch.runtime.dhis2 import Dhis2Client
         from dhispatch.runtime.dhis2 import RetryPolicy
-        from dhispatch.runtime.dhis2 import auth_from_plan
 
-        auth = auth_from_plan(target.auth, self.env)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"cancel": self.cancel}
+        if self.deadline is not None:
+            kwargs["deadline"] = self.deadline
         if self.transport is not None:
             kwargs["transport"] = self.transport
         if self.retry_delay is not None:
             kwargs["retry"] = RetryPolicy(base_delay=self.retry_delay)
-        return Dhis2Client(target.url, auth, **kwargs)
+        return Dhis2Client.for_target(target, self.env, **kwargs)
 
 
 class Sender:
@@ -93,6 +98,7 @@ class Sender:
         self._validates = mode is RunMode.DRY_RUN and target.enabled
         self._client: Dhis2Client | None = None
         self.online = True  # False once DHIS2 failed a batch: the rest is queued
+        self.cancelled = False  # True once a stop request abandoned a request: the rest waits
         self.error: str | None = None  # the last failure, for the summary
 
     def connect(self) -> None:
@@ -122,9 +128,11 @@ class Sender:
         with self._timings.measure("journal"):
             pending = self._journal.pending_batches(self._plan_name)
         for row in pending:
+            if self._stopping():
+                return False  # the queue waits for the next run
             self._counts.resent_batches += 1
             if self._post(row, run_id).error is not None:
-                self.online = False
+                self.online = self.cancelled  # a stop is not an outage
                 return False
         return True
 
@@ -137,14 +145,24 @@ class Sender:
             self.online = outcome.error is None
             return outcome
         assert run_id is not None, "a storing run has a journal row"
+        if self._stopping():
+            return None  # asked to stop: journal nothing new, the slots stay due
         with self._timings.measure("journal"):
             row = self._journal_batch(batch, run_id)
         if not self.online:
             self._counts.queued += len(batch.payload)
             return None
         outcome = self._post(row, run_id)
-        self.online = outcome.error is None
+        self.online = outcome.error is None or self.cancelled
         return outcome
+
+    def _stopping(self) -> bool:
+        """Asked to stop (serve's SIGTERM): no new batch is journalled or sent, and a batch
+        already journalled goes out once (DHIS2 retries end with the stop)."""
+        cancel = self._connection.cancel
+        if cancel is not None and cancel.is_set():
+            self.cancelled = True
+        return self.cancelled
 
     # ---- DHIS2 ---------------------------------------------------------------------------
 
@@ -169,6 +187,7 @@ class Sender:
 
     def _post(self, row: BatchRow, run_id: int) -> SendOutcome:
         """Send one journalled batch and journal DHIS2's answer (or the failure)."""
+        from dhispatch.runtime.dhis2 import Cancelled
         from dhispatch.runtime.dhis2 import Dhis2Error
 
         with self._timings.measure("journal"):
@@ -184,6 +203,10 @@ class Sender:
                     id_schemes=self._target.id_schemes,
                     import_strategy=row.strategy,
                 )
+        except Cancelled as exc:
+            # whether DHIS2 got it is unknown: the batch stays pending, the next run resends it
+            self.cancelled = True
+            return SendOutcome(error=str(exc))
         except Dhis2Error as exc:
             with self._timings.measure("journal"):
                 self._journal.batch_failed(row.id, run_id, getattr(exc, "status", None), str(exc))

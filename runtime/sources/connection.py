@@ -7,6 +7,8 @@ differences the callers see are the parameter forms of timestamps and dates (:me
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -20,6 +22,9 @@ from urllib.parse import quote
 from dhispatch.runtime.sources.model import Scope
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
+from dhispatch.runtime.sources.model import split_credentials
+from dhispatch.runtime.sources.pg_session import session_options
+from dhispatch.runtime.sources.pg_session import timeout_message
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -27,6 +32,10 @@ if TYPE_CHECKING:
 
     from dhispatch.runtime.plan import ScopeRules
 
+# "host=… dbname=… password=…": libpq's keyword form (never a SQLite path we could open)
+_KEYWORD_DSN = re.compile(
+    r"(?i)\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options)\s*="
+)
 REQUIRED_TABLES = (
     "item",
     "item_link",
@@ -43,6 +52,11 @@ def open_source(database: str) -> Source:
     """Open ``database`` (SQLite path or ``postgresql://`` URL) read-only; check its tables."""
     if not database:
         raise SourceError("no stock database given")
+    if _KEYWORD_DSN.match(database):
+        raise SourceError(
+            f"{redact(database)!r} is a libpq keyword string; give the stock database as a "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (or a SQLite file path)"
+        )
     if database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return Source._open_postgres(database)
     if "://" in database:
@@ -88,7 +102,7 @@ class Source:
 
         file = Path(path)
         if not file.is_file():
-            raise SourceError(f"stock database {path} does not exist (or is not a file)")
+            raise SourceError(f"stock database {redact(path)} does not exist (or is not a file)")
 
         def connect() -> sqlite3.Connection:
             # mode=ro: SQLite itself refuses every write, whatever a query tries.
@@ -101,18 +115,27 @@ class Source:
     @classmethod
     def _open_postgres(cls, url: str) -> Source:
         from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
 
-        scheme, _, rest = url.partition("://")
+        credentials = split_credentials(url)
+        _, _, rest = credentials.url.partition("://")
         try:
+            target = make_url(f"postgresql+psycopg://{rest}").set(
+                username=credentials.user, password=credentials.password
+            )
+            given = target.query.get("options")
+            options = session_options(
+                " ".join(given) if isinstance(given, tuple) else given, os.environ
+            )
             engine = create_engine(
-                f"postgresql+psycopg://{rest}",
+                target.difference_update_query(["options"]),
                 poolclass=NullPool,
                 # one snapshot for all statements of a computation (balances, flows and day
                 # buckets must see the same ledger); read-only transactions never conflict
                 isolation_level="REPEATABLE READ",
-                # Every transaction of this session is read-only: the server refuses writes.
-                connect_args={"options": "-c default_transaction_read_only=on"},
+                # read-only (the server refuses writes), and lock and statement time limits
+                connect_args={"options": options},
             )
         except Exception as exc:  # noqa: BLE001
             raise SourceError(f"invalid database URL {redact(url)}: {_first_line(exc)}") from None
@@ -163,7 +186,13 @@ class Source:
             raise
         except Exception as exc:  # noqa: BLE001 - never a traceback for a bad database
             self._conn.rollback()
-            raise SourceError(f"query on {self.label} failed: {redact(_first_line(exc))}") from None
+            message = (
+                timeout_message(exc, self.label, self._conn) if self.dialect != "sqlite" else None
+            )
+            self.release()
+            raise SourceError(
+                message or f"query on {self.label} failed: {redact(_first_line(exc))}"
+            ) from None
 
     def columns(self, table: str) -> frozenset[str]:
         """The columns of ``table`` (empty when it does not exist); probed once, then cached."""

@@ -36,7 +36,7 @@ INFO = {"version": "2.40.4", "revision": "abc", "calendar": "iso8601", "serverDa
 
 def make_client(handler: Handler, sleeps: list[float], **kw: object) -> Dhis2Client:
     return Dhis2Client(
-        "http://dhis2.test/dhis",
+        "https://dhis2.test/dhis",
         kw.pop("auth", BasicAuth("admin", Secret("district"))),  # type: ignore[arg-type]
         transport=httpx.MockTransport(handler),
         retry=RetryPolicy(attempts=4, base_delay=0.1, max_delay=5.0, jitter=0.5),

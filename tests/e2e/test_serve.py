@@ -8,8 +8,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import Country
@@ -17,6 +20,8 @@ from tests.e2e.conftest import cli
 from tests.e2e.conftest import env_for
 from tests.e2e.conftest import journal_runs
 from tests.e2e.conftest import plan_file
+from tests.slow_server import slow_server
+from tests.slow_server import wait_for
 
 
 def test_serve_runs_due_slot_then_stops_on_sigterm(
@@ -107,5 +112,50 @@ def test_sigterm_mid_push_finishes_the_batch_in_flight_and_exits_0(
         slots = conn.execute("SELECT count(*) FROM slots").fetchone()[0]
     assert set(statuses) == {"sent"} and statuses["sent"] < 1054 // 40  # stopped early
     assert slots == 0  # the slots stay due: the next run recomputes and sends the rest
+    runs = journal_runs(state, country.db)
+    assert runs[0]["status"] == "stopped"
+
+
+@pytest.mark.parametrize("outage", ["failing", "hanging"])
+def test_sigterm_during_an_outage_stops_within_seconds_and_leaves_the_slots_due(
+    outage: str, country: Country, sandbox: Any, tmp_path: Path
+) -> None:
+    """DHIS2 answers 503 to everything (serve is retrying with backoff), or accepts the
+    connection and never answers (a request in flight): SIGTERM still ends serve in seconds."""
+    with ExitStack() as stack:
+        if outage == "failing":
+            sandbox.set_faults(status=503, count=1_000_000)
+            url, busy = sandbox.url, lambda: sandbox.request_count() >= 2
+        else:
+            server = stack.enter_context(slow_server("hang"))
+            url, busy = server.url, lambda: len(server.requests) >= 1
+        plan = plan_file("kiribati", url, country.db, tmp_path)
+        state = tmp_path / "state.sqlite"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dhispatch.runtime.cli.main", "serve", str(plan), "--state",
+             str(state)],
+            env={**os.environ, **env_for(country.db)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            assert wait_for(busy, timeout=60), "serve never reached DHIS2"
+            stopping = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+            took = time.monotonic() - stopping
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, err
+    assert took < 5, f"serve took {took:.1f} s to stop"
+    assert "stopped" in err and CANARY not in out + err
+    with sqlite3.connect(state) as conn:
+        statuses = dict(conn.execute("SELECT status, count(*) FROM batches GROUP BY status"))
+        slots = conn.execute("SELECT count(*) FROM slots").fetchone()[0]
+    assert slots == 0  # the slots stay due: the next start sends them
+    assert "sent" not in statuses and statuses.get("pending", 0) >= 1
     runs = journal_runs(state, country.db)
     assert runs[0]["status"] == "stopped"

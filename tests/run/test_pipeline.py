@@ -72,9 +72,9 @@ def test_stop_finishes_the_batch_in_flight_and_leaves_the_slots_due(
     slots = manual_slots(plan, period="202405")
     asked = []
 
-    def stop() -> bool:
+    def stop() -> bool:  # asked before computing, then after each batch: stop after the 2nd
         asked.append(True)
-        return len(asked) >= 2
+        return len(asked) >= 3
 
     result = execute(plan, journal, slots, mode=RunMode.SCHEDULED, trigger="schedule",
                      options=options(country, batch_size=20, stop=stop))  # fmt: skip
