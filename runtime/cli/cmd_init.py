@@ -42,6 +42,7 @@ def command(
     DHIS2_PASSWORD (basic auth)."""
     from dhispatch.compiler import check_source
     from dhispatch.compiler.skeleton import skeleton
+    from dhispatch.runtime.printable import printable
 
     if url is None and metadata_file is None:
         raise UsageError("give --url (and the credentials' variables) or --metadata FILE")
@@ -50,10 +51,12 @@ def command(
     auth = TOKEN if os.environ.get("DHIS2_PAT") else BASIC
     export = _from_file(metadata_file) if metadata_file else _live(url or "", data_set, timeout)
     try:
-        text = skeleton(export, data_set, url or PLACEHOLDER_URL, auth)
+        raw = skeleton(export, data_set, url or PLACEHOLDER_URL, auth)
     except KeyError:
         where = metadata_file or url
         raise CommandError(f"data set {data_set} is not in the metadata of {where}") from None
+    # names and codes from DHIS2 are foreign text: no control characters reach the file
+    text = "".join(printable(line) + "\n" for line in raw.splitlines())
     path = output or "init.push"
     errors = [d for d in check_source(text, path) if d.severity == "error"]
     if errors:  # a skeleton `check` refuses is a bug of init, never the user's

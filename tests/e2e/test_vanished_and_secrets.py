@@ -217,7 +217,7 @@ def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
         results.append(cli(["push", plan, "--period", "202406", *st, "--retry-delay", "0"], db,
                            code=1))  # fmt: skip
     outputs = [_text(r) for r in results]
-    assert "DHIS2 refused" in outputs[1] and "DHIS2 unreachable or refusing" in outputs[-1]
+    assert "refused by DHIS2" in outputs[1] and "DHIS2 unreachable or refusing" in outputs[-1]
     assert "version: 2.40.0" in outputs[2] and "S001" in outputs[0]
     for text in outputs:
         assert re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", text) is None, text
