@@ -123,6 +123,9 @@ def _target(view: SpecView) -> dict[str, Any]:
     }
     if aoc is not None:
         result["attribute_option_combo"] = _word(aoc)
+    journal = get("journal")
+    if journal is not None:
+        result["journal"] = _word(journal)  # absent: the plan's bytes stay as they were
     origins = {}
     for key, names in _TARGET_ORIGINS.items():
         for name in names:

@@ -21,12 +21,15 @@ DhispatchError                  (exit 1)
 ├── ScheduleError               runtime.schedule: an interval, basis or zone that cannot be used
 ├── SourceError                 runtime.sources: the stock database cannot be read
 ├── ValueBuildError             runtime.cells: a value that cannot be sent, a template that fails
-├── JournalError                runtime.journal: the state database, or another runner holds it
+├── JournalError                runtime.journal: the state database (``.cause``: disk full,
+│                               read-only, corrupt, newer schema, missing), or another runner
 ├── Dhis2Error                  runtime.dhis2: a DHIS2 exchange failed
 │   ├── ConfigError             (exit 2) the target's configuration (an unset variable)
 │   ├── AuthenticationError     DHIS2 refused the credentials
 │   ├── NetworkError            timeouts and connection errors that outlasted the retries
 │   ├── ServerError             5xx or 429 that outlasted the retries
+│   ├── HttpRefusal             an HTTP error answer without an import summary
+│   │   └── PayloadTooLarge     HTTP 413: the body is over DHIS2's or a proxy's size limit
 │   ├── ProtocolError           an answer that cannot be read
 │   └── Cancelled               the run was asked to stop before DHIS2 answered
 ├── RunError                    runtime.run: a run that cannot proceed (names the spec line)

@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "E313": "unknown on_vanish policy",
     "E314": "empty DHIS2 code",
     "E315": "invalid environment variable name",
+    "E316": "journal path neither absolute nor under ~/",
     # source (compiler/checks/source.py)
     "E401": "unknown source kind",
     "E402": "unknown item field in a filter",

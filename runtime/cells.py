@@ -154,6 +154,8 @@ class Cell:
         }
         if self.key.coc:
             d["categoryOptionCombo"] = self.key.coc
+        if self.key.aoc:
+            d["attributeOptionCombo"] = self.key.aoc
         return d
 
 

@@ -29,16 +29,21 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from dhispatch.errors import DhispatchError
+from dhispatch.runtime.journal import BatchRow
 from dhispatch.runtime.journal import ConnectionRecord
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.run import DEFAULT_BATCH_SIZE
+from dhispatch.runtime.run import DEFAULT_MAX_DROP
+from dhispatch.runtime.run import DEFAULT_PARK_AFTER
 from dhispatch.runtime.run import ProgressFn
 from dhispatch.runtime.run import RunMode
 from dhispatch.runtime.run import RunOptions
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.run import execute
 from dhispatch.runtime.run.metadata_cache import DEFAULT_MAX_AGE
+from dhispatch.runtime.run.record import HALTING
+from dhispatch.runtime.run.target import resolve_target
 from dhispatch.runtime.schedule import DEFAULT_WINDOW
 from dhispatch.runtime.schedule import Slot
 from dhispatch.runtime.slots import backfill_slots
@@ -121,12 +126,16 @@ class RunnerOptions:
     set to cancel (serve's SIGTERM, a console's button): DHIS2 retries and backoff end at once
     and a request in flight is abandoned after a short grace; ``deadline`` bounds one DHIS2
     request, retries included (None: the client's default); ``progress`` sees values as they
-    are computed; ``report`` sees every ``RunnerEvent``; ``metadata_max_age`` is how old the
-    admission stage's cached metadata may be; ``transport`` and ``retry_delay`` are seams for
-    tests.
+    are computed; ``report`` sees every ``RunnerEvent``; ``park_after`` is how many failures of
+    one kind in a row park a batch; ``max_drop`` the share of held values a run may turn to 0
+    or remove unless ``accept_drop``; ``metadata_max_age`` is how old the admission stage's
+    cached metadata may be; ``transport`` and ``retry_delay`` are seams for tests.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
+    park_after: int = DEFAULT_PARK_AFTER
+    max_drop: float = DEFAULT_MAX_DROP
+    accept_drop: bool = False
     window: timedelta = DEFAULT_WINDOW
     env: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -181,15 +190,22 @@ class ConnectionCheck:
 
 class Runner:
     """Runs plans against the journal at ``state``, opened (and locked, when ``lock``) on first
-    use, so a request that cannot be run is refused before the state database is touched. Use
-    as a context manager; ``close`` releases the lock."""
+    use, so a request that cannot be run is refused before the state database is touched;
+    ``readonly`` (previews) never creates or writes it. Use as a context manager; ``close``
+    releases the lock."""
 
     def __init__(
-        self, state: str | Path, *, lock: bool = True, options: RunnerOptions | None = None
+        self,
+        state: str | Path,
+        *,
+        lock: bool = True,
+        readonly: bool = False,
+        options: RunnerOptions | None = None,
     ) -> None:
         self.state = Path(state)
         self.options = options or RunnerOptions()
-        self._lock = lock
+        self._lock = lock and not readonly
+        self._readonly = readonly
         self._journal: Journal | None = None
 
     @property
@@ -197,10 +213,11 @@ class Runner:
         """The journal; the one-runner lock is taken here for pushes (JournalError names the
         holder); previews, dry runs and test-connection only read and never wait."""
         if self._journal is None:
-            journal = Journal.open(self.state)
+            journal = Journal.open(self.state, readonly=self._readonly)
             try:
                 if self._lock:
                     journal.acquire_lock()
+                    journal.close_dead_runs()  # a process killed mid-run left its row running
             except BaseException:
                 journal.close()
                 raise
@@ -219,14 +236,22 @@ class Runner:
         self.close()
 
     def run(
-        self, plan: Plan, slots: Sequence[Slot], *, mode: RunMode, trigger: str, force: bool = False
+        self,
+        plan: Plan,
+        slots: Sequence[Slot],
+        *,
+        mode: RunMode,
+        trigger: str,
+        force: bool = False,
+        now: datetime | None = None,
     ) -> RunResult:
-        """One run of ``slots``, reported as it finishes."""
+        """One run of ``slots`` (as of ``now``, default the clock), reported as it finishes."""
         o = self.options
         options = RunOptions(
             batch_size=o.batch_size, force=force, env=o.env, progress=o.progress,
             stop=o.stop.is_set, cancel=o.stop, deadline=o.deadline, transport=o.transport,
-            retry_delay=o.retry_delay, metadata_max_age=o.metadata_max_age,
+            retry_delay=o.retry_delay, park_after=o.park_after, max_drop=o.max_drop,
+            accept_drop=o.accept_drop, now=now, metadata_max_age=o.metadata_max_age,
         )  # fmt: skip
         journal = self.journal
         o.report(RunStarted(plan, trigger))
@@ -271,11 +296,15 @@ class Runner:
     def run_due(self, plan: Plan, now: datetime) -> list[RunResult]:
         """Catch-up: queued batches first, then every due slot, one run per due instant, oldest
         first; stops at the first run DHIS2 failed (later slots wait, in order)."""
-        slots, dropped = catch_up_slots(plan, self.journal, now, window=self.options.window)
+        target = resolve_target(self.journal, plan, self._env())
+        assert target is not None
+        slots, dropped = catch_up_slots(
+            plan, self.journal, now, window=self.options.window, target_id=target
+        )
         if dropped:
             self.options.report(SlotsDropped(plan, dropped))
         groups = group_by_due(slots)
-        if not groups and self.journal.pending_batches(plan.name):
+        if not groups and self.journal.due_batches(plan.name, target):
             groups = [[]]  # nothing due, but queued batches to resend
         if not groups:
             self.options.report(NothingDue(plan))
@@ -283,9 +312,11 @@ class Runner:
         for group in groups:
             if self.options.stop.is_set():
                 break
-            results.append(self.run(plan, group, mode=RunMode.SCHEDULED, trigger="schedule"))
-            if results[-1].status == "failed":
-                break
+            results.append(
+                self.run(plan, group, mode=RunMode.SCHEDULED, trigger="schedule", now=now)
+            )
+            if results[-1].status in HALTING:
+                break  # later slots wait, in order, until this one is settled
         return results
 
     def run_once(self, plans: Sequence[Plan], now: datetime | None = None) -> list[RunResult]:
@@ -316,6 +347,21 @@ class Runner:
             self.options.report(NextDue(wake))
             wait = max_sleep if wake is None else (wake - datetime.now(UTC)).total_seconds() + 0.5
             stop.wait(timeout=max(0.5, min(wait, max_sleep)))
+
+    # ---- the dead-letter queue (``dhispatch log``; a console calls the same) -------------
+
+    def parked(self) -> list[BatchRow]:
+        """Every parked batch, oldest first, with its reason in ``note``/``error``."""
+        return self.journal.parked_batches()
+
+    def retry_parked(self, batch_id: int | None = None) -> int:
+        """Make parked batches (one, or all) due again: the next run of their plan resends
+        them first. How many."""
+        return self.journal.unpark(batch_id)
+
+    def drop_parked(self, batch_id: int) -> bool:
+        """Give up one parked batch (recorded as ``dropped``); False when it is not parked."""
+        return self.journal.drop_parked(batch_id)
 
     def test_connection(self, plan: Plan, *, timeout: float = 15.0) -> ConnectionCheck:
         """Reach the plan's DHIS2: version, user, rights; a success is recorded in the journal."""

@@ -1,9 +1,9 @@
 """Which slots a run covers: a manual push, a backfill range, or catch-up since the last run.
 
-``run --once`` resends pending batches, then runs every slot due since the journal's last
-completed slot of each step, oldest first, within the catch-up window. On the very first run of a
-plan (no completed slot) only the latest due slot of each step runs: a new installation should not
-silently backfill months nobody asked for — ``backfill`` does that explicitly.
+``run --once`` resends pending batches, then runs every slot of each step due within the
+catch-up window and not completed yet (after the step's first completed slot), oldest first. On
+the very first run of a plan (no completed slot) only the latest due slot of each step runs: a new
+installation should not silently backfill months nobody asked for — ``backfill`` does that.
 """
 
 from __future__ import annotations
@@ -77,32 +77,52 @@ def catch_up_slots(
     now: datetime,
     *,
     window: timedelta | None = None,
+    target_id: int = 0,
 ) -> tuple[list[Slot], int]:
-    """Slots due for ``run --once``: (oldest first, number dropped outside the window).
+    """Slots due for ``run --once`` at the plan's target: (oldest first, number dropped outside
+    the window). A step's due slots are those inside the window, after its first completed one,
+    not completed yet — so a slot left due (values not settled) is run again even when a later
+    one completed. Slots recorded as completed *after* ``now`` are forgotten first: only a clock
+    that was fast completed them (with values DHIS2 refused as future).
 
     A plan whose schedule cannot be computed raises its PeriodError or ScheduleError (exit 1:
     the plan, not the command line, is wrong)."""
     from dhispatch.runtime.schedule import DEFAULT_WINDOW
-    from dhispatch.runtime.schedule import dropped_slots
-    from dhispatch.runtime.schedule import due_slots
 
     win = window or DEFAULT_WINDOW
+    journal.forget_slots_after(plan.name, target_id, now)
     keyed: list[tuple[datetime, int, Slot]] = []
     dropped = 0
     for index, step in enumerate(plan.steps):
         if step.paused:
             continue
-        one = replace(plan, steps=(step,))
-        last = journal.last_completed_due(plan.name, step.id)
-        if last is None:
-            slots = due_slots(one, now - win, now, window=win)[-1:]
-        else:
-            slots = due_slots(one, last, now, window=win)
-            dropped += dropped_slots(one, last, now, window=win)
-        for s in slots:
-            keyed.append((s.due.astimezone(UTC), index, s))
+        slots, lost = _step_slots(replace(plan, steps=(step,)), journal, now, win, target_id)
+        dropped += lost
+        keyed += [(s.due.astimezone(UTC), index, s) for s in slots]
     keyed.sort(key=lambda t: (t[0], t[1]))
     return [s for _, _, s in keyed], dropped
+
+
+def _step_slots(
+    one: Plan, journal: Journal, now: datetime, window: timedelta, target_id: int
+) -> tuple[list[Slot], int]:
+    """One step's due slots and how many fell out of the window since its last completed one;
+    on its very first run only the latest due slot (``backfill`` does history)."""
+    from dhispatch.runtime.schedule import dropped_slots
+    from dhispatch.runtime.schedule import due_slots
+
+    step = one.steps[0]
+    done = {_second(d) for d in journal.completed_dues(one.name, step.id, target_id)}
+    if not done:
+        return due_slots(one, now - window, now, window=window)[-1:], 0
+    first, last = min(done), max(done)
+    slots = [s for s in due_slots(one, first, now, window=window) if _second(s.due) not in done]
+    return slots, dropped_slots(one, last, now, window=window)
+
+
+def _second(moment: datetime) -> datetime:
+    """An instant as the journal keeps it (UTC, whole seconds)."""
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def next_due(plan: Plan, now: datetime) -> datetime | None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import dhispatch
 import dhispatch.errors
 from dhispatch.errors import DhispatchError
+from dhispatch.runtime.journal import Journal
 
 # The sandbox answers these over HTTP (a 400 or 409 response); no user ever sees them raised.
 HTTP_ONLY = {
@@ -65,6 +66,7 @@ def test_the_cli_edge_turns_errors_into_one_line_and_their_exit_code(tmp_path: P
     assert (usage.exit_code, usage.output) == (
         2, "dhispatch: RUN must be a run number or 'last', not 'latest'\n",
     )  # fmt: skip
+    Journal.open(state).close()
     missing = runner.invoke(cli, ["report", "7", "--state", state])  # a ReportError
     assert missing.exit_code == 1
     assert missing.output.startswith("dhispatch: no run 7 in ") and missing.output.count("\n") == 1

@@ -54,6 +54,7 @@ def check_target(view: SpecView) -> Iterator[Diagnostic]:
     yield from _check_period(get("period_format"), get("period_type"))
     yield from _check_round(get("round"))
     yield from _check_timezone(get("timezone"))
+    yield from _check_journal(get("journal"))
     enabled = get("enabled")
     if enabled is not None and isinstance(enabled.value, ast.Name):
         yield from check_choice(enabled.value, ("true", "false"), "E312", "value of enabled")
@@ -219,4 +220,21 @@ def _check_timezone(found: ast.Setting | None) -> Iterator[Diagnostic]:
         found.value.span,
         hint=did_you_mean(name, sorted(zoneinfo.available_timezones()))
         or 'an IANA name such as "Pacific/Tarawa" or "UTC"',
+    )
+
+
+def _check_journal(found: ast.Setting | None) -> Iterator[Diagnostic]:
+    """E316 a journal path that depends on the working directory: cron, serve and a manual push
+    run in different ones, and must share one journal."""
+    if found is None or not isinstance(found.value, ast.Str):
+        return
+    path = found.value.value
+    if path.startswith(("/", "~/")):
+        return
+    yield Diagnostic(
+        "E316",
+        f"journal path {path!r} is relative: a scheduled run and a manual push start in "
+        "different directories and would keep different journals",
+        found.value.span,
+        hint='an absolute path such as "/var/lib/dhispatch/kiribati.sqlite", or one under "~/"',
     )

@@ -18,17 +18,35 @@ from dhispatch.runtime.cli.common import runner_for
 @options.force
 @options.state
 @options.as_json("print each run's summary as JSON")
+@options.batch_size
+@options.park_after
+@options.max_drop
+@options.accept_drop
+@options.retry_delay
 @options.metadata_max_age
 @options.deadline
 def command(
-    spec_or_plan: str, first: str, last: str, force: bool, state: str | None, as_json: bool,
-    metadata_max_age: float | None, deadline: float | None,
-) -> None:  # fmt: skip
+    spec_or_plan: str,
+    first: str,
+    last: str,
+    force: bool,
+    state: str | None,
+    as_json: bool,
+    batch_size: int | None,
+    park_after: int | None,
+    max_drop: int | None,
+    accept_drop: bool,
+    retry_delay: float | None,
+    metadata_max_age: float | None,
+    deadline: float | None,
+) -> None:
     """Push the periods --from..--to, one run per period, each computed at its own end."""
     from dhispatch.runtime.cli.render import exit_code
 
     loaded = load_plan_arg(spec_or_plan)
-    with runner_for(state, [loaded], lock=True, as_json=as_json, deadline=deadline,
+    delivery = options.delivery(park_after, max_drop, accept_drop)
+    with runner_for(state, [loaded], lock=True, as_json=as_json, batch_size=batch_size,
+                    deadline=deadline, retry_delay=retry_delay, delivery=delivery,
                     metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         results = runner.backfill(loaded.plan, first, last, force=force)
     sys.exit(exit_code(results))

@@ -42,7 +42,7 @@ def command(
     loaded = load_plan_arg(spec_or_plan)
     plan = loaded.plan
     options.one_of_at_or_period(at, period)
-    with Runner(state_path(state), lock=False) as runner:
+    with Runner(state_path(state, [plan]), readonly=True) as runner:
         result = runner.preview(plan, at=at, period=period)
     policy = plan.vanished
     summary = result.summary.as_json()

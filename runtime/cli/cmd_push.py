@@ -21,6 +21,9 @@ from dhispatch.runtime.cli.common import runner_for
 @options.batch_size
 @options.state
 @options.as_json("print the summary as JSON")
+@options.park_after
+@options.max_drop
+@options.accept_drop
 @options.metadata_max_age
 @options.deadline
 @options.retry_delay
@@ -33,6 +36,9 @@ def command(
     batch_size: int | None,
     state: str | None,
     as_json: bool,
+    park_after: int | None,
+    max_drop: int | None,
+    accept_drop: bool,
     metadata_max_age: float | None,
     deadline: float | None,
     retry_delay: float | None,
@@ -42,8 +48,9 @@ def command(
 
     loaded = load_plan_arg(spec_or_plan)
     options.one_of_at_or_period(at, period)
+    delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=not dry_run, as_json=as_json, batch_size=batch_size,
                     deadline=deadline, retry_delay=retry_delay,
-                    metadata_max_age=metadata_max_age) as runner:  # fmt: skip
+                    delivery=delivery, metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         result = runner.push(loaded.plan, at=at, period=period, dry_run=dry_run, force=force)
     sys.exit(exit_code([result]))

@@ -24,17 +24,16 @@ def command(run: str, fmt: str | None, output: str | None, state: str | None) ->
 
     if fmt is None:
         fmt = "html" if output and output.endswith((".html", ".htm")) else "md"
-    with Journal.open(state_path(state)) as journal:
+    if run != "last" and not run.isdigit():
+        raise UsageError(f"RUN must be a run number or 'last', not {run!r}")
+    with Journal.open(state_path(state), readonly=True) as journal:
         if run == "last":
             runs = journal.runs(limit=1)
             if not runs:
                 raise CommandError(f"the journal {journal.path} has no runs yet")
             run_id = runs[0].id
         else:
-            try:
-                run_id = int(run)
-            except ValueError:
-                raise UsageError(f"RUN must be a run number or 'last', not {run!r}") from None
+            run_id = int(run)
         text = render_run(journal, run_id, fmt)
     if output:
         write_text(output, text)

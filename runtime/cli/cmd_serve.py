@@ -18,7 +18,6 @@ import click
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import runner_for
-from dhispatch.runtime.cli.common import state_path
 
 
 def stop_on_signals() -> threading.Event:
@@ -39,6 +38,9 @@ def stop_on_signals() -> threading.Event:
 @options.window_days
 @click.option("--max-sleep", type=click.FloatRange(0.5, 86400), default=3600.0, hidden=True)
 @options.batch_size
+@options.park_after
+@options.max_drop
+@options.accept_drop
 @options.metadata_max_age
 @options.deadline
 def command(
@@ -47,17 +49,21 @@ def command(
     window_days: int | None,
     max_sleep: float,
     batch_size: int | None,
+    park_after: int | None,
+    max_drop: int | None,
+    accept_drop: bool,
     metadata_max_age: float | None,
     deadline: float | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
     loaded = [load_plan_arg(p) for p in specs_or_plans]
     stop = stop_on_signals()
+    delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
                     deadline=deadline, stop=stop,
-                    metadata_max_age=metadata_max_age) as runner:  # fmt: skip
+                    delivery=delivery, metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         runner.journal  # noqa: B018 - take the lock before announcing anything
-        click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {state_path(state)}; "
+        click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {runner.state}; "
                    "SIGTERM to stop", err=True)  # fmt: skip
         runner.serve([lp.plan for lp in loaded], max_sleep=max_sleep)
     click.echo("dhispatch serve: stopped", err=True)

@@ -27,7 +27,7 @@ def command(spec_or_plan: str, state: str | None, timeout: float) -> None:
     from dhispatch.runtime.runner import Runner
 
     loaded = load_plan_arg(spec_or_plan)
-    with Runner(state_path(state), lock=False) as runner:
+    with Runner(state_path(state, [loaded.plan]), lock=False) as runner:
         check = runner.test_connection(loaded.plan, timeout=timeout)
     previous = check.previous
     last = "last successful connection: " + (_when(previous.at) if previous else "never")

@@ -21,21 +21,39 @@ from typing import TYPE_CHECKING
 import click
 
 from dhispatch.errors import DhispatchError
+from dhispatch.errors import UsageError
 from dhispatch.runtime.plan import Plan
 
 if TYPE_CHECKING:
     from dhispatch.runtime.runner import Runner
-
-DEFAULT_STATE = Path(".dhispatch") / "state.sqlite"
 
 
 class CommandError(DhispatchError):
     """The command cannot go on: a spec with errors, a file it cannot read or write."""
 
 
-def state_path(option: str | None) -> Path:
-    """The journal: ``--state``, else ``$DHISPATCH_STATE``, else ``.dhispatch/state.sqlite``."""
-    return Path(option or os.environ.get("DHISPATCH_STATE") or DEFAULT_STATE)
+def default_state() -> Path:
+    """``$XDG_STATE_HOME/dhispatch/state.sqlite`` (else under ``~/.local/state``): one stable
+    place, whatever directory cron, serve or a manual push starts in."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "dhispatch" / "state.sqlite"
+
+
+def state_path(option: str | None, plans: Sequence[Plan] = ()) -> Path:
+    """The journal: ``--state``, else the plans' ``journal`` setting, else
+    ``$DHISPATCH_STATE``, else ``default_state()``."""
+    if option:
+        return Path(option).expanduser()
+    named = sorted({p.target.journal for p in plans if p.target.journal})
+    if len(named) > 1:
+        raise UsageError(
+            f"the plans name different journals ({', '.join(named)}); run them separately or "
+            "give --state"
+        )
+    if named:
+        return Path(named[0]).expanduser()
+    env = os.environ.get("DHISPATCH_STATE")
+    return Path(env).expanduser() if env else default_state()
 
 
 def read_spec(path: str) -> str:
@@ -92,6 +110,16 @@ def sources_by_plan(loaded: Sequence[LoadedPlan]) -> dict[str, dict[str, str]]:
     return {lp.plan.name: lp.sources for lp in loaded}
 
 
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """The pushing commands' delivery settings (``options.delivery``); None: the runner's
+    default."""
+
+    park_after: int | None = None
+    max_drop: float | None = None
+    accept_drop: bool = False
+
+
 @contextmanager
 def runner_for(
     state: str | None,
@@ -105,6 +133,7 @@ def runner_for(
     window_days: int | None = None,
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
+    delivery: DeliveryOptions | None = None,
     metadata_max_age: float | None = None,
 ) -> Iterator[Runner]:
     """The runner of a command: its journal (locked for pushes), its options, and a printer
@@ -113,14 +142,20 @@ def runner_for(
 
     from dhispatch.runtime.cli.render import RunnerPrinter
     from dhispatch.runtime.run import DEFAULT_BATCH_SIZE
+    from dhispatch.runtime.run import DEFAULT_MAX_DROP
+    from dhispatch.runtime.run import DEFAULT_PARK_AFTER
     from dhispatch.runtime.runner import Runner
     from dhispatch.runtime.runner import RunnerOptions
     from dhispatch.runtime.schedule import DEFAULT_WINDOW
 
-    path = state_path(state)
+    path = state_path(state, [lp.plan for lp in loaded])
+    given = delivery or DeliveryOptions()
     with RunnerPrinter(sources_by_plan(loaded), path, as_json=as_json) as printer:
         options = RunnerOptions(
             batch_size=batch_size or DEFAULT_BATCH_SIZE,
+            park_after=given.park_after or DEFAULT_PARK_AFTER,
+            max_drop=DEFAULT_MAX_DROP if given.max_drop is None else given.max_drop,
+            accept_drop=given.accept_drop,
             window=timedelta(days=window_days) if window_days else DEFAULT_WINDOW,
             env=env,
             stop=stop or threading.Event(),

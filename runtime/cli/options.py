@@ -15,7 +15,10 @@ from dhispatch.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-STATE_HELP = "state database (journal); default $DHISPATCH_STATE or .dhispatch/state.sqlite"
+STATE_HELP = (
+    "the journal (state database); default: the spec's journal setting, else $DHISPATCH_STATE, "
+    "else $XDG_STATE_HOME/dhispatch/state.sqlite"
+)
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -64,6 +67,29 @@ deadline = click.option(
     "--deadline", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
     help="longest one DHIS2 request may take, retries included (default 120)",
 )  # fmt: skip
+
+park_after = click.option(
+    "--park-after", type=click.IntRange(1, 1000), default=None, metavar="N",
+    help="park a batch that failed the same way N times in a row (default 3)",
+)  # fmt: skip
+max_drop = click.option(
+    "--max-drop", type=click.IntRange(0, 100), default=None, metavar="PCT",
+    help="stop before sending when more than PCT %% of the values DHIS2 holds would turn to 0 "
+    "or vanish (default 20)",
+)  # fmt: skip
+accept_drop = click.option(
+    "--accept-drop", is_flag=True, help="send even when the drop guard would stop the run"
+)
+
+
+def delivery(park_after: int | None, max_drop: int | None, accept_drop: bool) -> Any:
+    """The runner's delivery settings from the three options above."""
+    from dhispatch.runtime.cli.common import DeliveryOptions
+
+    share = None if max_drop is None else max_drop / 100
+    return DeliveryOptions(park_after=park_after, max_drop=share, accept_drop=accept_drop)
+
+
 # tests make the client's backoff fast; never needed in production
 retry_delay = click.option("--retry-delay", type=click.FloatRange(0, 60), default=None, hidden=True)
 

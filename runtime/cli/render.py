@@ -112,6 +112,11 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{summary.get('batches', 0)} ({summary.get('resent_batches', 0)} / "
             f"{summary.get('failed_batches', 0)} / {summary.get('queued', 0)})",
         ),
+        (
+            "values due again / parked / already waiting",
+            f"{summary.get('unconfirmed', 0)} / {summary.get('parked', 0)} / "
+            f"{summary.get('waiting', 0)}",
+        ),
         ("stores without org unit (skipped)", str(sk.get("stores_without_org_unit", 0))),
         ("items without reference (skipped)", str(sk.get("items_without_reference", 0))),
         (
@@ -211,13 +216,7 @@ def print_run(
     else:
         title = f"run {result.run_id}" if result.run_id is not None else "preview"
         print_summary(title, summary)
-        note = result.summary.admission or ""
-        if note.startswith("not checked") or ", stale: " in note:
-            click.echo(printable(f"dhispatch: values {note}"), err=True)
-        if result.summary.error:
-            click.echo(f"dhispatch: DHIS2 unreachable or refusing: "
-                       f"{printable(result.summary.error)}; "
-                       "the batches are kept and the next run resends them", err=True)  # fmt: skip
+        print_notices(result)
     print_conflicts(result.conflicts, sources, hints)
     if not as_json and result.run_id is not None:
         click.echo(
@@ -240,9 +239,50 @@ def conflict_json(c: ConflictRow) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def print_notices(result: RunResult) -> None:
+    """What the run could not do, one line each on stderr: nothing fails silently."""
+    s, n = result.summary, result.summary.notices
+    say = _say
+    if s.status == "failed" and s.error:
+        say(f"DHIS2 unreachable or refusing: {s.error}; the batches are kept and the next run "
+            "resends them")  # fmt: skip
+    elif s.counts.unconfirmed:
+        say(f"{s.counts.unconfirmed} values are due again: DHIS2's answer did not prove it holds "
+            f"them ({s.error}); the next run resends them")  # fmt: skip
+    note = s.admission or ""
+    if note.startswith("not checked") or ", stale: " in note:
+        say(f"values {note}")
+    if s.counts.parked:
+        say(f"{s.counts.parked} values were parked after failing the same way too often; see "
+            "dhispatch log (--retry-parked / --drop-parked)")  # fmt: skip
+    elif n.parked_batches:
+        say(f"{n.parked_batches} parked batch(es) wait for an operator: see dhispatch log")
+    if n.blocked:
+        say(n.blocked)
+    for problem in n.unformattable[:10]:
+        say(f"skipped a value that cannot be sent: {problem}")
+    if n.future_slots:
+        say(f"not run: the period of {', '.join(n.future_slots)} has not started on DHIS2's "
+            "clock (they stay due)")  # fmt: skip
+    if n.clock_skew is not None:
+        ahead = "ahead of" if n.clock_skew > 0 else "behind"
+        say(f"this machine's clock is {abs(n.clock_skew) / 3600:.1f} hours {ahead} DHIS2's; "
+            "check its time (slots are computed from it)")  # fmt: skip
+
+
+def _say(text: str) -> None:
+    """One line on stderr; whatever foreign text it carries (DHIS2's messages, store and item
+    codes) made inert first."""
+    click.echo(f"dhispatch: {printable(text)}", err=True)
+
+
+# statuses that exit 1: values refused, due again, parked, or nothing sent at all
+FAILING = frozenset({"conflicts", "failed", "unconfirmed", "parked", "blocked", "deferred"})
+
+
 def exit_code(results: Iterable[RunResult]) -> int:
-    """1 when any value was refused or a batch failed, else 0."""
-    bad = any(r.status in ("conflicts", "failed") or r.refused for r in results)
+    """1 when any value was refused, left due, parked, or the run failed or was blocked."""
+    bad = any(r.status in FAILING or r.refused for r in results)
     return 1 if bad else 0
 
 

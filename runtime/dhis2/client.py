@@ -3,9 +3,11 @@
 It never follows redirects (a redirect is DHIS2 sending us to its login page), refuses plain
 http to another machine unless the plan says ``insecure``, retries only transient failures,
 gives every request a total deadline (retries included) and gives up at once when asked to
-stop, sends ``dataSet`` and ``categoryOptionCombo`` on every push, and reads the answer of any
-DHIS2 generation into one ``ImportResult``. Nothing it logs or raises contains a secret:
-messages are built from paths and statuses, and any echoed server text is scrubbed.
+stop, sends ``dataSet``, ``categoryOptionCombo`` and the plan's attribute option combo on every
+push, and reads the import summary of any DHIS2 generation into one ``ImportResult``; an error
+answer without one is an error, said for what it is (``refusals``). Nothing it logs or raises
+contains a secret: messages are built from paths and statuses, and any echoed server text is
+scrubbed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from dhispatch.runtime.dhis2.models import ImportResult
 from dhispatch.runtime.dhis2.models import Me
 from dhispatch.runtime.dhis2.models import SystemInfo
 from dhispatch.runtime.dhis2.numbers import dhis2_value
+from dhispatch.runtime.dhis2.refusals import refusal
+from dhispatch.runtime.dhis2.results import find_summary
 from dhispatch.runtime.dhis2.results import parse_import
 from dhispatch.runtime.dhis2.retry import RetryPolicy
 from dhispatch.runtime.dhis2.retry import is_retryable_status
@@ -131,6 +135,7 @@ class Dhis2Client:
         self._poll_interval = poll_interval
         self._poll_timeout = poll_timeout
         self._default_coc: dict[str, str] = {}
+        self._combo_codes: dict[str, str] = {}
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -223,21 +228,59 @@ class Dhis2Client:
         return self._default_coc[scheme]
 
     def payload(self, values: Sequence[DataValue], data_set: str, id_schemes: IdSchemes) -> bytes:
-        """The JSON body of one push: ``dataSet`` and every value's COC always present."""
+        """The JSON body of one push: ``dataSet``, every value's COC and, when the plan has one,
+        its attribute option combo on every value (≤2.42 lets a header AOC override the values'
+        and refuses a bad one for the whole set, E7604; per value it is E7615 for that value)."""
+        scheme = id_schemes.category_option_combo
         default = None
         if any(v.category_option_combo is None for v in values):
-            default = self.default_coc(id_schemes.category_option_combo)
-        rows = [
-            {
+            default = self.default_coc(scheme)
+        rows = []
+        for v in values:
+            row = {
                 "dataElement": v.data_element,
                 "period": v.period,
                 "orgUnit": v.org_unit,
                 "categoryOptionCombo": v.category_option_combo or default,
                 "value": dhis2_value(v.value),
             }
-            for v in values
-        ]
+            if v.attribute_option_combo:
+                row["attributeOptionCombo"] = self.combo_id(v.attribute_option_combo, scheme)
+            rows.append(row)
         return json.dumps({"dataSet": data_set, "dataValues": rows}).encode()
+
+    def codes_of(self, uids: Iterable[str]) -> dict[str, str]:
+        """UID → code of the data elements, org units and option combos among ``uids`` (≤2.36
+        conflicts name found objects by UID while the values may have gone by code)."""
+        out: dict[str, str] = {}
+        for kind in ("dataElements", "organisationUnits", "categoryOptionCombos"):
+            left = sorted(u for u in set(uids) if u not in out)
+            if not left:
+                break
+            params = {"filter": f"id:in:[{','.join(left)}]", "fields": "id,code", "paging": "false"}
+            for obj in self._get_json(f"/api/{kind}", params).get(kind) or ():
+                if isinstance(obj, dict) and isinstance(obj.get("code"), str):
+                    out[str(obj.get("id"))] = obj["code"]
+        return out
+
+    def combo_id(self, uid: str, scheme: str) -> str:
+        """An option combo given by UID, identified as ``scheme`` asks: ≤2.42 reads attribute
+        option combos with the category option combo id scheme (``createDataValueSetImport
+        Context``), so under CODE the plan's UID is sent as the combo's code (looked up once)."""
+        if scheme != "CODE":
+            return uid
+        if uid not in self._combo_codes:
+            path = f"/api/categoryOptionCombos/{uid}"
+            body = self._get_json(path, {"fields": "id,code"})
+            code = body.get("code")
+            if not isinstance(code, str) or not code:
+                raise ConfigError(
+                    f"attribute option combo {uid} has no code, but the category option combo "
+                    "id scheme is code (DHIS2 reads attribute option combos with it): give it a "
+                    "code in DHIS2 or use category_option_combo_id_scheme uid"
+                )
+            self._combo_codes[uid] = code
+        return self._combo_codes[uid]
 
     def push(
         self,
@@ -260,20 +303,31 @@ class Dhis2Client:
             "importStrategy": import_strategy,
             "dryRun": "true" if dry_run else "false",
         }
+        if any(v.attribute_option_combo for v in values):
+            # 2.43+ reads its own scheme for them; ≤2.42 the COC scheme (same value either way)
+            params["attributeOptionComboIdScheme"] = id_schemes.category_option_combo
         if run_async:
             params["async"] = "true"
         body = self.payload(values, data_set, id_schemes)
+        path = "/api/dataValueSets"
         response = self._send(
-            "POST",
-            "/api/dataValueSets",
-            params=params,
-            content=body,
-            headers={"Content-Type": "application/json"},
+            "POST", path, params=params, content=body, headers={"Content-Type": "application/json"}
         )
-        parsed = self._json(response, "/api/dataValueSets")
+        if response.status_code >= 400:
+            summary = find_summary(_json_or_none(response))
+            if summary is None:
+                raise refusal(response, "POST", self.base_url + path, self._scrub)
+            return parse_import(response.status_code, summary, len(values), self._scrub)
+        parsed = self._json(response, path)
         if run_async and response.status_code == 200 and _is_job(parsed):
             return self._await_job(parsed, values)
-        return parse_import(response.status_code, parsed, values, self._scrub)
+        return self._summary(response.status_code, parsed, path, len(values))
+
+    def _summary(self, status: int, body: Any, path: str, size: int) -> ImportResult:
+        summary = find_summary(body)
+        if summary is None:
+            raise ProtocolError(f"DHIS2 answered {path} (HTTP {status}) without an import summary")
+        return parse_import(status, summary, size, self._scrub)
 
     def _await_job(self, message: dict[str, Any], values: Sequence[DataValue]) -> ImportResult:
         job = message.get("response") or {}
@@ -297,7 +351,8 @@ class Dhis2Client:
         while True:
             response = self._send("GET", summary_path)
             if response.content.strip():
-                return parse_import(200, self._json(response, summary_path), values, self._scrub)
+                body = self._json(response, summary_path)
+                return self._summary(200, body, summary_path, len(values))
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} has no summary")
             self._pause(self._poll_interval, "GET", summary_path)
@@ -337,16 +392,7 @@ class Dhis2Client:
 
     def _raise_for_status(self, response: httpx.Response, path: str) -> None:
         if response.status_code >= 400:
-            message = ""
-            try:
-                body = response.json()
-                if isinstance(body, dict) and isinstance(body.get("message"), str):
-                    message = ": " + self._scrub(body["message"])
-            except ValueError:
-                pass
-            raise ServerError(
-                f"DHIS2 refused {path} (HTTP {response.status_code}){message}", response.status_code
-            )
+            raise refusal(response, "GET", self.base_url + path, self._scrub)
 
     def _json(self, response: httpx.Response, path: str) -> Any:
         try:
@@ -498,8 +544,9 @@ class Dhis2Client:
         self._check_cancel(method, path)
 
     def _final(self, response: httpx.Response, path: str) -> httpx.Response:
-        """A non-retryable answer: returned as is, unless it is an HTML page (a login page)."""
-        if "text/html" in response.headers.get("content-type", ""):
+        """A non-retryable answer: returned as is, unless it is an HTML page answered as a
+        success (a login page); an HTML error page is the caller's to say (``refusals``)."""
+        if response.status_code < 300 and "text/html" in response.headers.get("content-type", ""):
             raise AuthenticationError(
                 f"Authentication failed: DHIS2 answered {path} with an HTML page "
                 "(a login page?) instead of JSON"
@@ -518,6 +565,13 @@ class Dhis2Client:
     def _network_reason(self, exc: httpx.TransportError) -> str:
         text = str(exc) or type(exc).__name__
         return self._scrub(text)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _waiter(event: threading.Event) -> Callable[[float], None]:

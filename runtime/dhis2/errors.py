@@ -42,6 +42,19 @@ class ProtocolError(Dhis2Error):
     """A response we cannot read: not JSON, or JSON of an unknown shape."""
 
 
+class HttpRefusal(Dhis2Error):
+    """An HTTP error answer that is no import summary (a proxy's 404 or 413, a WebMessage 409 or
+    403): it proves nothing about the values sent, so their batch stays due."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PayloadTooLarge(HttpRefusal):
+    """HTTP 413: the request body is over a size limit (DHIS2's or a reverse proxy's)."""
+
+
 class Cancelled(Dhis2Error):
     """The run was asked to stop (serve's SIGTERM) before DHIS2 answered; whether a request in
     flight reached DHIS2 is unknown, so its batch stays pending and the next run resends it."""

@@ -101,6 +101,7 @@ class Target:
     timezone: str
     attribute_option_combo: str | None
     origins: Mapping[str, str]
+    journal: str | None = None  # the spec's journal path (absolute, or under ~/)
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> Target:
@@ -119,6 +120,7 @@ class Target:
             timezone=str(block["timezone"]),
             attribute_option_combo=_text(block.get("attribute_option_combo")),
             origins=_origins(block),
+            journal=_text(block.get("journal")),
         )
 
     def origin_of(self, *keys: str) -> str:

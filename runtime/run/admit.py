@@ -70,10 +70,12 @@ class Admission:
         timings: Timings,
         *,
         client: Callable[[], Dhis2Client],
+        online: Callable[[], bool] = lambda: True,
         max_age: timedelta = DEFAULT_MAX_AGE,
     ) -> None:
         self._plan, self._journal, self._connection = plan, journal, connection
         self._client_of = client  # the sender's: one connection pool per run
+        self._online = online  # False: DHIS2 was not reached, so only the cache is asked
         self._counts, self._timings, self._max_age = counts, timings, max_age
         self._active = plan.target.enabled and (mode.stores or mode is RunMode.DRY_RUN)
         self._records = mode.stores
@@ -165,6 +167,7 @@ class Admission:
         from dhispatch.runtime.access.for_plan import sent_attribute_combo
         from dhispatch.runtime.dhis2 import Dhis2Error
         from dhispatch.runtime.dhis2.metadata import ApprovalLookup
+        from dhispatch.runtime.dhis2.metadata import Snapshot
         from dhispatch.runtime.dhis2.metadata import fetch_snapshot
 
         target = self._plan.target
@@ -173,17 +176,22 @@ class Admission:
         except Dhis2Error as exc:  # e.g. an unset variable: the sender says so, once
             self.note = f"{UNCHECKED}: {exc}"
             return
+        online = self._online()
+
+        def fetch() -> Snapshot:
+            if not online:  # the values are only queued: no second wait on an outage
+                raise Dhis2Error("DHIS2 unreachable")
+            return fetch_snapshot(client, target.data_set)
+
         found = cached_metadata(
             cache_for(self._journal.path), cache_key(self._plan, self._connection.env),
-            max_age=self._max_age,
-            now=datetime.now(UTC), fetch=lambda: fetch_snapshot(client, target.data_set),
-            failure=Dhis2Error,
+            max_age=self._max_age, now=datetime.now(UTC), fetch=fetch, failure=Dhis2Error,
         )  # fmt: skip
         self.note = found.note
         if found.snapshot is None:
             return
         workflow = _workflow(found.snapshot.export)
-        if workflow:
+        if workflow and online:  # approvals are asked live; offline, DHIS2 decides on resend
             self._approvals = ApprovalLookup(client, workflow, sent_attribute_combo(self._plan))
         try:
             self._rules = rules_for_plan(

@@ -1,7 +1,8 @@
 """Stage 3 of a run: the cells worth sending, grouped into batches of the batch size.
 
-New and changed cells are sent (all of them with ``force``); vanished cells become batches of
-zeros or deletions as the plan's ``vanished`` policy says (``keep`` sends nothing).
+New and changed cells are sent (unchanged ones too with ``force``; never a value already waiting
+in a due batch); vanished cells become batches of zeros or deletions as the plan's ``vanished``
+policy says (``keep`` sends nothing).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Batcher:
     def add(self, changes: Iterable[CellChange]) -> Iterator[Batch]:
         """The batches that the changes fill up (unchanged cells only with ``force``)."""
         for change in changes:
-            if change.state != "unchanged" or self._force:
+            if change.state in ("new", "changed") or (self._force and change.state == "unchanged"):
                 self._payload.append(change.cell.payload())
                 if len(self._payload) >= self._size:
                     yield self._take()
@@ -84,4 +85,6 @@ def _payload(record: CellRecord, value: str, steps: Mapping[str, Step]) -> dict[
     }
     if record.key.coc:
         out["categoryOptionCombo"] = record.key.coc
+    if record.key.aoc:
+        out["attributeOptionCombo"] = record.key.aoc
     return out

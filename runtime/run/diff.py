@@ -22,13 +22,18 @@ from dhispatch.runtime.schedule import Slot
 class JournalDiff:
     """Classifies cells as new, changed or unchanged; refuses a cell produced twice."""
 
-    def __init__(self, journal: Journal, plan_name: str, timings: Timings) -> None:
+    def __init__(
+        self, journal: Journal, plan_name: str, timings: Timings, target_id: int | None = 0
+    ) -> None:
         self._journal = journal
         self._plan_name = plan_name
         self._timings = timings
+        self._target = target_id  # None: a target the journal has never seen (all new)
 
     def __enter__(self) -> JournalDiff:
         self._journal.seen_begin()
+        if self._target is not None:
+            self._journal.queued_begin(self._plan_name, self._target)
         return self
 
     def __exit__(
@@ -49,24 +54,41 @@ class JournalDiff:
                     f"two pushes write the same DHIS2 cell {describe(doubled)}; each cell must "
                     "come from one push (check data elements and category options)"
                 )
-            known = self._journal.cells_for(self._plan_name, keys)
-        changes = []
-        for cell in chunk:
-            previous = known.get(cell.key)
-            if previous is None:
-                changes.append(CellChange(cell, "new", None))
-            elif previous.value != cell.value:
-                changes.append(CellChange(cell, "changed", previous.value))
-            else:
-                changes.append(CellChange(cell, "unchanged", previous.value))
-        return changes
+            if self._target is None:
+                return [CellChange(cell, "new", None) for cell in chunk]
+            known = self._journal.cells_for(self._plan_name, keys, self._target)
+            queued = self._journal.queued_for(keys)
+        return [_change(cell, known.get(cell.key), queued.get(cell.key)) for cell in chunk]
 
     def vanished(self, slots: Sequence[Slot]) -> list[CellRecord]:
-        """Cells pushed before for a (step, period) of these slots that this run did not produce."""
+        """Cells confirmed before for a (step, period) of these slots that this run did not
+        produce."""
+        if self._target is None:
+            return []
         pairs = {(s.step_id, s.period.id) for s in slots}
         periods = sorted({s.period.id for s in slots})
         with self._timings.measure("journal"):
-            return self._journal.vanished(self._plan_name, pairs, periods)
+            return self._journal.vanished(self._plan_name, pairs, periods, self._target)
+
+    def held(self, slots: Sequence[Slot]) -> int:
+        """Non-zero values the journal says DHIS2 holds for these slots (the drop guard's base)."""
+        if self._target is None:
+            return 0
+        pairs = {(s.step_id, s.period.id) for s in slots}
+        periods = sorted({s.period.id for s in slots})
+        with self._timings.measure("journal"):
+            return self._journal.held_values(self._plan_name, pairs, periods, self._target)
+
+
+def _change(cell: Cell, known: CellRecord | None, queued: tuple[str, str] | None) -> CellChange:
+    """A cell against the journal's confirmed value and the value waiting in the queue: a value
+    already on its way is not sent again; one the queue would overwrite is sent anew."""
+    previous = None if known is None else known.value
+    if queued is not None and queued[0] == cell.value:
+        return CellChange(cell, "waiting", previous, queued[1])
+    if queued is None and previous == cell.value:
+        return CellChange(cell, "unchanged", previous)
+    return CellChange(cell, "new" if known is None else "changed", previous)
 
 
 def describe(key: CellKey) -> str:

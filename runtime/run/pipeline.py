@@ -1,9 +1,12 @@
-"""One run of a plan's slots, stage by stage: cells → diff → admit → batches → send → record.
+"""One run of a plan's slots, stage by stage: reach DHIS2 → resend the queue → cells → diff →
+admit → guard → batches → send → record.
 
-Memory is bounded by the batch size, not the country: cells stream from the stock database and
-are diffed against the journal one chunk (a batch's worth) at a time. Before computing, a storing
-run resends the plan's queued batches; if DHIS2 still refuses them the run computes nothing (the
-same cells would only queue again behind them) and its slots stay due.
+DHIS2 is asked first for its version (how its counts read) and clock (slots whose period has not
+started there are not run). The queue of due batches goes before anything new; after an outage
+the run computes nothing (the same cells would only queue again behind them). Cells stream from
+the stock database and are diffed against the journal a chunk at a time into staged batches, so
+memory is bounded by the batch size and the drop guard sees every change before anything is sent.
+A slot completes only when every value of it was settled (``ledger``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -29,20 +34,28 @@ from dhispatch.runtime.run.admit import Admission
 from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.batches import Batcher
 from dhispatch.runtime.run.batches import vanished_batches
+from dhispatch.runtime.run.clock import split_future
 from dhispatch.runtime.run.diff import JournalDiff
+from dhispatch.runtime.run.guard import DEFAULT_MAX_DROP
+from dhispatch.runtime.run.guard import DropGuard
+from dhispatch.runtime.run.guard import vanishing
 from dhispatch.runtime.run.metadata_cache import DEFAULT_MAX_AGE
 from dhispatch.runtime.run.mode import RunMode
 from dhispatch.runtime.run.produce import produce
 from dhispatch.runtime.run.record import complete_slots
 from dhispatch.runtime.run.record import finish
 from dhispatch.runtime.run.record import run_status
+from dhispatch.runtime.run.send import DEFAULT_PARK_AFTER
 from dhispatch.runtime.run.send import Connection
+from dhispatch.runtime.run.send import Delivery
 from dhispatch.runtime.run.send import Sender
 from dhispatch.runtime.run.summary import CellChange
+from dhispatch.runtime.run.summary import Notices
 from dhispatch.runtime.run.summary import RunCounts
 from dhispatch.runtime.run.summary import RunResult
 from dhispatch.runtime.run.summary import RunSummary
 from dhispatch.runtime.run.summary import Skipped
+from dhispatch.runtime.run.target import resolve_target
 from dhispatch.runtime.run.timing import Timings
 from dhispatch.runtime.schedule import Slot
 
@@ -60,7 +73,8 @@ console's cancel button); the slots stay due, so the next run recomputes and sen
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """How to run: batch size, ``force`` (resend unchanged cells), the environment holding the
+    """How to run: batch size, ``force`` (resend unchanged cells), failures in a row before a
+    batch is parked, the drop guard's share and its override, the environment holding the
     credentials and database location (default ``os.environ``), the deadline of one DHIS2
     request (None: the client's), how old the cached metadata of the admission stage may be,
     hooks, and test seams.
@@ -79,6 +93,10 @@ class RunOptions:
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
     metadata_max_age: timedelta = DEFAULT_MAX_AGE
+    park_after: int = DEFAULT_PARK_AFTER
+    max_drop: float = DEFAULT_MAX_DROP
+    accept_drop: bool = False
+    now: datetime | None = None  # the instant the run believes it is (catch-up's now)
 
 
 def execute(
@@ -114,99 +132,158 @@ class _Run:
         self.changes: list[CellChange] = []
         self.vanished: list[CellRecord] = []
         self.skipped: Skipped | None = None
+        self.notices = Notices()
         self.stopped = False
         connection = Connection(
             self.env, options.transport, options.retry_delay, options.deadline, options.cancel
         )
         self.sender = Sender(
-            plan.name, plan.target, journal, mode, connection, self.counts, self.timings
+            plan.name,
+            plan.target,
+            journal,
+            mode,
+            connection,
+            self.counts,
+            self.timings,
+            Delivery(options.batch_size, options.park_after),
         )
         self.admission = Admission(
             plan, journal, mode, connection, self.counts, self.timings,
-            client=self.sender.client, max_age=options.metadata_max_age,
+            client=self.sender.client, online=lambda: self.sender.online,
+            max_age=options.metadata_max_age,
         )  # fmt: skip
 
     def go(self, trigger: str) -> RunResult:
         started = time.perf_counter()
+        target = resolve_target(self.journal, self.plan, self.env, create=self.mode.records_run)
         run_id = None
         if self.mode.records_run:
             with self.timings.measure("journal"):
                 run_id = self.journal.start_run(
-                    self.plan.name, self.plan.metadata.spec_sha256, self.mode.trigger(trigger)
-                )
+                    self.plan.name, self.plan.metadata.spec_sha256, self.mode.trigger(trigger),
+                    target or 0,
+                )  # fmt: skip
         try:
-            self._stages(run_id)
-            if run_id is not None and self.mode.completes_slots and self._status() in (
-                "ok", "conflicts",
-            ):  # fmt: skip
-                due = self.admission.unsettled  # withheld cells keep their slots due
-                done = [s for s in self.slots if (s.step_id, s.period.id) not in due]
-                complete_slots(self.journal, self.plan.name, done, run_id, self.timings)
-        except BaseException:
+            self._stages(run_id, target)
+            if run_id is not None and target is not None and self.mode.completes_slots:
+                ledger = self.sender.ledger
+                ledger.unsettled |= self.admission.unsettled  # withheld cells keep slots due
+                settled = ledger.settled(self.slots)
+                complete_slots(self.journal, self.plan.name, settled, run_id, self.timings, target)
+        except BaseException as exc:
             if run_id is not None:
-                self.journal.finish_run(run_id, "error", {"error": "interrupted or failed"})
+                self._record_abort(run_id, exc)
             raise
         finally:
             self.sender.close()
+        if run_id is not None and target is not None:
+            parked = len(self.journal.parked_batches(self.plan.name, target))
+            self.notices = replace(self.notices, parked_batches=parked)
         self.timings.total = time.perf_counter() - started
         summary = self._summary()
         conflicts = finish(self.journal, run_id, summary)
         return RunResult(run_id, summary, conflicts, tuple(self.changes), tuple(self.vanished))
 
-    def _stages(self, run_id: int | None) -> None:
+    def _record_abort(self, run_id: int, exc: BaseException) -> None:
+        """A run that raised (Ctrl-C, a source error) is recorded with what it did so far —
+        the values DHIS2 confirmed before it stopped are in its counts."""
+        interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+        summary = replace(self._summary(), status="interrupted" if interrupted else "error")
+        data = summary.as_json()
+        data["error"] = "interrupted (Ctrl-C or a signal)" if interrupted else str(exc)
+        self.journal.finish_run(run_id, summary.status, data)
+
+    def _stages(self, run_id: int | None, target: int | None) -> None:
         self.sender.connect()
-        if run_id is not None and not self.sender.resend_pending(run_id):
+        if self._stop_requested():
+            self.sender.ledger.whole_run = True  # asked to stop while reaching DHIS2
+            return
+        if run_id is not None and target is not None:
+            self.sender.start(run_id, target)
+        if not self.sender.online:
+            self.sender.ledger.whole_run = True  # whatever is computed is only queued
+        self._check_clock()
+        if run_id is not None and not self.sender.resend_queue():
+            self.sender.ledger.whole_run = True
             return  # DHIS2 still refuses the queue: compute nothing, the slots stay due
         if not self.slots:
             return
         if self._stop_requested():
-            self.stopped = True  # asked to stop before computing: the slots stay due
+            self.sender.ledger.whole_run = True  # asked to stop before computing: slots stay due
             return
-        with JournalDiff(self.journal, self.plan.name, self.timings) as diff:
-            self._cells(diff, run_id)
-            self.stopped = self.stopped or self._stop_requested()
+        with JournalDiff(self.journal, self.plan.name, self.timings, target) as diff:
+            self.journal.outbox_begin()
+            self._compute(diff, run_id)
             if not self.stopped:
                 self._vanished(diff, run_id)
+            if not self.stopped and not self._blocked(diff):
+                self._send_outbox(run_id)
+            self.journal.outbox_end()
 
-    def _cells(self, diff: JournalDiff, run_id: int | None) -> None:
-        """Stages 1-4 for the computed cells, one chunk (a batch's worth) at a time."""
+    def _check_clock(self) -> None:
+        """Slots whose period has not started on DHIS2's date are not run (nor completed)."""
+        clock = self.sender.clock
+        if clock is None:
+            return
+        running, later = split_future(self.slots, clock)
+        self.slots = tuple(running)
+        self.notices = replace(
+            self.notices,
+            future_slots=tuple(f"{s.step_id} {s.period.id}" for s in later),
+            clock_skew=clock.skew(self.options.now or datetime.now(UTC)),
+        )
+
+    def _compute(self, diff: JournalDiff, run_id: int | None) -> None:
+        """Stages 1-3 for the computed cells, one chunk (a batch's worth) at a time, into the
+        outbox."""
         size = self.options.batch_size
         batcher = Batcher(size, force=self.options.force)
-        with produce(self.plan, self.env, self.slots, self.timings) as production:
+        require = self.mode is not RunMode.PREVIEW
+        with produce(self.plan, self.env, self.slots, self.timings,
+                     require_stores=require) as production:  # fmt: skip
             self.skipped = production.skipped
             chunk: list[Cell] = []
             for cell in production.cells:
                 chunk.append(cell)
                 self.counts.values += 1
                 if len(chunk) >= size:
-                    self._send(batcher.add(self._diff(diff, chunk, run_id)), run_id)
+                    self._stage(batcher.add(self._diff(diff, chunk, run_id)))
                     self._progress()
                     if self._stop_requested():
-                        self.stopped = True  # the partial chunk and batch are left unsent
                         break
             else:
-                self._send(batcher.add(self._diff(diff, chunk, run_id)), run_id)
+                self._stage(batcher.add(self._diff(diff, chunk, run_id)))
+            self._unformattable(production.unformattable)
         self._progress()
         rest = batcher.rest()
         if rest is not None and not self.stopped:
-            self._send([rest], run_id)
+            self._stage([rest])
+
+    def _unformattable(self, problems: Sequence[str]) -> None:
+        self.counts.unformattable = len(problems)
+        self.notices = replace(self.notices, unformattable=tuple(problems[:200]))
 
     def _diff(self, diff: JournalDiff, chunk: list[Cell], run_id: int | None) -> list[CellChange]:
         """Stage 2, then the admission stage: the changes worth batching."""
         changes = diff.classify(chunk)
         chunk.clear()
+        ledger = self.sender.ledger
         for change in changes:
             setattr(self.counts, change.state, getattr(self.counts, change.state) + 1)
+            self.counts.to_zero += change.to_zero
             counter = self.per_store.setdefault(change.cell.store, Counter())
             counter[change.cell.indicator] += 1
+            if change.state == "waiting" and change.queue_status != "parked":
+                ledger.cell_due(change.cell.step_id, change.cell.key.period)
         if self.mode is RunMode.PREVIEW:
             self.changes += changes
             return []
         return self.admission.admit(changes, run_id, force=self.options.force)
 
-    def _send(self, batches: Iterable[Batch], run_id: int | None) -> None:
+    def _stage(self, batches: Iterable[Batch]) -> None:
         for batch in batches:
-            self.sender.deliver(batch, run_id)
+            if self.mode.stores or self.mode is RunMode.DRY_RUN:
+                self.journal.outbox_add(batch.strategy, batch.payload)
 
     def _vanished(self, diff: JournalDiff, run_id: int | None) -> None:
         self.vanished = diff.vanished(self.slots)
@@ -215,10 +292,34 @@ class _Run:
             steps = {s.id: s for s in self.plan.steps}
             size = self.options.batch_size
             gone = self.admission.admit_vanished(self.vanished, run_id)
-            self._send(vanished_batches(gone, self.plan.vanished, steps, size), run_id)
+            self._stage(vanished_batches(gone, self.plan.vanished, steps, size))
+
+    def _blocked(self, diff: JournalDiff) -> bool:
+        """The drop guard, before anything of this run is sent."""
+        guard = DropGuard(self.options.max_drop, self.options.accept_drop)
+        gone = vanishing(self.vanished, self.plan.vanished)
+        why = guard.verdict(diff.held(self.slots), self.counts.to_zero, gone)
+        if why is None or self.mode is RunMode.PREVIEW:
+            self.notices = replace(self.notices, blocked=why)
+            return False
+        self.notices = replace(self.notices, blocked=why)
+        self.sender.ledger.whole_run = True
+        return True
+
+    def _send_outbox(self, run_id: int | None) -> None:
+        """Stage 4: the staged batches, oldest first, until done or asked to stop."""
+        while (staged := self.journal.outbox_take()) is not None:
+            strategy, payload = staged
+            self.sender.deliver(Batch(payload, strategy), run_id)
+            if self._stop_requested():
+                self.sender.ledger.whole_run = True
+                break
 
     def _stop_requested(self) -> bool:
-        return self.sender.cancelled or (self.options.stop is not None and self.options.stop())
+        """Asked to stop (or a stop abandoned a request): the run stops, its slots stay due."""
+        if self.sender.cancelled or (self.options.stop is not None and self.options.stop()):
+            self.stopped = True
+        return self.stopped
 
     def _progress(self) -> None:
         if self.options.progress is not None:
@@ -227,7 +328,9 @@ class _Run:
     def _status(self) -> str:
         return run_status(
             self.mode, self.plan.target.enabled, self.sender.online,
-            self.stopped or self.sender.cancelled, self.counts.refused + self.counts.withheld,
+            self.stopped or self.sender.cancelled, self.counts,
+            blocked=self.notices.blocked is not None and self.mode is not RunMode.PREVIEW,
+            deferred=bool(self.notices.future_slots),
         )  # fmt: skip
 
     def _summary(self) -> RunSummary:
@@ -243,4 +346,5 @@ class _Run:
             error=self.sender.error,
             withheld_causes=dict(self.admission.causes),
             admission=self.admission.note,
+            notices=self.notices,
         )

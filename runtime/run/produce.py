@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Production:
-    """The stage's result: what was skipped, and the cells as they are computed."""
+    """The stage's result: what was skipped, the cells as they are computed, and (filled as
+    they stream) the values that could not be written as a number."""
 
     skipped: Skipped
     cells: Generator[Cell, None, None]
+    unformattable: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +70,17 @@ def resolve_database(plan: Plan, env: Mapping[str, str]) -> str:
 
 @contextmanager
 def produce(
-    plan: Plan, env: Mapping[str, str], slots: Sequence[Slot], timings: Timings
+    plan: Plan,
+    env: Mapping[str, str],
+    slots: Sequence[Slot],
+    timings: Timings,
+    *,
+    require_stores: bool = False,
 ) -> Iterator[Production]:
-    """Open the stock database, resolve the scope, and stream the slots' cells."""
+    """Open the stock database, resolve the scope, and stream the slots' cells.
+
+    ``require_stores``: a run that would send refuses a scope where no store maps to an org unit
+    (a column gone, every code removed) instead of succeeding with nothing, forever."""
     from dhispatch.runtime.sources import SourceError
     from dhispatch.runtime.sources import open_source
 
@@ -78,13 +88,25 @@ def produce(
     try:
         with open_source(database) as source:
             targets = _resolve(plan, source.scope(plan.source.scope), slots)
-            cells = _cells(plan, source, targets, slots, timings)
+            if require_stores and slots and not targets.stores:
+                raise RunError(_no_stores(plan, targets.skipped))
+            unformattable: list[str] = []
+            cells = _cells(plan, source, targets, slots, timings, unformattable)
             try:
-                yield Production(targets.skipped, cells)
+                yield Production(targets.skipped, cells, unformattable)
             finally:
                 cells.close()
     except (SourceError, ValueBuildError) as exc:
         raise RunError(str(exc)) from exc
+
+
+def _no_stores(plan: Plan, skipped: Skipped) -> str:
+    total = len(skipped.stores_without_org_unit)
+    rule = plan.source.scope.org_unit.kind
+    return (
+        f"{plan.source.origin}: 0 of the {total} stores in scope map to a DHIS2 org unit "
+        f"(org_unit rule {rule}): nothing would be sent; check the mapping column or codes"
+    )
 
 
 def _resolve(plan: Plan, scope: Scope, slots: Sequence[Slot]) -> _Targets:
@@ -107,7 +129,12 @@ def _resolve(plan: Plan, scope: Scope, slots: Sequence[Slot]) -> _Targets:
 
 
 def _cells(
-    plan: Plan, source: Source, targets: _Targets, slots: Sequence[Slot], timings: Timings
+    plan: Plan,
+    source: Source,
+    targets: _Targets,
+    slots: Sequence[Slot],
+    timings: Timings,
+    unformattable: list[str],
 ) -> Generator[Cell, None, None]:
     """Compute every slot's indicator for the targeted stores × items, and make cells."""
     # looked up at call time, so a benchmark can stand in for the indicator engine
@@ -119,7 +146,7 @@ def _cells(
     by_key = {f"{s.step_id}|{s.period.id}": s for s in slots}
     requests = [_request(steps[slot.step_id], key, slot) for key, slot in by_key.items()]
     values = indicators.compute(source, _scope_of(targets), requests, tz=plan.target.timezone)
-    rounding = plan.target.rounding
+    rounding, aoc = plan.target.rounding, plan.target.attribute_option_combo or ""
     while True:
         with timings.measure("indicators"):
             value = next(values, None)
@@ -127,7 +154,11 @@ def _cells(
             return
         slot = by_key[value.key]
         with timings.measure("payload"):
-            cell = _cell(steps[slot.step_id], slot, targets, value, rounding)
+            try:
+                cell = _cell(steps[slot.step_id], slot, targets, value, rounding, aoc)
+            except ValueBuildError as exc:
+                unformattable.append(str(exc))  # one bad stock line, not the whole country
+                continue
         if cell is not None:
             yield cell
 
@@ -151,7 +182,12 @@ def _request(step: Step, key: str, slot: Slot) -> IndicatorRequest:
 
 
 def _cell(
-    step: Step, slot: Slot, targets: _Targets, value: IndicatorValue, rounding: int | None
+    step: Step,
+    slot: Slot,
+    targets: _Targets,
+    value: IndicatorValue,
+    rounding: int | None,
+    aoc: str,
 ) -> Cell | None:
     """The cell of one computed value; None when it has no value or no place in DHIS2."""
     if value.value is None:
@@ -164,10 +200,12 @@ def _cell(
     try:
         text = format_value(float(value.value), rounding)
     except ValueBuildError as exc:
-        raise RunError(
-            f"{step.origin}: {step.indicator} for store {store.code}, item {item.code}: {exc}"
+        raise ValueBuildError(
+            f"{step.origin}: {step.indicator} for store {store.code}, item {item.code}, period "
+            f"{slot.period.id}: {exc}"
         ) from exc
-    key = CellKey(element, slot.period.id, str(store.org_unit), step.category_option_combo or "")
+    coc = step.category_option_combo or ""
+    key = CellKey(element, slot.period.id, str(store.org_unit), coc, aoc)
     return Cell(
         key=key,
         value=text,

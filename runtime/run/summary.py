@@ -38,7 +38,12 @@ class RunCounts:
     batches: int = 0
     resent_batches: int = 0
     failed_batches: int = 0
-    queued: int = 0
+    queued: int = 0  # values journalled but not sent (DHIS2 unreachable)
+    unconfirmed: int = 0  # values sent whose answer proved nothing: due again
+    parked: int = 0  # values of batches parked in this run (``dhispatch log``)
+    waiting: int = 0  # values not sent again: already waiting in a due or parked batch
+    unformattable: int = 0  # values that cannot be written as a number (skipped, listed)
+    to_zero: int = 0  # values DHIS2 holds that this run turns to 0 (the drop guard)
     withheld: int = 0  # not sent: DHIS2 would refuse them (the admission stage)
 
 
@@ -63,6 +68,28 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class Notices:
+    """What the run reports beside its counts: values it could not format, slots it did not
+    run because their period has not started on DHIS2's clock, the local clock's skew, and why a
+    drop stopped it."""
+
+    unformattable: tuple[str, ...] = ()
+    future_slots: tuple[str, ...] = ()
+    clock_skew: float | None = None
+    blocked: str | None = None
+    parked_batches: int = 0  # parked batches of this plan and target, waiting for an operator
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "unformattable_list": list(self.unformattable),
+            "future_slots": list(self.future_slots),
+            "clock_skew_seconds": None if self.clock_skew is None else round(self.clock_skew),
+            "blocked": self.blocked,
+            "parked_batches": self.parked_batches,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RunSummary:
     """The outcome of one run; ``skipped`` is None when no cell was computed (nothing due, or
     DHIS2 still refusing the queue)."""
@@ -78,6 +105,7 @@ class RunSummary:
     error: str | None
     withheld_causes: Mapping[str, int] = field(default_factory=dict)  # rule -> cells
     admission: str | None = None  # what the cells were checked against, or why not
+    notices: Notices = Notices()
 
     @property
     def periods(self) -> list[str]:
@@ -103,21 +131,32 @@ class RunSummary:
             "error": self.error,
             "withheld_causes": dict(sorted(self.withheld_causes.items())),
             "admission": self.admission,
+            **self.notices.as_json(),
             **asdict(self.counts),
         }  # fmt: skip
 
 
-CellState = Literal["new", "changed", "unchanged"]
+CellState = Literal["new", "changed", "unchanged", "waiting"]
 
 
 @dataclass(frozen=True, slots=True)
 class CellChange:
-    """One computed cell against the journal: ``new``, ``changed`` (from ``previous``) or
-    ``unchanged``."""
+    """One computed cell against the journal: ``new``, ``changed`` (from ``previous``),
+    ``unchanged``, or ``waiting`` (the same value already waits in a due or parked batch)."""
 
     cell: Cell
     state: CellState
     previous: str | None
+    queue_status: str | None = None  # waiting: the status of the batch it waits in
+
+    @property
+    def to_zero(self) -> bool:
+        """A value DHIS2 holds (per the journal) that this change turns to 0."""
+        return self.state == "changed" and not is_zero(self.previous) and is_zero(self.cell.value)
+
+
+def is_zero(value: str | None) -> bool:
+    return value is not None and value.lstrip("-").strip("0").strip(".") == ""
 
 
 @dataclass(frozen=True, slots=True)

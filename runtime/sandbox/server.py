@@ -110,6 +110,10 @@ class RunningSandbox:
     def clear_faults(self) -> None:
         self._app.faults.clear()
 
+    def set_today(self, today: date | None) -> None:
+        """Move the sandbox's "today" (timeliness checks, ``serverDate``); None: the clock."""
+        self._app.today = today
+
     def values(self) -> list[dict[str, Any]]:
         return [row_json(r) for r in self._app.store.all()]
 

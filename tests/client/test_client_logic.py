@@ -13,6 +13,7 @@ from dhispatch.runtime.dhis2 import BasicAuth
 from dhispatch.runtime.dhis2 import ConfigError
 from dhispatch.runtime.dhis2 import DataValue
 from dhispatch.runtime.dhis2 import Dhis2Client
+from dhispatch.runtime.dhis2 import HttpRefusal
 from dhispatch.runtime.dhis2 import IdSchemes
 from dhispatch.runtime.dhis2 import NetworkError
 from dhispatch.runtime.dhis2 import OAuth2PasswordAuth
@@ -83,9 +84,9 @@ def test_other_4xx_are_never_retried(status: int) -> None:
         calls.append(1)
         return httpx.Response(status, json={"message": "no"})
 
-    with make_client(handler, []) as client, pytest.raises(ServerError):
+    with make_client(handler, []) as client, pytest.raises(HttpRefusal) as refused:
         client.me()
-    assert len(calls) == 1
+    assert len(calls) == 1 and refused.value.status == status
 
 
 @pytest.mark.parametrize(

@@ -43,18 +43,21 @@ def test_backfill_pushes_each_period_with_its_own_values(
 def test_values_dhis2_would_refuse_are_withheld_at_the_spec_line(
     country: Country, sandbox: Any, tmp_path: Path
 ) -> None:
-    # the data set has no open future periods: DHIS2 would refuse next month's values, so the
-    # admission stage withholds them, by cause, and sends nothing
+    # the data set has no open future periods: DHIS2 (whose date is 2024-06-20) would refuse the
+    # running month's values, so the admission stage withholds them, by cause, and sends
+    # nothing; next month's are not even computed, its period has not started there
     plan = plan_file("kiribati", sandbox.url, country.db, tmp_path)
     st = ["--state", str(tmp_path / "state.sqlite")]
-    result = cli(["push", str(plan), "--period", "202407", *st, "--json"], country.db, code=None)
+    later = cli(["push", str(plan), "--period", "202407", *st], country.db, code=1)
+    assert "has not started on DHIS2's clock" in later.output and stored(sandbox) == set()
+    result = cli(["push", str(plan), "--period", "202406", *st, "--json"], country.db, code=None)
     summary = json.loads(result.stdout)
     assert summary["withheld"] == summary["values"] > 0 and summary["refused"] == 0
     assert summary["withheld_causes"] == {"future": summary["values"]}
     assert summary["batches"] == 0 and len(summary["conflicts"]) == summary["values"]
     assert result.exit_code == 1 and summary["status"] == "conflicts"
     assert "specs/kiribati.push:33:1: error[E7641]" in result.stderr
-    assert "not sent (DHIS2 would refuse them): period 202407 is not open yet" in result.stderr
+    assert "not sent (DHIS2 would refuse them): period 202406 is not open yet" in result.stderr
     assert stored(sandbox) == set()
     md = cli(["report", "last", *st], country.db).output
     assert "specs/kiribati.push:" in md and "not sent" in md
@@ -71,7 +74,7 @@ def test_bad_inputs_give_one_clear_line(country: Country, tmp_path: Path) -> Non
         (["push", str(plan), "--at", "yesterday", *st], 2, "not a date"),
         (["push", str(plan), "--at", "2024-05-01", "--period", "202405", *st], 2, "either"),
         (["backfill", str(plan), "--from", "202405", "--to", "202403", *st], 2, "after"),
-        (["report", "42", *st], 1, "no run 42"),
+        (["report", "42", *st], 1, "no journal at"),  # read-only: a journal is never created
         (["report", "abc", *st], 2, "run number"),
         (["push", str(tmp_path / "missing.json"), *st], 1, "cannot read plan"),
     ]

@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import sqlite3
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from click.testing import Result
 from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.demo import metadata as sd
 from tests.e2e.conftest import CANARY
+from tests.e2e.conftest import MAY
 from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli
 from tests.e2e.conftest import compile_spec
@@ -27,8 +27,6 @@ from tests.hostile_dhis2 import FORGED
 from tests.hostile_dhis2 import hostile_dhis2
 from tests.hostile_dhis2 import url_of
 from tests.slow_server import slow_server
-
-MAY = ("202405", date(2024, 5, 1), date(2024, 5, 31))
 
 
 def _left_scope(cell: tuple[str, ...]) -> bool:
@@ -66,8 +64,13 @@ def test_vanished_cells_follow_the_policy(
     text = cli(["plan", str(second), "--period", "202405", *state], country.db).output
     assert f"vanished (policy {policy}" in text
 
-    summary = json.loads(cli(["push", str(second), "--period", "202405", *state, "--json"],
-                             country.db).output)  # fmt: skip
+    push = ["push", str(second), "--period", "202405", *state, "--json"]
+    if policy != "keep":  # a third of the values DHIS2 holds would go: the drop guard stops it
+        blocked = json.loads(cli(push, country.db, code=1).output)
+        assert blocked["status"] == "blocked" and "--accept-drop" in blocked["blocked"]
+        assert blocked["batches"] == 0 and stored(sandbox) == expected
+        push.append("--accept-drop")
+    summary = json.loads(cli(push, country.db).output)
     assert summary["vanished"] == len(gone) and summary["unchanged"] == len(expected) - len(gone)
     if policy == "keep":
         assert stored(sandbox) == expected and summary["sent"] == 0
@@ -99,10 +102,12 @@ def test_canary_secret_never_appears_anywhere(
     plans = {s: plan_file(s, sandbox.url, country.db, tmp_path) for s in ("kiribati", "tonga",
                                                                           "vanuatu")}  # fmt: skip
     periods = {"kiribati": "202405", "tonga": "202405", "vanuatu": "20240531"}
+    # plan refuses a journal that does not exist (it never creates one)
+    outputs.append(_text(cli(["plan", str(plans["tonga"]), *st], country.db, code=1)))
     for spec, plan in plans.items():
-        outputs.append(_text(cli(["plan", str(plan), "--period", periods[spec], *st], country.db)))
         outputs.append(_text(cli(["push", str(plan), "--period", periods[spec], *st],
                                  country.db)))  # fmt: skip
+        outputs.append(_text(cli(["plan", str(plan), "--period", periods[spec], *st], country.db)))
     # failure paths too: expired credentials, an outage, a dry run
     sandbox.set_faults(expire_credentials=True)
     outputs.append(_text(cli(["push", str(plans["tonga"]), "--period", "202406", *st],
@@ -115,6 +120,18 @@ def test_canary_secret_never_appears_anywhere(
                               *st], country.db, code=None)))  # fmt: skip
     outputs.append(_text(cli(["run", "--once", *map(str, plans.values()), *st, "--now",
                               "2024-06-01T06:00:00+12:00"], country.db, code=None)))  # fmt: skip
+    # a batch parked behind a proxy that fails every import, listed by log, then retried
+    from tests.faults.proxy import fault_proxy
+
+    with fault_proxy(sandbox.url) as proxy:
+        proxy.poison = b'"dataValues"'
+        (tmp_path / "parked").mkdir()
+        parked = plan_file("kiribati", proxy.url, country.db, tmp_path / "parked")
+        outputs.append(_text(cli(["push", str(parked), "--period", "202404", *st, "--park-after",
+                                  "1", "--retry-delay", "0"], country.db, code=1)))  # fmt: skip
+    outputs.append(_text(cli(["log", *st], country.db)))
+    assert "parked batches (" in outputs[-1]
+    outputs.append(_text(cli(["log", "--retry-parked", *st], country.db)))
     outputs.append(_text(cli(["preflight", str(plans["kiribati"]), "--source", str(country.db),
                               "--period", "202405"], country.db)))  # fmt: skip
     outputs.append(_text(cli(["log", *st], country.db)))
@@ -205,9 +222,9 @@ def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
     st = ["--state", str(tmp_path / "state.sqlite")]
     with hostile_dhis2() as server:
         plan = str(plan_file("kiribati", url_of(server), db, tmp_path))
-        results = [
-            cli(["plan", plan, "--period", "202405", *st], db),
+        results = [  # plan reads the journal the push wrote (it never creates one)
             cli(["push", plan, "--period", "202405", *st], db, code=1),
+            cli(["plan", plan, "--period", "202405", *st], db),
             cli(["test-connection", plan, *st], db),
             cli(["log", *st], db),
             cli(["report", "last", "--format", "md", *st], db),
@@ -217,8 +234,8 @@ def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
         results.append(cli(["push", plan, "--period", "202406", *st, "--retry-delay", "0"], db,
                            code=1))  # fmt: skip
     outputs = [_text(r) for r in results]
-    assert "refused by DHIS2" in outputs[1] and "DHIS2 unreachable or refusing" in outputs[-1]
-    assert "version: 2.40.0" in outputs[2] and "S001" in outputs[0]
+    assert "refused by DHIS2" in outputs[0] and "DHIS2 unreachable or refusing" in outputs[-1]
+    assert "version: 2.40.0" in outputs[2] and "S001" in outputs[1]
     for text in outputs:
         assert re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", text) is None, text
         assert not any(line.startswith(FORGED) for line in text.splitlines())

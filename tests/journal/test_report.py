@@ -8,6 +8,7 @@ import pytest
 
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Settlement
 from dhispatch.runtime.report import ReportError
 from dhispatch.runtime.report import render_run
 
@@ -21,8 +22,9 @@ def _journal_with_run(path: Path) -> tuple[Journal, int]:
     bid = j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, payload)
     conflict = ConflictRow(bid, run, 0, "<b>S1</b>", "I|1", "stock_on_hand", "specs/x.push:3:1",
                            "E7600", "<script>alert(1)</script> | bad")  # fmt: skip
-    j.batch_sent(j.pending_batches("demo")[0], run, http_status=409, counts=(0, 0, 1, 0),
-                 conflicts=[conflict], refused={0}, seconds=0.2)  # fmt: skip
+    answer = Settlement(frozenset(), (conflict,), frozenset({0}), http_status=409,
+                        counts=(0, 0, 1, 0), seconds=0.2)  # fmt: skip
+    j.batch_settled(j.due_batches("demo")[0], run, answer)
     summary = {"periods": ["202401"], "values": 1, "refused": 1,
                "per_store": {"<b>S1</b>": {"stock_on_hand": 1}},
                "timings": {"indicators": 0.1, "payload": 0.01, "journal": 0.0, "http": 0.2,
@@ -71,8 +73,9 @@ def _journal_with_hostile_names(path: Path) -> tuple[Journal, int]:
     bid = j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, payload)
     conflict = ConflictRow(bid, run, 0, EVIL_STORE, EVIL_ITEM, "stock_on_hand",
                            "specs/x.push:3:1", "E76\x1b[0m00", EVIL_MESSAGE)  # fmt: skip
-    j.batch_sent(j.pending_batches("demo")[0], run, http_status=409, counts=(0, 0, 1, 0),
-                 conflicts=[conflict], refused={0}, seconds=0.2)  # fmt: skip
+    answer = Settlement(frozenset(), (conflict,), frozenset({0}), http_status=409,
+                        counts=(0, 0, 1, 0), seconds=0.2)  # fmt: skip
+    j.batch_settled(j.due_batches("demo")[0], run, answer)
     summary = {"periods": ["202401"], "values": 1, "refused": 1, "error": EVIL_MESSAGE,
                "per_store": {EVIL_STORE: {"stock_on_hand": 1}}}  # fmt: skip
     j.finish_run(run, "conflicts", summary)

@@ -9,6 +9,7 @@ import pytest
 from dhispatch.runtime.cells import Cell
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Settlement
 from dhispatch.runtime.run.diff import JournalDiff
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.timing import Timings
@@ -33,8 +34,8 @@ def accept(journal: Journal, cells: Sequence[Cell]) -> None:
     payload = [c.payload() for c in cells]
     batch_id = journal.add_batch(run, PLAN.name, "QX4ZTUbOt3a", "CREATE_AND_UPDATE", {}, payload)
     (row,) = [b for b in journal.batches(run) if b.id == batch_id]
-    journal.batch_sent(row, run, http_status=200, counts=(len(cells), 0, 0, 0), conflicts=(),
-                       refused=set(), seconds=0.1)  # fmt: skip
+    held = frozenset(range(len(cells)))
+    journal.batch_settled(row, run, Settlement(held, (), frozenset(), counts=(len(cells), 0, 0, 0)))
 
 
 def test_each_cell_is_new_changed_or_unchanged(journal: Journal) -> None:
@@ -74,3 +75,24 @@ def test_each_run_starts_with_an_empty_set_of_produced_cells(journal: Journal) -
         diff.classify([cell("A", "1")])
     with JournalDiff(journal, PLAN.name, Timings()) as diff:
         assert [c.state for c in diff.classify([cell("A", "1")])] == ["new"]
+
+
+def test_a_value_already_waiting_in_a_due_batch_is_not_sent_again(journal: Journal) -> None:
+    accept(journal, [cell("A", "1")])
+    run = journal.start_run(PLAN.name, "0" * 64, "test")
+    payload = [cell("A", "5").payload(), cell("B", "6").payload()]
+    journal.add_batch(run, PLAN.name, "QX4ZTUbOt3a", "CREATE_AND_UPDATE", {}, payload)  # due
+    with JournalDiff(journal, PLAN.name, Timings()) as diff:
+        changes = diff.classify([cell("A", "5"), cell("B", "7"), cell("C", "1")])
+    assert [(c.cell.key.data_element, c.state, c.previous, c.queue_status) for c in changes] == [
+        ("A", "waiting", "1", "pending"), ("B", "new", None, None), ("C", "new", None, None),
+    ]  # fmt: skip
+
+
+def test_cells_differ_by_attribute_option_combo(journal: Journal) -> None:
+    accept(journal, [cell("A", "1")])  # under the default attribute option combo
+    funded = Cell(CellKey("A", "202405", "OU1", "", "aocFUNDER01"), "1", "soh", "stock_on_hand",
+                  "t.push:1:1", "S001", "I1")  # fmt: skip
+    with JournalDiff(journal, PLAN.name, Timings()) as diff:
+        assert [c.state for c in diff.classify([funded])] == ["new"]
+        assert [r.key.aoc for r in diff.vanished(SLOTS)] == [""]

@@ -27,27 +27,37 @@ KEYS = {
     "per_store", "timings", "error", "values", "new", "changed", "unchanged", "vanished", "sent",
     "refused", "imported", "updated", "ignored", "deleted", "batches", "resent_batches",
     "failed_batches", "queued",
+    # since issue 12: what stayed due, was parked, already waited, could not be formatted,
+    # would drop to 0; and the run's notices
+    "unconfirmed", "parked", "waiting", "unformattable", "to_zero", "unformattable_list",
+    "future_slots", "clock_skew_seconds", "blocked", "parked_batches",
 }  # fmt: skip
 # Added since, read with defaults so older journals render alike: the admission stage's.
 ADDED = {"withheld", "withheld_causes", "admission"}
 
 
 @pytest.mark.parametrize(
-    ("mode", "enabled", "online", "stopped", "refused", "status"),
+    ("mode", "enabled", "online", "stopped", "counts", "status"),
     [
-        (RunMode.PREVIEW, True, True, False, 0, "preview"),
-        (RunMode.PUSH, False, True, False, 0, "disabled"),
-        (RunMode.DRY_RUN, True, False, False, 3, "dry-run"),
-        (RunMode.SCHEDULED, True, False, True, 0, "failed"),
-        (RunMode.PUSH, True, True, True, 2, "stopped"),
-        (RunMode.PUSH, True, True, False, 2, "conflicts"),
-        (RunMode.SCHEDULED, True, True, False, 0, "ok"),
+        (RunMode.PREVIEW, True, True, False, {}, "preview"),
+        (RunMode.PUSH, False, True, False, {}, "disabled"),
+        (RunMode.DRY_RUN, True, False, False, {"refused": 3}, "dry-run"),
+        (RunMode.SCHEDULED, True, False, True, {}, "failed"),
+        (RunMode.PUSH, True, True, True, {"refused": 2}, "stopped"),
+        (RunMode.PUSH, True, True, False, {"refused": 2, "unconfirmed": 1}, "unconfirmed"),
+        (RunMode.PUSH, True, True, False, {"refused": 2, "parked": 5}, "parked"),
+        (RunMode.PUSH, True, True, False, {"refused": 2}, "conflicts"),
+        (RunMode.PUSH, True, True, False, {"unformattable": 1}, "conflicts"),
+        (RunMode.SCHEDULED, True, True, False, {}, "ok"),
     ],
 )
 def test_status(
-    mode: RunMode, enabled: bool, online: bool, stopped: bool, refused: int, status: str
+    mode: RunMode, enabled: bool, online: bool, stopped: bool, counts: dict[str, int], status: str
 ) -> None:
-    assert run_status(mode, enabled, online, stopped, refused) == status
+    assert run_status(mode, enabled, online, stopped, RunCounts(**counts)) == status
+    if status == "ok":
+        assert run_status(mode, enabled, online, stopped, RunCounts(), blocked=True) == "blocked"
+        assert run_status(mode, enabled, online, stopped, RunCounts(), deferred=True) == "deferred"
 
 
 def summary(**counts: int) -> RunSummary:
@@ -88,7 +98,10 @@ def test_finish_stores_the_summary_and_complete_slots_marks_them_done(journal: J
     timings = Timings()
     complete_slots(journal, PLAN.name, SLOTS, run, timings)
     assert [s["run_id"] for s in journal.slots(PLAN.name)] == [run] * len(SLOTS)
-    assert journal.slot_done(PLAN.name, SLOTS[0].step_id, SLOTS[0].due) and timings.journal > 0
+    assert journal.last_completed_due(PLAN.name, SLOTS[0].step_id) == SLOTS[0].due.replace(
+        microsecond=0
+    )
+    assert timings.journal > 0
     assert finish(journal, run, summary(values=1)) == ()
     row = journal.run(run)
     assert row is not None and row.status == "ok" and row.summary["values"] == 1

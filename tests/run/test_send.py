@@ -1,5 +1,6 @@
-"""Stage 4 (send): batches journalled, then sent over real HTTP to the DHIS2 sandbox; failures
-queue the rest; dry runs validate only; a disabled target is never contacted."""
+"""Stage 4 (send): batches journalled, then sent over real HTTP to the DHIS2 sandbox; an outage
+queues the rest, a failure of one batch does not; dry runs validate only; a disabled target is
+never contacted."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.mode import RunMode
 from dhispatch.runtime.run.send import Connection
+from dhispatch.runtime.run.send import Delivery
 from dhispatch.runtime.run.send import Sender
 from dhispatch.runtime.run.summary import RunCounts
 from dhispatch.runtime.run.timing import Timings
@@ -34,9 +36,22 @@ def value(item: int, store: int, amount: str, element: str | None = None) -> dic
     }  # fmt: skip
 
 
-def sender(plan: Plan, journal: Journal, mode: RunMode, counts: RunCounts, **env: str) -> Sender:
+def sender(
+    plan: Plan,
+    journal: Journal,
+    mode: RunMode,
+    counts: RunCounts,
+    run: int | None = None,
+    **env: str,
+) -> Sender:
+    """A connected sender of run ``run`` (journal target 1)."""
     connection = Connection({**env_for(Path("unused")), **env}, retry_delay=0.01)
-    return Sender(plan.name, plan.target, journal, mode, connection, counts, Timings())
+    send = Sender(plan.name, plan.target, journal, mode, connection, counts, Timings(),
+                  Delivery(batch_size=1000))  # fmt: skip
+    send.connect()
+    if run is not None:
+        send.start(run, 0)
+    return send
 
 
 def test_a_batch_is_journalled_then_sent_and_its_cells_recorded(
@@ -45,11 +60,10 @@ def test_a_batch_is_journalled_then_sent_and_its_cells_recorded(
     plan = kiribati(sandbox.url)
     counts = RunCounts()
     run = journal.start_run(plan.name, "0" * 64, "test")
-    send = sender(plan, journal, RunMode.PUSH, counts)
-    send.connect()
-    outcome = send.deliver(Batch([value(1, 1, "12"), value(2, 1, "3")]), run)
+    send = sender(plan, journal, RunMode.PUSH, counts, run)
+    send.deliver(Batch([value(1, 1, "12"), value(2, 1, "3")]), run)
     send.close()
-    assert outcome is not None and outcome.error is None and outcome.sent == 2
+    assert send.online and send.error is None and send.version is not None
     assert {(v["dataElement"], v["value"]) for v in sandbox.values()} == {
         (kiribati_element_uid(1), "12"), (kiribati_element_uid(2), "3"),
     }  # fmt: skip
@@ -65,10 +79,10 @@ def test_refused_values_become_conflicts_with_their_provenance(
     plan = kiribati(sandbox.url)
     counts = RunCounts()
     run = journal.start_run(plan.name, "0" * 64, "test")
-    send = sender(plan, journal, RunMode.PUSH, counts)
-    outcome = send.deliver(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), run)
+    send = sender(plan, journal, RunMode.PUSH, counts, run)
+    send.deliver(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), run)
     send.close()
-    assert outcome is not None and (outcome.sent, outcome.refused) == (1, 1)
+    assert (counts.sent, counts.refused) == (1, 1)
     (conflict,) = journal.conflicts(run)
     assert (conflict.store, conflict.item, conflict.origin) == (
         "S002", "I0002", "specs/kiribati.push:33:1",
@@ -82,33 +96,48 @@ def test_an_outage_fails_the_batch_queues_the_rest_and_resending_delivers_them(
     plan = kiribati(sandbox.url)
     counts = RunCounts()
     run = journal.start_run(plan.name, "0" * 64, "test")
-    sandbox.set_faults(status=500, count=1000)
-    send = sender(plan, journal, RunMode.PUSH, counts)
-    failed = send.deliver(Batch([value(1, 1, "5")]), run)
-    queued = send.deliver(Batch([value(2, 1, "6"), value(3, 1, "7")]), run)
+    send = sender(plan, journal, RunMode.PUSH, counts, run)
+    sandbox.set_faults(status=503, count=1000)
+    send.deliver(Batch([value(1, 1, "5")]), run)
+    send.deliver(Batch([value(2, 1, "6"), value(3, 1, "7")]), run)
     send.close()
-    assert failed is not None and failed.error and queued is None and not send.online
-    assert send.error == failed.error and (counts.failed_batches, counts.queued) == (1, 2)
+    assert send.error and "503" in send.error and not send.online
+    assert (counts.failed_batches, counts.queued) == (1, 3)
     assert [b.status for b in journal.batches(run)] == ["failed", "pending"]
+    assert journal.batches(run)[0].failures == 0  # an outage is not the batch's doing
     sandbox.clear_faults()
     later = journal.start_run(plan.name, "0" * 64, "test")
     again = RunCounts()
-    resend = sender(plan, journal, RunMode.SCHEDULED, again)
-    assert resend.resend_pending(later) and resend.online
+    resend = sender(plan, journal, RunMode.SCHEDULED, again, later)
+    assert resend.resend_queue() and resend.online
     resend.close()
     assert (again.resent_batches, again.sent) == (2, 3)
     assert [b.status for b in journal.batches()] == ["sent", "sent"]
     assert len(sandbox.values()) == 3
 
 
+def test_a_batch_that_fails_alone_stays_due_and_the_rest_flows(
+    sandbox: Any, journal: Journal
+) -> None:
+    plan = kiribati(sandbox.url)
+    counts = RunCounts()
+    run = journal.start_run(plan.name, "0" * 64, "test")
+    send = sender(plan, journal, RunMode.PUSH, counts, run)
+    sandbox.set_faults(status=500, count=5)  # every attempt of the first batch
+    send.deliver(Batch([value(1, 1, "5")]), run)
+    send.deliver(Batch([value(2, 1, "6")]), run)
+    send.close()
+    first, second = journal.batches(run)
+    assert (first.status, first.failures, first.failure_kind) == ("failed", 1, "HTTP 500")
+    assert second.status == "sent" and send.online and counts.sent == 1
+
+
 def test_a_dry_run_validates_and_journals_nothing(sandbox: Any, journal: Journal) -> None:
     plan = kiribati(sandbox.url)
     counts = RunCounts()
     send = sender(plan, journal, RunMode.DRY_RUN, counts)
-    send.connect()
-    outcome = send.deliver(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), None)
+    send.deliver(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), None)
     send.close()
-    assert outcome is not None and (outcome.sent, outcome.refused) == (1, 1)
     assert (counts.sent, counts.refused, counts.batches) == (1, 1, 0)
     assert journal.batches() == [] and sandbox.values() == []
 
@@ -118,18 +147,16 @@ def test_a_disabled_target_is_never_contacted(sandbox: Any, journal: Journal) ->
     disabled = dataclasses.replace(plan, target=dataclasses.replace(plan.target, enabled=False))
     run = journal.start_run(plan.name, "0" * 64, "test")
     before = sandbox.request_count()
-    send = sender(disabled, journal, RunMode.PUSH, RunCounts())
-    send.connect()
-    assert send.deliver(Batch([value(1, 1, "5")]), run) is None
-    assert send.resend_pending(run)
+    send = sender(disabled, journal, RunMode.PUSH, RunCounts(), run)
+    send.deliver(Batch([value(1, 1, "5")]), run)
+    assert send.resend_queue()
     send.close()
     assert sandbox.request_count() == before and journal.batches() == []
 
 
 def test_an_unset_credential_stops_the_run_at_the_target_line(journal: Journal) -> None:
     plan = kiribati()
-    send = sender(plan, journal, RunMode.PUSH, RunCounts(), DHIS2_PASSWORD="")
     with pytest.raises(
         RunError, match=r"specs/kiribati.push:\d+:\d+: environment variable DHIS2_PASSWORD"
     ):
-        send.connect()
+        sender(plan, journal, RunMode.PUSH, RunCounts(), DHIS2_PASSWORD="")
