@@ -250,7 +250,7 @@ def print_notices(result: RunResult) -> None:
         say(f"{s.counts.unconfirmed} values are due again: DHIS2's answer did not prove it holds "
             f"them ({s.error}); the next run resends them")  # fmt: skip
     note = s.admission or ""
-    if note.startswith("not checked") or ", stale: " in note:
+    if "not checked" in note or ", stale: " in note:
         say(f"values {note}")
     if s.counts.parked:
         say(f"{s.counts.parked} values were parked after failing the same way too often; see "

@@ -80,7 +80,7 @@ class Admission:
         self._active = plan.target.enabled and (mode.stores or mode is RunMode.DRY_RUN)
         self._records = mode.stores
         self._rules: WriteRules | None = None
-        self._approvals: ApprovalLookup | None = None
+        self._approvals: _Approvals | None = None
         self._started = False
         self.causes: Counter[str] = Counter()
         self.unsettled: set[tuple[str, str]] = set()  # (step, period) with a withheld cell
@@ -129,6 +129,8 @@ class Admission:
         if self._approvals is not None:  # one bulk request per period for org units not asked
             units = {(k.period, uid) for k in keys if (uid := rules.ou_uid(k.org_unit))}
             self._approvals.prefetch(sorted(units))
+            if self._approvals.failed is not None and self.note and "approvals" not in self.note:
+                self.note += f"; approvals not checked: {self._approvals.failed}"
         whole = rules.data_set()  # the whole import is refused: every value
         if whole is not None:
             return [whole] * len(keys)
@@ -192,7 +194,8 @@ class Admission:
             return
         workflow = _workflow(found.snapshot.export)
         if workflow and online:  # approvals are asked live; offline, DHIS2 decides on resend
-            self._approvals = ApprovalLookup(client, workflow, sent_attribute_combo(self._plan))
+            lookup = ApprovalLookup(client, workflow, sent_attribute_combo(self._plan))
+            self._approvals = _Approvals(lookup)
         try:
             self._rules = rules_for_plan(
                 self._plan, found.snapshot.export, writer_from_me(found.snapshot.me),
@@ -200,6 +203,29 @@ class Admission:
             )  # fmt: skip
         except AccessMetadataError as exc:
             self.note = f"{UNCHECKED}: {exc}"
+
+
+class _Approvals:
+    """The live approval states, where a failure to ask (DHIS2 down since the run reached it, an
+    account that may not read approvals) leaves them unknown for the rest of the run: the cells
+    pass and DHIS2 decides, as without a workflow, instead of the run failing."""
+
+    def __init__(self, lookup: ApprovalLookup) -> None:
+        self._lookup = lookup
+        self.failed: str | None = None
+
+    def prefetch(self, pairs: Sequence[tuple[str, str]]) -> None:
+        from dhispatch.runtime.dhis2 import Dhis2Error
+
+        if self.failed is None:
+            try:
+                self._lookup.prefetch(pairs)
+            except Dhis2Error as exc:  # a stop too: nothing is sent after it anyway
+                self.failed = str(exc)
+
+    def __call__(self, period: str, org_unit: str) -> str | None:
+        self.prefetch([(period, org_unit)])
+        return None if self.failed is not None else self._lookup(period, org_unit)
 
 
 def _candidate(change: CellChange) -> _Candidate:

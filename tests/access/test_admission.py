@@ -6,6 +6,7 @@ metadata is cached beside the journal and refetched when older than the setting.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC
@@ -13,6 +14,7 @@ from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dhispatch.runtime.demo import identifiers as dc
@@ -143,6 +145,40 @@ def test_withheld_cells_keep_their_slots_due_until_dhis2_would_take_them(
     assert {c for c in stored(sandbox_240) if c[2] == dc.org_unit_uid(4)} != set()
 
 
+class _ApprovalsForbidden(httpx.BaseTransport):
+    """The way to the sandbox, except that reading approvals is forbidden (an account without
+    the authority to see them), as DHIS2 answers it."""
+
+    def __init__(self) -> None:
+        self._http = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/api/dataApprovals"):
+            body = {"httpStatus": "Forbidden", "httpStatusCode": 403, "status": "ERROR",
+                    "message": "Not authorized to read approvals"}  # fmt: skip
+            return httpx.Response(403, json=body)
+        return self._http.handle_request(request)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def test_approvals_that_cannot_be_read_leave_the_decision_to_dhis2(
+    country: Path, sandbox_240: RunningSandbox, tmp_path: Path
+) -> None:
+    approve(sandbox_240, "202405", dc.org_unit_uid(4))
+    plan = load_plan(plan_file("kiribati", sandbox_240.url, tmp_path))
+    now = datetime(2024, 6, 1, 6, tzinfo=UTC)
+    options = RunnerOptions(env=env_for(country, "admin"), transport=_ApprovalsForbidden())
+    with Runner(tmp_path / "state.sqlite", options=options) as runner:
+        (result,) = runner.run_once([plan], now)
+    summary = result.summary
+    assert summary.counts.withheld == 0 and summary.admission is not None
+    assert "approvals not checked: " in summary.admission and "403" in summary.admission
+    assert summary.counts.refused > 0  # S004's values, refused by DHIS2 itself (E7642)
+    assert {c.code for c in result.conflicts} == {"E7642"}
+
+
 def test_the_metadata_is_cached_beside_the_journal_and_refetched_when_old(
     country: Path, sandbox_240: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -158,6 +194,30 @@ def test_the_metadata_is_cached_beside_the_journal_and_refetched_when_old(
     cli(["push", str(plan), "--period", "202405", *st, "--force", "--metadata-max-age", "0"],
         env_for(country), code=1)  # fmt: skip
     assert json.loads(cached.read_text())["fetched_at"] > first["fetched_at"]
+
+
+def test_a_run_that_found_dhis2_unreachable_checks_against_its_cache_only(
+    country: Path, sandbox_240: RunningSandbox, tmp_path: Path
+) -> None:
+    """DHIS2 answers 503 to everything: the run asks /api/system/info (with its retries) and
+    nothing else — the admission stage does not wait on the outage a second time, even with its
+    copy past --metadata-max-age — withholds by the cached copy, and queues the rest."""
+    plan = plan_file("kiribati", sandbox_240.url, tmp_path)
+    st = ["--state", str(tmp_path / "state.sqlite"), "--retry-delay", "0"]
+    env = env_for(country)
+    cli(["push", str(plan), "--period", "202405", *st], env, code=1)  # caches the metadata
+    sandbox_240.set_faults(status=503, count=1_000_000)
+    before = sandbox_240.request_count()
+    result = cli(["push", str(plan), "--period", "202404", *st, "--json",
+                  "--metadata-max-age", "0"], env, code=1)  # fmt: skip
+    assert result.stdout.startswith("{"), result.output
+    summary = json.loads(result.stdout)
+    attempts = re.search(r"GET /api/system/info .*gave up after (\d+) attempts", summary["error"])
+    assert attempts is not None and int(attempts[1]) > 1, summary["error"]
+    assert sandbox_240.request_count() - before == int(attempts[1])  # nothing else was asked
+    assert summary["status"] == "failed" and summary["queued"] > 0 and summary["sent"] == 0
+    assert summary["withheld"] > 0 and "stale: DHIS2 unreachable" in summary["admission"]
+    assert summary["withheld"] + summary["queued"] == summary["values"]
 
 
 def test_a_stale_copy_is_used_when_dhis2_cannot_be_asked(tmp_path: Path) -> None:
