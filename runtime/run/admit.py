@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from dhispatch.runtime.access import WriteRules
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2.metadata import ApprovalLookup
+    from dhispatch.runtime.dhis2.metadata import Snapshot
+    from dhispatch.runtime.run.clock import ServerClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +73,13 @@ class Admission:
         *,
         client: Callable[[], Dhis2Client],
         online: Callable[[], bool] = lambda: True,
+        clock: Callable[[], ServerClock | None] = lambda: None,
         max_age: timedelta = DEFAULT_MAX_AGE,
     ) -> None:
         self._plan, self._journal, self._connection = plan, journal, connection
         self._client_of = client  # the sender's: one connection pool per run
         self._online = online  # False: DHIS2 was not reached, so only the cache is asked
+        self._clock = clock  # DHIS2's clock as this run read it (its system/info)
         self._counts, self._timings, self._max_age = counts, timings, max_age
         self._active = plan.target.enabled and (mode.stores or mode is RunMode.DRY_RUN)
         self._records = mode.stores
@@ -154,6 +158,9 @@ class Admission:
 
     # ---- the rules, once per run ---------------------------------------------------------------
 
+    def _server_now(self, snapshot: Snapshot) -> datetime:
+        return _server_now_of(self._clock(), snapshot)
+
     def _ready(self) -> bool:
         """Build the rules on first use (a run with nothing to send asks DHIS2 nothing)."""
         if not self._started and self._active:
@@ -169,7 +176,6 @@ class Admission:
         from dhispatch.runtime.access.for_plan import sent_attribute_combo
         from dhispatch.runtime.dhis2 import Dhis2Error
         from dhispatch.runtime.dhis2.metadata import ApprovalLookup
-        from dhispatch.runtime.dhis2.metadata import Snapshot
         from dhispatch.runtime.dhis2.metadata import fetch_snapshot
 
         target = self._plan.target
@@ -199,7 +205,7 @@ class Admission:
         try:
             self._rules = rules_for_plan(
                 self._plan, found.snapshot.export, writer_from_me(found.snapshot.me),
-                now=found.snapshot.server_now(datetime.now(UTC)), approvals=self._approvals,
+                now=self._server_now(found.snapshot), approvals=self._approvals,
             )  # fmt: skip
         except AccessMetadataError as exc:
             self.note = f"{UNCHECKED}: {exc}"
@@ -226,6 +232,14 @@ class _Approvals:
     def __call__(self, period: str, org_unit: str) -> str | None:
         self.prefetch([(period, org_unit)])
         return None if self.failed is not None else self._lookup(period, org_unit)
+
+
+def _server_now_of(clock: ServerClock | None, snapshot: Snapshot) -> datetime:
+    """DHIS2's wall clock (naive, as it judges periods): this run's reading of it, else the
+    cached snapshot's serverDate plus the time since it was fetched."""
+    if clock is not None:
+        return clock.now.replace(tzinfo=None)
+    return snapshot.server_now(datetime.now(UTC))
 
 
 def _candidate(change: CellChange) -> _Candidate:

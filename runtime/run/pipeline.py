@@ -150,6 +150,7 @@ class _Run:
         self.admission = Admission(
             plan, journal, mode, connection, self.counts, self.timings,
             client=self.sender.client, online=lambda: self.sender.online,
+            clock=lambda: self.sender.clock,
             max_age=options.metadata_max_age,
         )  # fmt: skip
 
