@@ -127,6 +127,7 @@ def _runs(results: Sequence[RunResult]) -> Outcome:
         c = r.summary.counts
         facts.append((f"run {r.run_id or '-'} ({', '.join(r.summary.periods)})",
                       f"{r.status}: {c.values} values, {c.sent} sent, {c.refused} refused, "
+                      f"{c.withheld} withheld, "
                       f"{c.unchanged} unchanged, {c.queued} queued"))  # fmt: skip
         if r.summary.error:
             facts.append(("error", r.summary.error))

@@ -73,7 +73,7 @@ class Job:
             r = event.result
             c = r.summary.counts
             self.say(f"run {r.run_id or '-'} {r.status}: {c.values} values, {c.sent} sent, "
-                     f"{c.refused} refused, {c.queued} queued")  # fmt: skip
+                     f"{c.refused} refused, {c.withheld} withheld, {c.queued} queued")  # fmt: skip
 
     def say(self, line: str) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dhispatch.runtime.journal import WITHHELD
 from dhispatch.runtime.journal import BatchRow
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.journal import Journal
@@ -70,26 +71,39 @@ def entries(journal: Journal, plan: Plan, target: int | None) -> dict[CellKey, E
     out = {
         k: Entry(k, r.value, r.store, r.item, r.step_id, "confirmed") for k, r in confirmed.items()
     }
-    batches: dict[int, BatchRow | None] = {}
-    for run in plan_runs(journal, plan, target)[:RUNS_SCANNED]:
-        for conflict in journal.conflicts(run.id):
-            if conflict.batch_id not in batches:
-                batches[conflict.batch_id] = journal.batch(conflict.batch_id)
-            value = _payload_value(batches[conflict.batch_id], conflict.idx)
-            if value is None:
-                continue  # a batch-wide conflict, a pruned payload, or a value never sent
-            key = cell_key(value)
-            known = confirmed.get(key)
-            confirmed_since = known is not None and known.run_id >= conflict.run_id
-            if confirmed_since or out.get(key, _NONE).state == "refused":
-                continue  # runs come newest first: a newer refusal was already seen
-            note = f"{conflict.code or ''} {conflict.message}".strip()
-            out[key] = _entry(key, value, "refused", note)
+    for run in plan_runs(journal, plan, target)[:RUNS_SCANNED]:  # newest first
+        for entry in _refused(journal, plan, run.id):
+            known = confirmed.get(entry.key)
+            if known is not None and known.run_id >= run.id:
+                continue  # confirmed since
+            if out.get(entry.key, _NONE).state != "refused":  # a newer refusal was seen first
+                out[entry.key] = entry
     queued = journal.due_batches(plan.name, target) + journal.parked_batches(plan.name, target)
     for batch in queued:
         for value in batch.payload:
             key = cell_key(value)
             out[key] = _entry(key, value, "waiting", f"batch {batch.id} {batch.status}")
+    return out
+
+
+def _refused(journal: Journal, plan: Plan, run_id: int) -> list[Entry]:
+    """The cells DHIS2 refused in a run, and those the run withheld because DHIS2 would."""
+    out = []
+    batches: dict[int, BatchRow | None] = {}
+    for conflict in journal.conflicts(run_id):
+        if conflict.batch_id == WITHHELD:
+            continue  # read with their cells below
+        if conflict.batch_id not in batches:
+            batches[conflict.batch_id] = journal.batch(conflict.batch_id)
+        value = _payload_value(batches[conflict.batch_id], conflict.idx)
+        if value is not None:  # None: a batch-wide conflict or a pruned payload
+            note = f"{conflict.code or ''} {conflict.message}".strip()
+            out.append(_entry(cell_key(value), value, "refused", note))
+    steps = {s.origin: s.id for s in plan.steps} | {s.indicator: s.id for s in plan.steps}
+    for w in journal.withheld(run_id):
+        step = steps.get(w.origin or "") or steps.get(w.indicator or "", w.indicator or "")
+        note = f"{w.code or ''} {w.message}".strip()
+        out.append(Entry(w.key, "", w.store or "", w.item or "", step, "refused", note))
     return out
 
 

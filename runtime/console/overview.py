@@ -59,7 +59,8 @@ def overview(
     waiting = journal.due_batches(plan.name, target) if target is not None else []
     parked = journal.parked_batches(plan.name, target) if target is not None else []
     connection = journal.last_connection(plan.target.url)
-    refused = int(last.summary.get("refused", 0)) if last else 0
+    # refused by DHIS2, and withheld because DHIS2 would refuse them (the admission stage)
+    refused = sum(int(last.summary.get(k, 0)) for k in ("refused", "withheld")) if last else 0
     parked_values = sum(b.size for b in parked)
     return Overview(
         plan, url, user, target, connection, last, due,
@@ -85,7 +86,9 @@ def _alerts(
     if parked:
         out.append(f"{parked} parked batch(es) wait for an operator (retry or drop them)")
     if refused:
-        out.append(f"DHIS2 refused {refused} value(s) in the last run")
+        out.append(
+            f"{refused} value(s) refused or withheld (DHIS2 would refuse them) in the last run"
+        )
     if connection is None:
         out.append("no successful connection recorded yet: run Test connection")
     elif now - connection.at > STALE_CONNECTION:

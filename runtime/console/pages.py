@@ -21,7 +21,6 @@ from starlette.responses import Response
 
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.console import actions
-from dhispatch.runtime.console.causes import causes
 from dhispatch.runtime.console.coverage import STATES
 from dhispatch.runtime.console.coverage import grid
 from dhispatch.runtime.console.coverage import today_in
@@ -39,6 +38,7 @@ from dhispatch.runtime.console.security import csrf_token
 from dhispatch.runtime.console.settings import ConsoleSettings
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
+from dhispatch.runtime.report.causes import by_cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +204,7 @@ def run_page(request: Request) -> Response:
         run = journal.run(run_id) if journal else None
         if journal is None or run is None:
             raise HTTPException(404, "no such run")
-        grouped = causes(journal.conflicts(run_id))
+        grouped = by_cause(journal.conflicts(run_id))
         batches = journal.batches(run_id)
     return render(request, "run.html.j2", run=run, causes=grouped, batches=batches)
 

@@ -23,6 +23,7 @@ from dhispatch.runtime.journal.lock import RunnerLock
 from dhispatch.runtime.journal.queue import QueueMixin
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import WITHHELD
+from dhispatch.runtime.journal.records import CellKey
 from dhispatch.runtime.journal.records import ConflictRow
 from dhispatch.runtime.journal.records import ConnectionRecord
 from dhispatch.runtime.journal.records import RunRow
@@ -286,6 +287,15 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin):
                   w.key.data_element, w.key.period, w.key.org_unit, w.key.coc, w.key.aoc)
                  for w in rows],
             )  # fmt: skip
+
+    def withheld(self, run_id: int) -> list[WithheldRow]:
+        """The values a run withheld, with their cells (the console's coverage grid)."""
+        rows = self._db.rows(
+            "SELECT data_element, period, org_unit, coc, aoc, rule, code, message, store, item, "
+            "indicator, origin FROM withheld WHERE run_id = ? ORDER BY rowid",
+            (run_id,),
+        )
+        return [WithheldRow(CellKey(*r[:5]), *r[5:]) for r in rows]
 
     def conflicts(self, run_id: int) -> list[ConflictRow]:
         """What DHIS2 refused in the run, after what the run withheld (batch ``WITHHELD``)."""

@@ -116,10 +116,13 @@ def test_refusals_show_in_the_grid_and_by_cause_in_the_run(
     run = client.get("/runs/1").text
     causes = re.findall(r'<tr><td class="num">(\d+)</td><td>(E\d+)', run)
     with Journal.open(site.state, readonly=True) as journal:
-        refused = journal.run(1).summary["refused"]  # type: ignore[union-attr]
-        codes = {c.code for c in journal.conflicts(1)}
-    assert sum(int(n) for n, _ in causes) == refused > 0
-    assert {code for _, code in causes} == codes and len(causes) == len(codes)
+        summary = journal.run(1).summary  # type: ignore[union-attr]
+        conflicts = journal.conflicts(1)  # refused by DHIS2, or withheld as DHIS2 would
+        codes = {c.code for c in conflicts}
+        causes_expected = {(c.code, c.origin) for c in conflicts}  # one per code and spec line
+    assert sum(int(n) for n, _ in causes) == len(conflicts) > 0
+    assert len(conflicts) == summary["refused"] + summary["withheld"]
+    assert {code for _, code in causes} == codes and len(causes) == len(causes_expected)
 
 
 def test_names_from_the_stock_database_are_escaped(client: httpx.Client) -> None:

@@ -1,5 +1,5 @@
 """The console's parts on their own: password hashes, listen addresses, the login limiter, the
-coverage states, the history plot's geometry and the conflicts-by-cause fallback."""
+coverage states, the history plot's geometry."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from dhispatch.runtime.console.settings import check_listen
 from dhispatch.runtime.console.settings import parse_listen
 from dhispatch.runtime.console.settings import password_from
 from dhispatch.runtime.journal import CellKey
-from dhispatch.runtime.journal import ConflictRow
 
 
 def test_a_hash_is_salted_and_checked_in_its_own_parameters() -> None:
@@ -132,14 +131,3 @@ def test_the_plot_scales_from_zero_to_the_highest_value() -> None:
     assert mid.y == pytest.approx((drawn.top + drawn.bottom) / 2)
     assert first.x == drawn.left and mid.x == pytest.approx(drawn.right)
     assert plot([]).points == ()
-
-
-def test_conflicts_are_grouped_by_cause_largest_first() -> None:
-    from dhispatch.runtime.console.causes import causes
-
-    rows = [ConflictRow(1, 1, i, f"S{i % 2}", "I1", "soh", "spec:1:1", "E7613", "bad coc")
-            for i in range(5)] + [ConflictRow(1, 1, 9, "S9", "I2", "soh", "spec:2:1", "E7641",
-                                              "future")]  # fmt: skip
-    grouped = causes(rows)
-    assert [(c.count, c.code) for c in grouped] == [(5, "E7613"), (1, "E7641")]
-    assert grouped[0].stores == ("S0", "S1")
