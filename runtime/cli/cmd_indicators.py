@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -98,7 +99,6 @@ def command(
     from dhispatch.runtime.indicators import INDICATORS
     from dhispatch.runtime.indicators import IndicatorRequest
     from dhispatch.runtime.indicators import compute
-    from dhispatch.runtime.sources import Scope
     from dhispatch.runtime.sources import SourceError
     from dhispatch.runtime.sources import open_source
 
@@ -141,7 +141,11 @@ def command(
     try:
         with open_source(database) as source:
             scope = source.scope({"items": [], "org_unit": mapping})
-            scope = Scope(_pick(scope.stores, stores, "store"), _pick(scope.items, items, "item"))
+            scope = replace(
+                scope,
+                stores=_pick(scope.stores, stores, "store"),
+                items=_pick(scope.items, items, "item"),
+            )
             by_store = {s.id: s for s in scope.stores}
             by_item = {i.id: i for i in scope.items}
             writer = _Writer(fmt)

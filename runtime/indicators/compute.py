@@ -43,12 +43,16 @@ from dhispatch.runtime.indicators.definitions import DEFAULT_LOOKBACK_MONTHS
 from dhispatch.runtime.indicators.definitions import DEFAULT_WITHIN_DAYS
 from dhispatch.runtime.indicators.definitions import EPSILON
 from dhispatch.runtime.indicators.definitions import INDICATORS
-from dhispatch.runtime.indicators.queries import ADJUSTMENT_KINDS
 from dhispatch.runtime.indicators.queries import ISSUE_KINDS
 from dhispatch.runtime.indicators.queries import RECEIPT_KINDS
 from dhispatch.runtime.indicators.queries import MainQuery
+from dhispatch.runtime.indicators.queries import adjustment_kinds
 from dhispatch.runtime.indicators.queries import daily_sql
 from dhispatch.runtime.indicators.queries import effective_sql
+from dhispatch.runtime.indicators.span import NOT_IN_RANGE
+from dhispatch.runtime.indicators.span import DataSpan
+from dhispatch.runtime.indicators.span import check_references
+from dhispatch.runtime.indicators.span import data_span
 from dhispatch.runtime.indicators.timeframe import before_day
 from dhispatch.runtime.indicators.timeframe import day_number
 from dhispatch.runtime.indicators.timeframe import local_date
@@ -58,6 +62,7 @@ from dhispatch.runtime.sources import Scope
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError
 
+NO_CONSUMPTION = "no consumption in the look-back window (AMC 0): months of stock undefined"
 INSTANTS_PER_PASS = 48
 # Stores per pass: bounds the per-pair sums held at once (one row per store × item of the pass),
 # so a push's peak memory no longer grows with the number of stores.
@@ -77,12 +82,13 @@ class IndicatorRequest:
 
 @dataclass(frozen=True, slots=True)
 class IndicatorValue:
-    """A value for one store × item; ``value`` None = nothing to send."""
+    """A value for one store × item; ``value`` None = nothing to send, ``reason`` says why."""
 
     key: str
     store_id: str
     item_id: str
     value: float | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +122,15 @@ def compute(
     *,
     tz: str,
     stores_per_pass: int | None = None,
+    now: datetime | None = None,
+    within_data: bool = False,
 ) -> Iterator[IndicatorValue]:
     """Yield a value (possibly None) for every store × item of ``scope`` and every request.
 
     Order: by group of reference instants, then store, item and request (as in ``scope``).
     ``stores_per_pass`` (default ``STORES_PER_PASS``) only bounds memory: values are identical.
+    A reference date after today (``now``, default the clock) is refused, and with
+    ``within_data`` also one after the day of the database's newest movement.
     """
     zone = _zone(tz)
     reqs = list(requests)
@@ -131,6 +141,8 @@ def compute(
         raise ValueError(f"stores_per_pass must be at least 1, not {per_pass}")
     if not reqs or not scope.stores or not scope.items:
         return
+    span = data_span(source, zone)
+    check_references(span, [r.reference for r in reqs], zone, now=now, within_data=within_data)
     prefs = load_preferences(source, [s.id for s in scope.stores])
     # A backfill may ask for hundreds of reference instants: each pass takes a bounded number,
     # so the statement's column count stays far below the databases' limits.
@@ -144,7 +156,7 @@ def compute(
         # stores inside instants: the same order as one pass over the whole scope
         for s in range(0, len(stores), per_pass):
             part = replace(scope, stores=stores[s : s + per_pass])
-            yield from _compute_pass(source, part, chunk, zone, prefs)
+            yield from _compute_pass(source, part, chunk, zone, prefs, span)
 
 
 def _compute_pass(
@@ -153,6 +165,7 @@ def _compute_pass(
     reqs: list[IndicatorRequest],
     zone: ZoneInfo,
     prefs: Preferences,
+    span: DataSpan,
 ) -> Iterator[IndicatorValue]:
     store_ids = [s.id for s in scope.stores]
     item_ids = [i.id for i in scope.items]
@@ -166,6 +179,12 @@ def _compute_pass(
     main: dict[tuple[str, str], dict[str, Any]] = {}
     for record in query.run(store_ids, item_ids):
         main[(str(record.pop("store_id")), str(record.pop("item_id")))] = record
+    # in the store's range but never held: a real zero (stocked out), not "no data"
+    zero = dict.fromkeys(query.column_names(), 0.0)
+    for store in scope.stores:
+        for item in scope.items:
+            if (store.id, item.id) not in main and scope.in_range(store.id, item.id):
+                main[(store.id, item.id)] = dict(zero)
 
     dos: dict[tuple[str, str], dict[tuple[datetime, date], int]] = {}
     if any(f.windows for f in frames.values()):
@@ -178,13 +197,20 @@ def _compute_pass(
     source.release()
 
     for store in scope.stores:
+        early = [span.before_data(store.id, plan.cut) for plan in plans]
         for item in scope.items:
             pair = (store.id, item.id)
             row = main.get(pair)
             pair_dos = dos.get(pair, {})
-            for plan in plans:
-                value = plan.value(store.id, row, pair_dos) if row is not None else plan.never()
-                yield IndicatorValue(plan.req.key, store.id, item.id, _clean(value))
+            for plan, before in zip(plans, early, strict=True):
+                if before is not None:
+                    yield IndicatorValue(plan.req.key, store.id, item.id, None, before)
+                elif row is None:
+                    yield IndicatorValue(plan.req.key, store.id, item.id, None, NOT_IN_RANGE)
+                else:
+                    value = plan.value(store.id, row, pair_dos)
+                    reason = plan.no_value_reason(value)
+                    yield IndicatorValue(plan.req.key, store.id, item.id, _clean(value), reason)
 
 
 class _Plan:
@@ -216,7 +242,7 @@ class _Plan:
         elif name == "issued":
             self.col = query.flow(ISSUE_KINDS, period_cut, self.cut)
         elif name == "adjustments":
-            self.col = query.flow(ADJUSTMENT_KINDS, period_cut, self.cut)
+            self.col = query.flow(adjustment_kinds(query.source), period_cut, self.cut)
         elif name == "stock_expiring":
             within = params.get("within_days") or DEFAULT_WITHIN_DAYS
             self.col = query.expiring(self.cut, self.day, self.day + timedelta(days=int(within)))
@@ -241,11 +267,11 @@ class _Plan:
                 if self.adjust:
                     self.frame.windows.add(first)
 
-    def never(self) -> float | None:
-        """The value for an in-scope pair that never held stock: levels and flows 0, else none."""
-        if self.req.indicator in ("days_out_of_stock", "stocked_out", "months_of_stock"):
-            return None
-        return 0.0
+    def no_value_reason(self, value: float | None) -> str | None:
+        """Why a held pair has no value (months of stock without consumption)."""
+        if value is None and self.req.indicator == "months_of_stock":
+            return NO_CONSUMPTION
+        return None
 
     def _soh(self, row: Mapping[str, Any], available: bool) -> float:
         current = row["cur_avail"] if available else row["cur_total"]
@@ -318,7 +344,7 @@ def _days_out_of_stock(
     def finish(pair: tuple[str, str], days: list[tuple[int, float]]) -> None:
         row = main.get(pair)
         if row is None:
-            return  # never stocked: no value (and no movements in the window either)
+            return  # never held and not in the store's range: no value
         opening = float(row["cur_total"] or 0) - float(row[opening_col] or 0)
         store_open = opened.get(pair[0])
         result = out.setdefault(pair, {})

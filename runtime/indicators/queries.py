@@ -22,28 +22,33 @@ if TYPE_CHECKING:
 
 ISSUE_KINDS = ("OUTBOUND_SHIPMENT", "PRESCRIPTION")
 RECEIPT_KINDS = ("INBOUND_SHIPMENT",)
-ADJUSTMENT_KINDS = (
-    "INVENTORY_ADDITION",
-    "INVENTORY_REDUCTION",
-    "CUSTOMER_RETURN",
-    "SUPPLIER_RETURN",
-)
+
+
+def adjustment_kinds(source: Source) -> tuple[str, ...]:
+    """Inventory adjustments and returns (the returns' names changed in 2.3.0)."""
+    caps = source.caps
+    return ("INVENTORY_ADDITION", "INVENTORY_REDUCTION", caps.customer_return, caps.supplier_return)
 
 
 def effective_sql(source: Source) -> str:
     """The effective timestamp of a movement by invoice type (reference §1.4 ``stock_movement``)."""
-    received = (
-        "i.received_datetime"
-        if source.has_column("invoice", "received_datetime")
-        else "i.delivered_datetime"  # before 2.8.3 delivery was the receipt
-    )
+    caps = source.caps
     return (
-        "CASE WHEN i.type IN ('OUTBOUND_SHIPMENT', 'SUPPLIER_RETURN', 'PRESCRIPTION') "
+        f"CASE WHEN i.type IN ('OUTBOUND_SHIPMENT', '{caps.supplier_return}', 'PRESCRIPTION') "
         "THEN i.picked_datetime "
-        f"WHEN i.type IN ('INBOUND_SHIPMENT', 'CUSTOMER_RETURN') THEN {received} "
+        f"WHEN i.type IN ('INBOUND_SHIPMENT', '{caps.customer_return}') "
+        f"THEN i.{caps.received_column} "
         "WHEN i.type IN ('INVENTORY_ADDITION', 'INVENTORY_REDUCTION', 'REPACK') "
         "THEN i.verified_datetime END"
     )
+
+
+def moves_stock_sql(source: Source) -> str:
+    """Conditions on an invoice line ``l`` that moves stock: a stock line type, packs > 0, and
+    (2.17+) not a PENDING line, which open mSupply saves without a stock line
+    (``stock_in_line/insert/generate.rs``); REJECTED lines became UNALLOCATED_STOCK."""
+    pending = " AND (l.status IS NULL OR l.status <> 'PENDING')" if source.caps.line_status else ""
+    return f"l.type IN ('STOCK_IN', 'STOCK_OUT') AND l.number_of_packs > 0{pending}"
 
 
 def _movement_from(source: Source) -> str:
@@ -51,8 +56,7 @@ def _movement_from(source: Source) -> str:
     return (
         "FROM invoice i JOIN invoice_line l ON l.invoice_id = i.id "
         "JOIN item_link k ON k.id = l.item_link_id "
-        "WHERE i.store_id IN :stores AND k.item_id IN :items "
-        "AND l.type IN ('STOCK_IN', 'STOCK_OUT') AND l.number_of_packs > 0 "
+        f"WHERE i.store_id IN :stores AND k.item_id IN :items AND {moves_stock_sql(source)} "
     )
 
 
@@ -135,6 +139,10 @@ class MainQuery:
         key = ("value", cut)
         self._batch_balance(cut)
         return self._batch.setdefault(key, f"x{len(self._batch)}")
+
+    def column_names(self) -> list[str]:
+        """Every column a result row carries besides store and item."""
+        return ["cur_total", "cur_avail", *self._pair.values(), *self._batch.values()]
 
     def sql(self) -> str:
         p = self._param
