@@ -1,8 +1,9 @@
 """When the database's data starts and ends, per store: no value before it, no date after it.
 
 A period that ends before a store's first transaction (its first invoice with the effective
-timestamp of its type), or before the database's first for a store without any, gets no value
-for that store: a backfill over months before the data starts must not push zeros. A reference
+timestamp of its type) gets no value for that store, and a store without any transaction gets
+none at all: a backfill over months before the data starts (before the store's or the
+database's first transaction) must not push zeros, nor a store set up but never used. A reference
 date after today is refused (stock cannot be known for the future), and, when the caller asks
 (a date a user typed), one after the day of the database's newest movement too, with a message
 saying what the newest data is.
@@ -42,20 +43,14 @@ class DataSpan:
     label: str
     zone: ZoneInfo
 
-    def start(self, store_id: str) -> datetime | None:
-        return self.first_by_store.get(store_id, self.first)
-
     def before_data(self, store_id: str, cut: datetime) -> str | None:
         """Why a store has no values at ``cut`` (naive UTC), or None when it has data then."""
-        start = self.start(store_id)
+        start = self.first_by_store.get(store_id)
         if start is None:
-            return "the database has no transactions"
+            return "the store has no transactions in the database"
         if cut >= start:
             return None
-        day = local_date(start, self.zone).isoformat()
-        if store_id in self.first_by_store:
-            return f"before the store's first transaction ({day})"
-        return f"before the database's first transaction ({day}; the store has none)"
+        return f"before the store's first transaction ({local_date(start, self.zone)})"
 
     def newest_text(self) -> str:
         if self.newest is None:

@@ -210,16 +210,13 @@ def _custom_value(db: Database, key: str) -> Mapper:
 
     def lookup(store: LoadedStore) -> tuple[str | None, str | None]:
         for origin, values in (("property", store.properties), ("custom data", store.custom)):
-            if key not in values:
-                continue
-            raw = values[key]
+            raw = values.get(key)
             if isinstance(raw, int) and not isinstance(raw, bool):
                 return str(raw), None
-            text = as_text(raw)
-            if text is not None:
+            if (text := as_text(raw)) is not None:
                 return text, None
-            shown = json.dumps(raw)
-            return None, f"its name's {origin} {key!r} is {shown}, not a code"
+            if raw is not None and raw != "" and not isinstance(raw, str):
+                return None, f"its name's {origin} {key!r} is {json.dumps(raw)}, not a code"
         return None, absent
 
     return lookup

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -55,7 +56,8 @@ class StoreRow:
     created: date | None = None
     lookback: float | None = None  # store_preference row; None = no row
     dhis2_code: str | None = None  # in the name's legacy custom_data
-    property_code: str | None = None  # in the name's properties (open mSupply's own place)
+    property_code: Any = None  # in the name's properties (open mSupply's own place)
+    properties: dict[str, Any] | None = None  # the name's properties, when not just the code
     lists: tuple[str, ...] = (ALL,)  # master lists joined to the store's name: its range
 
 
@@ -85,6 +87,7 @@ class Movement:
     via_old_link: bool = False  # recorded against a merged item's old link
     decoy: datetime | None = None  # a non-effective timestamp column set to something else
     status: str | None = None  # invoice_line.status (2.17+): PENDING | PASSED | REJECTED
+    invoice: str | None = None  # movements naming one invoice share it (default: their own)
 
 
 @dataclass
@@ -114,17 +117,44 @@ def clear(conn: Any) -> None:
         conn.execute(f'DELETE FROM "{table.name}"')
 
 
+_WHOLE = ("pack_size", "default_pack_size")
+
+
 def _put(conn: Any, dialect: str, version: Version, table: str, rows: list[dict[str, Any]]) -> None:
     """Insert dict rows, keeping only the columns ``table`` has at ``version``."""
     if not rows:
         return
     have = columns(table, version)
     cols = [c for c in rows[0] if c in have]
+    if version < (2, 1, 0):  # INTEGER pack sizes then
+        rows = [{k: int(v) if k in _WHOLE else v for k, v in r.items()} for r in rows]
     insert_rows(conn, dialect, table, cols, [[r[c] for c in cols] for r in rows])
+
+
+def whole_pack_sizes(ledger: Ledger) -> Ledger:
+    """The same units and values with integer pack sizes (before 2.1.0 pack sizes were
+    INTEGER): a fractional pack size becomes 1, its packs × the size, its cost ÷ the size."""
+
+    def size(p: float) -> float:
+        return p if float(p).is_integer() else 1.0
+
+    batches = [
+        replace(b, pack_size=size(b.pack_size), total_packs=b.total_packs * b.pack_size / size(b.pack_size),
+                available_packs=b.available_packs * b.pack_size / size(b.pack_size),
+                cost=b.cost * size(b.pack_size) / b.pack_size)
+        for b in ledger.batches
+    ]  # fmt: skip
+    moves = [
+        replace(m, pack_size=size(m.pack_size), packs=m.packs * m.pack_size / size(m.pack_size))
+        for m in ledger.movements
+    ]
+    return replace(ledger, batches=batches, movements=moves)
 
 
 def write(conn: Any, dialect: str, ledger: Ledger, version: Version = CURRENT) -> None:
     """Insert the ledger as open mSupply ``version`` rows: one invoice per movement."""
+    if version < (2, 1, 0):
+        ledger = whole_pack_sizes(ledger)
     put = lambda table, rows: _put(conn, dialect, version, table, rows)  # noqa: E731
     put("key_value_store", [dict(zip(("id", "value_string"), version_row(version), strict=True))])
     put("unit", [{"id": "u", "name": "Tablet", "index": 1}])
@@ -175,7 +205,7 @@ def _write_names(put: Any, ledger: Ledger, version: Version) -> None:
     names = [_name("n_other", "OTHER", "FACILITY"), _name("n_invad", "invad", "INVAD")]
     for s in ledger.stores:
         custom = {"Dhis2Code": s.dhis2_code} if s.dhis2_code else {}
-        props = {"Dhis2Code": s.property_code} if s.property_code else None
+        props = s.properties if s.property_code is None else {"Dhis2Code": s.property_code}
         names.append(_name(f"n_{s.id}", s.code, "STORE", custom, props))
     put("name", names)
     put("name_link", [{"id": n["id"], "name_id": n["id"]} for n in names])
@@ -264,17 +294,20 @@ def _write_movements(put: Any, ledger: Ledger, version: Version) -> None:
     customer, supplier = return_types(version)
     rename = {"CUSTOMER_RETURN": customer, "SUPPLIER_RETURN": supplier}
     received = "received_datetime" if version >= (2, 8, 3) else "delivered_datetime"
-    invoices, lines = [], []
+    invoices: dict[str, dict[str, Any]] = {}
+    lines = []
     for number, m in enumerate(ledger.movements, start=1):
+        invoice_id = m.invoice or f"inv_{m.id}"
         effective = EFFECTIVE[m.kind].replace("received_datetime", received)
         stamps: dict[str, datetime | None] = dict.fromkeys(TIMESTAMPS)
         stamps[effective] = m.at
         if m.decoy is not None:  # another status timestamp, which must be ignored
             others = [c for c in TIMESTAMPS if c != effective and c in columns("invoice", version)]
             stamps[others[0]] = m.decoy
-        invoices.append(
+        invoices.setdefault(
+            invoice_id,
             {
-                "id": f"inv_{m.id}",
+                "id": invoice_id,
                 "store_id": m.store,
                 "name_link_id": "n_invad" if "INVENTORY" in m.kind else "n_other",
                 "invoice_number": number,
@@ -283,12 +316,12 @@ def _write_movements(put: Any, ledger: Ledger, version: Version) -> None:
                 "on_hold": False,
                 "created_datetime": m.at or m.decoy or datetime(2023, 1, 1),
                 **stamps,
-            }
+            },
         )
         lines.append(
             {
                 "id": f"line_{m.id}",
-                "invoice_id": f"inv_{m.id}",
+                "invoice_id": invoice_id,
                 "item_link_id": f"old_{m.item}" if m.via_old_link else m.item,
                 "item_name": f"Item {m.item}",
                 "item_code": m.item.upper(),
@@ -303,7 +336,7 @@ def _write_movements(put: Any, ledger: Ledger, version: Version) -> None:
                 "status": m.status,
             }
         )
-    put("invoice", invoices)
+    put("invoice", list(invoices.values()))
     put("invoice_line", lines)
 
 
@@ -330,11 +363,9 @@ def _counts(m: Movement, version: Version = CURRENT) -> bool:
 
 
 def data_start(ledger: Ledger, store: StoreRow) -> datetime | None:
-    """The store's first transaction (an invoice with its effective timestamp), else the
-    database's first."""
-    mine = [m.at for m in ledger.movements if m.at is not None and m.store == store.id]
-    every = [m.at for m in ledger.movements if m.at is not None]
-    return min(mine) if mine else min(every, default=None)
+    """The store's first transaction (an invoice with its effective timestamp); None: none."""
+    return min((m.at for m in ledger.movements if m.at is not None and m.store == store.id),
+               default=None)  # fmt: skip
 
 
 def _start(day: date, zone: ZoneInfo) -> datetime:
