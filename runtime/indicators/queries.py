@@ -1,13 +1,19 @@
-"""The set-based SQL: one movement pass (pair flows + batch balances) and one day-bucket pass.
+"""The set-based SQL: one movement pass (pair sums, batch sums after R, day buckets) per pass.
 
-Every statement covers all stores × items of the scope at once; callers add conditional-sum
-columns by name and read them back by name, so one scan serves every request of a run.
+The movement pass reads each store's lines since that store's own earliest cut (the start of the
+longest window any of its values looks at) and returns per (store, item) the conditional sums
+callers registered by name; rows moved after the earliest reference instant that needs batch
+balances are also split by stock line, and rows inside a days-out-of-stock window by local day,
+so one scan answers balances, flows, batch balances and day buckets. Stock lines are read per
+chunk of stores (``stock_sql``), their batch sums as they stand today, in SQL; the few batches
+that moved after R are corrected in Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -51,23 +57,10 @@ def moves_stock_sql(source: Source) -> str:
     return f"l.type IN ('STOCK_IN', 'STOCK_OUT') AND l.number_of_packs > 0{pending}"
 
 
-def _movement_from(source: Source) -> str:
-    """FROM/WHERE of the movement rows of the scope: stock lines with packs, resolved items."""
-    return (
-        "FROM invoice i JOIN invoice_line l ON l.invoice_id = i.id "
-        "JOIN item_link k ON k.id = l.item_link_id "
-        f"WHERE i.store_id IN :stores AND k.item_id IN :items AND {moves_stock_sql(source)} "
-    )
-
-
-def _materialized(source: Source) -> str:
-    """Compute the movement rows once rather than inline them into every conditional sum
-    (measured: PostgreSQL ~17 % faster at 50 stores, SQLite unchanged); needs SQLite 3.35+ /
-    PostgreSQL 12+, older engines get the plain CTE."""
-    version = source.server_version
-    if source.dialect == "sqlite":
-        return "MATERIALIZED " if version >= (3, 35) else ""
-    return "MATERIALIZED " if version >= (12,) else ""
+UNITS_SQL = (
+    "(CASE WHEN l.type = 'STOCK_IN' THEN l.number_of_packs ELSE -l.number_of_packs END) "
+    "* l.pack_size"
+)
 
 
 def _prefilter(source: Source, param: str) -> str:
@@ -75,199 +68,206 @@ def _prefilter(source: Source, param: str) -> str:
     cols = [
         f"i.{c} > {param}"
         for c in ("picked_datetime", "received_datetime", "delivered_datetime", "verified_datetime")
-        if source.has_column("invoice", c)
+        if source.caps.has("invoice", c)
     ]
     return "(" + " OR ".join(cols) + ")"
 
 
-_UNITS = (
-    "(CASE WHEN l.type = 'STOCK_IN' THEN l.number_of_packs ELSE -l.number_of_packs END) "
-    "* l.pack_size"
-)
+@dataclass
+class DayKeys:
+    """Day buckets of the pass: rows effective in (first, last] get their local day number
+    (and, when a reference instant falls inside a day, which side of it: ``splits``)."""
+
+    first: datetime
+    last: datetime
+    segments: Sequence[OffsetSegment]
+    splits: list[tuple[datetime, datetime]] = field(default_factory=list)  # (R, end of R's day)
 
 
-class MainQuery:
-    """Per (store, item): current stock, sums of movements after instants, flows, batch sums."""
+class MovementPass:
+    """Per (store, item): conditional sums of signed units; batch and day keys on demand."""
 
     def __init__(self, source: Source) -> None:
         self.source = source
         self.params: dict[str, Any] = {}
-        self._pair: dict[tuple[Any, ...], str] = {}  # movement sums per pair
-        self._batch_after: dict[datetime, str] = {}  # per stock line: units moved after R
-        self._batch: dict[tuple[Any, ...], str] = {}  # per pair: sums over batches
-        self._cuts: list[datetime] = []
+        self._cols: dict[tuple[Any, ...], int] = {}
+        self._exprs: list[tuple[str, ...]] = []
+        self.batch_from: datetime | None = None  # rows after this get their stock line id
+        self.days: DayKeys | None = None
+        self.all: int | None = None  # column of every row's net units (for day buckets)
 
     def _param(self, value: Any) -> str:
         name = f"p{len(self.params)}"
         self.params[name] = value
         return f":{name}"
 
-    def after(self, cut: datetime) -> str:
+    def _column(self, key: tuple[Any, ...]) -> int:
+        if key not in self._cols:
+            self._cols[key] = len(self._cols)
+        return self._cols[key]
+
+    def after(self, cut: datetime) -> int:
         """Column: Σ signed units of movements with effective time > ``cut``."""
-        key = ("after", cut)
-        if key not in self._pair:
-            self._cuts.append(cut)
-            self._pair[key] = f"m{len(self._pair)}"
-        return self._pair[key]
+        return self._column(("after", cut))
 
-    def flow(self, kinds: Sequence[str], lo: datetime, hi: datetime) -> str:
+    def flow(self, kinds: Sequence[str], lo: datetime, hi: datetime) -> int:
         """Column: Σ signed units of ``kinds`` with ``lo < effective time <= hi``."""
-        key = ("flow", tuple(kinds), lo, hi)
-        if key not in self._pair:
-            self._cuts.append(lo)
-            self._pair[key] = f"m{len(self._pair)}"
-        return self._pair[key]
+        return self._column(("flow", tuple(kinds), lo, hi))
 
-    def _batch_balance(self, cut: datetime) -> str:
-        if cut not in self._batch_after:
-            self._cuts.append(cut)
-            self._batch_after[cut] = f"b{len(self._batch_after)}"
-        return self._batch_after[cut]
+    def every_row(self) -> int:
+        """Column: Σ signed units of every row (a day bucket's net movement)."""
+        self.all = self._column(("all",))
+        return self.all
 
-    def expiring(self, cut: datetime, after_day: date, until_day: date) -> str:
-        """Column: units at ``cut`` in batches with stock expiring in (after_day, until_day]."""
-        key = ("expiring", cut, after_day, until_day)
-        self._batch_balance(cut)
-        return self._batch.setdefault(key, f"x{len(self._batch)}")
+    def batches_after(self, cut: datetime) -> int:
+        """Split rows after ``cut`` by stock line; the column of units moved after it."""
+        self.batch_from = cut if self.batch_from is None else min(self.batch_from, cut)
+        return self.after(cut)
 
-    def expired(self, cut: datetime, on_day: date) -> str:
-        key = ("expired", cut, on_day)
-        self._batch_balance(cut)
-        return self._batch.setdefault(key, f"x{len(self._batch)}")
+    @property
+    def width(self) -> int:
+        return len(self._cols)
 
-    def value(self, cut: datetime) -> str:
-        key = ("value", cut)
-        self._batch_balance(cut)
-        return self._batch.setdefault(key, f"x{len(self._batch)}")
-
-    def column_names(self) -> list[str]:
-        """Every column a result row carries besides store and item."""
-        return ["cur_total", "cur_avail", *self._pair.values(), *self._batch.values()]
-
-    def sql(self) -> str:
-        p = self._param
-        eff = effective_sql(self.source)
-        t0 = p(self.source.ts(min(self._cuts)))
-        pair_cols = []
-        for key, col in self._pair.items():
-            if key[0] == "after":
-                cut = p(self.source.ts(key[1]))
-                pair_cols.append(f"SUM(CASE WHEN at > {cut} THEN units ELSE 0 END) AS {col}")
+    def sql(self, groups: Sequence[tuple[list[str], datetime]], ordered: bool) -> str:
+        """The statement for ``groups`` of (store ids, cut): each store's rows after its cut."""
+        self.params = {}
+        src, p = self.source, self._param
+        sums = []
+        for key in self._cols:
+            if key[0] == "all":
+                sums.append("SUM(m.units)")
+            elif key[0] == "after":
+                sums.append(f"SUM(CASE WHEN m.at > {p(src.ts(key[1]))} THEN m.units ELSE 0 END)")
             else:
                 kinds = ", ".join(f"'{k}'" for k in key[1])
-                lo, hi = p(self.source.ts(key[2])), p(self.source.ts(key[3]))
-                pair_cols.append(
-                    f"SUM(CASE WHEN at > {lo} AND at <= {hi} AND kind IN ({kinds}) "
-                    f"THEN units ELSE 0 END) AS {col}"
+                lo, hi = p(src.ts(key[2])), p(src.ts(key[3]))
+                sums.append(
+                    f"SUM(CASE WHEN m.at > {lo} AND m.at <= {hi} AND m.kind IN ({kinds}) "
+                    "THEN m.units ELSE 0 END)"
                 )
-        batch_after = [
-            f"SUM(CASE WHEN at > {p(self.source.ts(cut))} THEN units ELSE 0 END) AS {col}"
-            for cut, col in self._batch_after.items()
-        ]
-        balances = [
-            f"s.total_number_of_packs * s.pack_size - COALESCE(bm.{col}, 0) AS bal_{col}"
-            for col in self._batch_after.values()
-        ]
-        batch_cols = []
-        for key, col in self._batch.items():
-            bal = f"bal_{self._batch_after[key[1]]}"
-            if key[0] == "expiring":
-                lo, hi = p(self.source.day(key[2])), p(self.source.day(key[3]))
-                expr = (
-                    f"CASE WHEN {bal} > {EPSILON} AND expiry > {lo} AND expiry <= {hi} "
-                    f"THEN {bal} ELSE 0 END"
-                )
-            elif key[0] == "expired":
-                expr = (
-                    f"CASE WHEN {bal} > {EPSILON} AND expiry <= {p(self.source.day(key[2]))} "
-                    f"THEN {bal} ELSE 0 END"
-                )
-            else:
-                expr = f"CASE WHEN pack_size > 0 THEN {bal} / pack_size * cost ELSE 0 END"
-            batch_cols.append((col, expr))
-        pair_names = list(self._pair.values())
-        zero_pairs = ", ".join(f"0 AS {c}" for c in pair_names)
-        zero_batch = ", ".join(f"0 AS {c}" for c, _ in batch_cols)
-        g_select = ", ".join(pair_names)
-        b_select = ", ".join(expr + f" AS {c}" for c, expr in batch_cols)
-        outer = ", ".join(f"SUM({c}) AS {c}" for c in [*pair_names, *(c for c, _ in batch_cols)])
-        sl_bal = (", " + ", ".join(balances)) if balances else ""
+        grp = "0"
+        cut = p(src.ts(groups[0][1]))
+        if len(groups) > 1:
+            stores = [p(ids) for ids, _ in groups]
+            grp = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {n}" for n, s in
+                                     enumerate(stores)) + " END"  # fmt: skip
+            cut = "CASE m.grp " + " ".join(f"WHEN {n} THEN {p(src.ts(c))}" for n, (_, c) in
+                                           enumerate(groups)) + " END"  # fmt: skip
+        earliest = p(src.ts(min(c for _, c in groups)))
+        all_stores = p([s for ids, _ in groups for s in ids])
+        sl = (
+            f"CASE WHEN m.at > {p(src.ts(self.batch_from))} THEN m.sl END"
+            if self.batch_from
+            else "NULL"
+        )
+        day, part = self._day_keys()
+        if src.dialect == "sqlite":
+            # open mSupply's SQLite invoice_line has no index on invoice_id: scan the lines
+            # once, looking each invoice up by its primary key (CROSS JOIN fixes that order)
+            joins = "invoice_line l CROSS JOIN invoice i JOIN item_link k ON k.id = l.item_link_id"
+            on, fence = "i.id = l.invoice_id AND ", "LIMIT -1 OFFSET 0"
+        else:
+            joins = ("invoice_line l JOIN invoice i ON i.id = l.invoice_id "
+                     "JOIN item_link k ON k.id = l.item_link_id")  # fmt: skip
+            on, fence = "", "OFFSET 0"
+        # the fence keeps the subquery a row source, so the effective timestamp is computed
+        # once per line rather than once per sum that uses it
         return f"""
-WITH mv AS {_materialized(self.source)}(
-  SELECT i.store_id AS store_id, k.item_id AS item_id, l.stock_line_id AS stock_line_id,
-         i.type AS kind, {_UNITS} AS units, {eff} AS at
-  {_movement_from(self.source)}
-    AND {_prefilter(self.source, t0)}
-),
-g AS (
-  SELECT store_id, item_id, stock_line_id, {", ".join([*pair_cols, *batch_after]) or "0 AS none"}
-  FROM mv WHERE at > {t0} GROUP BY store_id, item_id, stock_line_id
-),
-bm AS (
-  SELECT stock_line_id, {
-            ", ".join(f"SUM({c}) AS {c}" for c in self._batch_after.values()) or "0 AS b_none"
-        }
-  FROM g WHERE stock_line_id IS NOT NULL GROUP BY stock_line_id
-),
-sl AS (
-  SELECT s.store_id AS store_id, k.item_id AS item_id,
-         s.total_number_of_packs * s.pack_size AS cur_total,
-         s.available_number_of_packs * s.pack_size AS cur_avail,
-         s.expiry_date AS expiry, s.pack_size AS pack_size,
-         COALESCE(s.cost_price_per_pack, 0) AS cost{sl_bal}
-  FROM stock_line s JOIN item_link k ON k.id = s.item_link_id
-  LEFT JOIN bm ON bm.stock_line_id = s.id
-  WHERE s.store_id IN :stores AND k.item_id IN :items
-)
-SELECT store_id, item_id, SUM(cur_total) AS cur_total, SUM(cur_avail) AS cur_avail
-       {", " + outer if outer else ""}
+SELECT m.grp, m.store_id, m.item_id, {sl} AS sl, {day} AS d, {part} AS part,
+       {", ".join(sums) or "0"}
 FROM (
-  SELECT store_id, item_id, 0 AS cur_total, 0 AS cur_avail
-         {", " + g_select if g_select else ""}{", " + zero_batch if zero_batch else ""}
-  FROM g
-  UNION ALL
-  SELECT store_id, item_id, COALESCE(cur_total, 0), COALESCE(cur_avail, 0)
-         {", " + zero_pairs if zero_pairs else ""}{", " + b_select if b_select else ""}
-  FROM sl
-) u
-GROUP BY store_id, item_id
+  SELECT i.store_id AS store_id, k.item_id AS item_id, l.stock_line_id AS sl, i.type AS kind,
+         {UNITS_SQL} AS units, {effective_sql(src)} AS at, {grp} AS grp
+  FROM {joins}
+  WHERE {on}i.store_id IN {all_stores} AND k.item_id IN :items AND {moves_stock_sql(src)}
+    AND {_prefilter(src, earliest)}
+  {fence}
+) m
+WHERE m.at > {cut}
+GROUP BY {", ".join(["m.grp", "m.store_id", "m.item_id", *(k for k in (sl, day, part) if k not in ("NULL", "0"))])}
+{"ORDER BY m.grp, m.store_id" if ordered else ""}
 """
 
-    def run(self, stores: list[str], items: list[str]) -> Iterator[dict[str, Any]]:
-        sql = self.sql()
-        params = {**self.params, "stores": stores, "items": items}
-        if self.source.dialect == "postgresql":
-            # A pass covers a chunk of the stores. With the default random_page_cost (4, for
-            # spinning disks) the planner hash-joins a scan of EVERY invoice line per chunk;
-            # at 1.1 (the usual value for SSDs / cached tables) it reads the chunk's lines
-            # through the invoice_id index (measured, 200 × 300 demo country: 10.4 s → 6.4 s
-            # in 8 chunks, 7.3 s → 6.5 s in one). Only for this read transaction (is_local),
-            # and never above a lower setting of the server's.
-            self.source.rows(
-                "SELECT set_config('random_page_cost', "
-                "LEAST(current_setting('random_page_cost')::float8, 1.1)::text, true)"
-            )
-        for row in self.source.stream(sql, params):
-            yield dict(row._mapping)
+    def _day_keys(self) -> tuple[str, str]:
+        keys = self.days
+        if keys is None:
+            return "NULL", "0"
+        src, p = self.source, self._param
+        offset = str(keys.segments[0].seconds)
+        if len(keys.segments) > 1:
+            branches = []
+            for prev, seg in zip(keys.segments, keys.segments[1:], strict=False):
+                # a timestamp before this segment's start belongs to the previous offset
+                starts = seg.starts - MICRO if seg.starts else None
+                branches.append(f"WHEN m.at <= {p(src.ts(starts) if starts else None)} "
+                                f"THEN {prev.seconds}")  # fmt: skip
+            offset = f"(CASE {' '.join(branches)} ELSE {keys.segments[-1].seconds} END)"
+        window = f"m.at > {p(src.ts(keys.first))} AND m.at <= {p(src.ts(keys.last))}"
+        day = f"CASE WHEN {window} THEN ({src.epoch_sql('m.at')} + {offset}) / 86400 END"
+        parts = [
+            f"CASE WHEN m.at > {p(src.ts(r))} AND m.at <= {p(src.ts(e))} THEN 1 ELSE 0 END"
+            for r, e in keys.splits
+        ]
+        return day, " + ".join(parts) if parts else "0"
 
 
-def daily_sql(source: Source, segments: Sequence[OffsetSegment], params: dict[str, Any]) -> str:
-    """Day-bucketed movement sums in (first, last]: rows (store, item, local day number, units)."""
-    eff = effective_sql(source)
-    if len(segments) == 1:
-        offset = str(segments[0].seconds)
-    else:
-        branches: list[str] = []
-        for seg_prev, seg in zip(segments, segments[1:], strict=False):
-            name = f"tr{len(branches)}"
-            # a timestamp before this segment's start belongs to the previous offset
-            params[name] = source.ts(seg.starts - MICRO) if seg.starts else None
-            branches.append(f"WHEN ({eff}) <= :{name} THEN {seg_prev.seconds}")
-        offset = f"(CASE {' '.join(branches)} ELSE {segments[-1].seconds} END)"
-    day = f"(({source.epoch_sql('(' + eff + ')')} + {offset}) / 86400)"
+@dataclass(frozen=True, slots=True)
+class BatchSum:
+    """A sum over a pair's batches with stock at R: expiring in (lo, hi], expired by ``hi``
+    (lo None), or valued at cost (``value``)."""
+
+    cut: datetime
+    kind: str  # expiring | expired | value
+    lo: date | None = None
+    hi: date | None = None
+
+    def contribution(self, units: float, expiry: Any, pack: float, cost: float) -> float:
+        """One batch's part of the sum, holding ``units`` at the cut (the SQL below in Python)."""
+        if self.kind == "value":
+            return units / pack * cost if pack > 0 else 0.0
+        if units <= EPSILON or expiry is None:
+            return 0.0
+        day = expiry if isinstance(expiry, date) else date.fromisoformat(str(expiry)[:10])
+        if self.kind == "expired":
+            return units if self.hi is not None and day <= self.hi else 0.0
+        return (
+            units
+            if self.lo is not None and self.hi is not None and self.lo < day <= self.hi
+            else 0.0
+        )
+
+
+def stock_sql(source: Source, sums: Sequence[BatchSum], params: dict[str, Any]) -> str:
+    """Per (store, item) of a chunk: units in stock and available now, and each batch sum as if
+    no batch had moved after its cut (the caller corrects those that did)."""
+    cols = []
+    for n, s in enumerate(sums):
+        units = "s.total_number_of_packs * s.pack_size"
+        if s.kind == "value":
+            cols.append("SUM(CASE WHEN s.pack_size > 0 THEN s.total_number_of_packs * "
+                        "COALESCE(s.cost_price_per_pack, 0) ELSE 0 END)")  # fmt: skip
+            continue
+        params[f"hi{n}"] = source.day(s.hi) if s.hi else None
+        test = f"s.expiry_date <= :hi{n}"
+        if s.kind == "expiring":
+            params[f"lo{n}"] = source.day(s.lo) if s.lo else None
+            test = f"s.expiry_date > :lo{n} AND {test}"
+        cols.append(f"SUM(CASE WHEN {units} > {EPSILON} AND {test} THEN {units} ELSE 0 END)")
+    extra = "".join(f", {c}" for c in cols)
     return (
-        f"SELECT i.store_id, k.item_id, {day} AS day, SUM({_UNITS}) AS units "
-        f"{_movement_from(source)}"
-        f"AND {_prefilter(source, ':first')} AND ({eff}) > :first AND ({eff}) <= :last "
-        "GROUP BY i.store_id, k.item_id, day ORDER BY i.store_id, k.item_id, day"
+        "SELECT s.store_id, k.item_id, SUM(s.total_number_of_packs * s.pack_size), "
+        f"SUM(s.available_number_of_packs * s.pack_size){extra} "
+        "FROM stock_line s JOIN item_link k ON k.id = s.item_link_id "
+        "WHERE s.store_id IN :stores AND k.item_id IN :items GROUP BY s.store_id, k.item_id"
+    )
+
+
+def batch_details_sql() -> str:
+    """Stock lines by id, of the chunk's pairs: (id, store, item, units now, expiry, pack size,
+    cost per pack)."""
+    return (
+        "SELECT s.id, s.store_id, k.item_id, s.total_number_of_packs * s.pack_size, "
+        "s.expiry_date, s.pack_size, COALESCE(s.cost_price_per_pack, 0) FROM stock_line s "
+        "JOIN item_link k ON k.id = s.item_link_id WHERE s.id IN :ids AND s.store_id IN :stores "
+        "AND k.item_id IN :items"
     )

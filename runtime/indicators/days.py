@@ -1,0 +1,90 @@
+"""Days out of stock from a pair's opening balance and its day-bucketed movements.
+
+A day counts when the closing balance of the day before and its own are both ≤ ε (open
+mSupply's definition); the window runs from its first day (or the store's opening day, if later)
+to R's day, whose closing balance is the balance at R.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+
+from dhispatch.runtime.indicators.definitions import EPSILON
+from dhispatch.runtime.indicators.timeframe import day_number
+
+
+@dataclass(slots=True)
+class Frame:
+    """One reference instant's days-out-of-stock windows (their first days) and its place among
+    the instants that fall inside a day (``split``: how many of them come before it that day)."""
+
+    cut: datetime
+    day: date
+    windows: set[date] = field(default_factory=set)  # for every store
+    store_windows: dict[str, set[date]] = field(default_factory=dict)  # AMC's, per store
+    opening_cols: dict[date, int] = field(default_factory=dict)  # window -> after(window) column
+    split: int = 0
+
+    def starts(self) -> set[date]:
+        return self.windows.union(*self.store_windows.values())
+
+    @property
+    def last(self) -> int:
+        return day_number(self.day)
+
+
+def count_out_days(
+    opening: float, days: Sequence[tuple[int, float]], first: int, lo: int, hi: int
+) -> int:
+    """Days d in [lo, hi] with close(d − 1) ≤ ε and close(d) ≤ ε; close(first − 1) = opening.
+
+    ``days`` = (day number, net units) sorted, first ≤ day ≤ hi; between movement days the
+    balance is flat, so each gap is counted in one step.
+    """
+    count = 0
+    balance = opening
+    last_day = first - 1  # close(last_day) == balance
+    for day, delta in days:
+        if balance <= EPSILON:
+            count += max(0, (day - 1) - max(last_day + 1, lo) + 1)
+        new = balance + delta
+        if day >= lo and balance <= EPSILON and new <= EPSILON:
+            count += 1
+        balance, last_day = new, day
+    if balance <= EPSILON:
+        count += max(0, hi - max(last_day + 1, lo) + 1)
+    return count
+
+
+def frame_days(
+    frames: Sequence[Frame],
+    rows: Sequence[tuple[int, int, float]],
+    total: float,
+    sums: Sequence[float],
+    opened: date | None,
+    store: str,
+) -> dict[tuple[datetime, date], int]:
+    """Every (instant, window first day) count for one pair; ``rows`` = (day, part, units)
+    sorted, ``sums`` the pair's movement sums (for the opening balance of each window)."""
+    out: dict[tuple[datetime, date], int] = {}
+    opened_n = day_number(opened) if opened is not None else None
+    for frame in frames:
+        hi = frame.last
+        for start in frame.windows | frame.store_windows.get(store, set()):
+            first = day_number(start)
+            days: list[tuple[int, float]] = []
+            for d, part, units in rows:  # sorted by (day, part); one entry per day
+                if d < first or d > hi or (d == hi and part > frame.split):
+                    continue
+                if days and days[-1][0] == d:
+                    days[-1] = (d, days[-1][1] + units)
+                else:
+                    days.append((d, units))
+            opening = total - sums[frame.opening_cols[start]]
+            lo = first if opened_n is None else max(first, opened_n)
+            out[(frame.cut, start)] = count_out_days(opening, days, first, lo, hi)
+    return out
