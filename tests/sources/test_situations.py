@@ -78,11 +78,12 @@ def check(
 
 # -- 1. pending inbound lines ------------------------------------------------------------------
 def pending_ledger() -> Ledger:
-    """One inbound shipment received 10 Jan: a 20-unit line (PASSED, its stock line holds the 20
-    units today), a 40-unit line added after receipt while lines must be authorised (PENDING,
-    saved as STOCK_IN without a stock line) and a 15-unit line REJECTED (UNALLOCATED_STOCK)."""
+    """One inbound shipment received 10 Jan: a 20-unit line (PASSED), a 40-unit line added after
+    receipt while lines must be authorised (PENDING, saved as STOCK_IN without a stock line) and
+    a 15-unit line REJECTED (UNALLOCATED_STOCK); 5 units issued on 2 February, so the stock line
+    holds 15 today."""
     led = Ledger([StoreRow("s1", "S1", created=date(2024, 1, 1))], ["amox"])
-    led.batches.append(BatchRow("b1", "s1", "amox", 1, 20, 20, date(2025, 6, 30), 2.0))
+    led.batches.append(BatchRow("b1", "s1", "amox", 1, 15, 15, date(2025, 6, 30), 2.0))
     inbound, at = "INBOUND_SHIPMENT", T(2024, 1, 10)
     led.movements += [
         Movement("m1", "s1", "amox", inbound, "STOCK_IN", 20, 1, at, "b1", status="PASSED",
@@ -91,6 +92,7 @@ def pending_ledger() -> Ledger:
                  invoice="inv_po1"),
         Movement("m3", "s1", "amox", inbound, "UNALLOCATED_STOCK", 15, 1, at, None,
                  status="REJECTED", invoice="inv_po1"),
+        Movement("m4", "s1", "amox", "OUTBOUND_SHIPMENT", "STOCK_OUT", 5, 1, T(2024, 2, 2), "b1"),
     ]  # fmt: skip
     return led
 
@@ -101,12 +103,12 @@ def test_pending_inbound_lines_are_not_received(dialect: str, make_db: MakeDb) -
     got = run(database, [month(n, date(2024, 1, 31)) for n in INDICATORS])
     check(got, "s1", "amox", {
         "received": 20,  # not 60: the pending 40 made no stock
-        "stock_beginning_of_month": 0,  # 20 now - 20 received in January (not -40)
-        "stock_on_hand": 20,
+        "stock_beginning_of_month": 0,  # 15 now + 5 issued in Feb - 20 received (not -40)
+        "stock_on_hand": 20,  # 15 now + 5 issued after R
         "stock_end_of_month": 20,
         "issued": 0,
         "adjustments": 0,
-        "value_of_stock_on_hand": 40,  # 20 packs x 2.0
+        "value_of_stock_on_hand": 40,  # the batch held 20 packs at R (15 + 5) x 2.0
         "stocked_out": 0,
         "days_out_of_stock": 9,  # 1..9 Jan (opened 1 Jan), stock from the 10th
         "average_monthly_consumption": 0,
