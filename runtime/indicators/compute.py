@@ -85,6 +85,9 @@ class IndicatorValue(NamedTuple):
 
 
 _new = tuple.__new__
+# Values: float residue of fractional packs (1e-15) is zero, and 9 decimals are kept, rounded
+# through 11 first, so that a value exactly halfway at the 10th decimal (36.4619140625) does not
+# round up or down depending on the order the database summed its floats in.
 
 
 def compute(
@@ -340,8 +343,7 @@ class _Pass:
                                 (key, sid, iid, None, NO_CONSUMPTION if mos else None),
                             )
                         else:
-                            # float residue of fractional packs (1e-15) is zero; 9 decimals
-                            v = 0.0 if -EPSILON < v < EPSILON else round(v, 9)
+                            v = 0.0 if -EPSILON < v < EPSILON else round(round(v, 11), 9)
                             yield _new(IndicatorValue, (key, sid, iid, v, None))
 
 

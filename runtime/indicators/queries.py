@@ -170,6 +170,10 @@ class MovementPass:
             joins = ("invoice_line l JOIN invoice i ON i.id = l.invoice_id "
                      "JOIN item_link k ON k.id = l.item_link_id")  # fmt: skip
             on, fence = "", "OFFSET 0"
+        # group and order by the same output columns (by position), so SQLite emits its groups
+        # in order instead of sorting them a second time
+        keys = ", ".join(["1", "2", "3", *(str(n) for n, k in ((4, sl), (5, day), (6, part))
+                                           if k not in ("NULL", "0"))])  # fmt: skip
         # the fence keeps the subquery a row source, so the effective timestamp is computed
         # once per line rather than once per sum that uses it
         return f"""
@@ -184,8 +188,8 @@ FROM (
   {fence}
 ) m
 WHERE m.at > {cut}
-GROUP BY {", ".join(["m.grp", "m.store_id", "m.item_id", *(k for k in (sl, day, part) if k not in ("NULL", "0"))])}
-{"ORDER BY m.grp, m.store_id" if ordered else ""}
+GROUP BY {keys}
+{"ORDER BY " + keys if ordered else ""}
 """
 
     def _day_keys(self) -> tuple[str, str]:
