@@ -28,13 +28,18 @@ from collections.abc import Sequence
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from functools import partial
+from itertools import chain
 from itertools import groupby
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
 from dhispatch.runtime.indicators.days import frame_days
+from dhispatch.runtime.indicators.days import store_frames
 from dhispatch.runtime.indicators.definitions import EPSILON
 from dhispatch.runtime.indicators.definitions import INDICATORS
 from dhispatch.runtime.indicators.formulas import Batches
@@ -52,6 +57,7 @@ from dhispatch.runtime.indicators.span import DataSpan
 from dhispatch.runtime.indicators.span import check_references
 from dhispatch.runtime.indicators.span import data_span
 from dhispatch.runtime.indicators.timeframe import before_day
+from dhispatch.runtime.indicators.timeframe import day_number
 from dhispatch.runtime.indicators.timeframe import day_start
 from dhispatch.runtime.indicators.timeframe import local_date
 from dhispatch.runtime.indicators.timeframe import naive_utc
@@ -84,12 +90,6 @@ class IndicatorValue(NamedTuple):
     reason: str | None = None
 
 
-_new = tuple.__new__
-# Values: float residue of fractional packs (1e-15) is zero, and 9 decimals are kept, rounded
-# through 11 first, so that a value exactly halfway at the 10th decimal (36.4619140625) does not
-# round up or down depending on the order the database summed its floats in.
-
-
 def compute(
     source: Source,
     scope: Scope,
@@ -120,6 +120,7 @@ def compute(
     span = data_span(source, zone)
     check_references(span, [r.reference for r in reqs], zone, now=now, within_data=within_data)
     prefs = load_preferences(source, [s.id for s in scope.stores])
+    links = item_links(source, [i.id for i in scope.items])
     source.release()
     # A backfill may ask for hundreds of reference instants: each pass takes a bounded number,
     # so the statement's column count stays far below the databases' limits.
@@ -129,7 +130,8 @@ def compute(
     instants = sorted(by_instant)
     for k in range(0, len(instants), INSTANTS_PER_PASS):
         group = [r for t in instants[k : k + INSTANTS_PER_PASS] for r in by_instant[t]]
-        yield from _Pass(source, scope, group, zone, prefs, span).run(per_pass)
+        for values in _Pass(source, scope, group, zone, prefs, span, links).run(per_pass):
+            yield from values  # a chunk's values at a time: one generator level per value
 
 
 class _Pass:
@@ -143,8 +145,10 @@ class _Pass:
         zone: ZoneInfo,
         prefs: Preferences,
         span: DataSpan,
+        links: dict[str, str],
     ) -> None:
         self.source, self.scope, self.zone, self.span = source, scope, zone, span
+        self.links = links  # item link -> item, for the items in scope
         self.movements = MovementPass(source)
         self.batches = Batches()
         self.frames: dict[datetime, Any] = {}
@@ -183,7 +187,8 @@ class _Pass:
         self.movements.every_row()
 
     # -- reading ---------------------------------------------------------------------------
-    def run(self, per_pass: int) -> Iterator[IndicatorValue]:
+    def run(self, per_pass: int) -> Iterator[list[IndicatorValue]]:
+        """Each chunk's values, chunk after chunk."""
         chunks = [self.stores[s : s + per_pass] for s in range(0, len(self.stores), per_pass)]
         if self.source.dialect == "sqlite":
             rows = self._movement_rows(self.stores, ordered=True)
@@ -194,12 +199,14 @@ class _Pass:
                 while head is not None and head[1] in ids:
                     mine.append(head)
                     head = next(rows, None)
-                yield from self._values(chunk, mine)
+                yield self._values(chunk, mine)
             self.source.release()
             return
         for chunk in chunks:
             self._tune_postgres()
-            yield from self._values(chunk, list(self._movement_rows(chunk, ordered=False)))
+            # grouped by hash, ordered here (PostgreSQL would sort every line by collation)
+            ordered = sorted(self._movement_rows(chunk, ordered=False), key=_ROW_ORDER)
+            yield self._values(chunk, ordered)
 
     def _movement_rows(self, stores: Sequence[Store], *, ordered: bool) -> Iterator[Any]:
         groups = [
@@ -207,7 +214,7 @@ class _Pass:
             for cut, members in groupby(stores, key=lambda s: self.cuts[s.id])
         ]
         sql = self.movements.sql(groups, ordered)
-        return self.source.stream(sql, {**self.movements.params, "items": self.item_ids})
+        return self.source.stream(sql, self.movements.params)
 
     def _tune_postgres(self) -> None:
         """For this chunk's read transaction only (``set_config`` local, never above a lower
@@ -223,7 +230,7 @@ class _Pass:
         )
 
     # -- values ----------------------------------------------------------------------------
-    def _values(self, chunk: Sequence[Store], rows: list[Any]) -> Iterator[IndicatorValue]:
+    def _values(self, chunk: Sequence[Store], rows: list[Any]) -> list[IndicatorValue]:
         """A chunk's pairs from its movement rows and stock lines, then every value."""
         store_ids = [s.id for s in chunk]
         pairs, batch_after, days = self._pairs(rows)
@@ -233,54 +240,68 @@ class _Pass:
         if self.source.dialect == "postgresql":
             # every statement of the chunk is done: drop its snapshot before yielding
             self.source.release()
-        yield from self._emit(chunk, pairs, days)
+        return self._emit(chunk, pairs, days)
 
     def _pairs(
         self, rows: list[Any]
     ) -> tuple[
         dict[tuple[str, str], Pair], dict[str, list[float]], dict[tuple[str, str], list[Any]]
     ]:
-        """Sum the rows of each pair; keep rows after the batch cut by stock line, and the
+        """Sum the rows of each pair (a pair's rows come together, its days in order; merged
+        items' old links add theirs); keep the rows after the batch cut by stock line, and the
         net units of each day bucket."""
-        width = self.width
         pairs: dict[tuple[str, str], Pair] = {}
         batch_after: dict[str, list[float]] = {}
         days: dict[tuple[str, str], list[Any]] = {}
-        day_col = self.movements.all
-        for row in rows:
-            key = (row[1], row[2])
-            pair = pairs.get(key)
-            values = row[6:]
-            if pair is None:
-                pairs[key] = pair = Pair(row[1], [0.0] * width, 0.0, 0.0, [])
-            sums = pair.sums
-            for n in range(width):
-                if values[n]:
-                    sums[n] += float(values[n])
-            if row[3] is not None:
-                kept = batch_after.setdefault(str(row[3]), [0.0] * width)
-                for n in range(width):
-                    if values[n]:
-                        kept[n] += float(values[n])
-            if row[4] is not None and day_col is not None:
-                days.setdefault(key, []).append(
-                    (int(row[4]), int(row[5] or 0), float(values[day_col] or 0))
-                )
+        day_col = None if self.movements.all is None else 6 + self.movements.all
+        links = self.links
+        for (store, link), group in groupby(rows, key=_PAIR):
+            item = links.get(link)
+            if item is None:
+                continue  # an item outside the scope
+            key = (store, item)
+            members = list(group)
+            one = members[0]
+            if len(members) == 1 and one[3] is None and one[4] is None and key not in pairs:
+                pairs[key] = Pair(store, one[6:], 0.0, 0.0, [])
+                continue
+            sums = [sum(column) for column in zip(*[r[6:] for r in members], strict=True)]
+            if key in pairs:  # a merged item's second link
+                sums = [a + b for a, b in zip(pairs[key].sums, sums, strict=True)]
+            pairs[key] = Pair(store, sums, 0.0, 0.0, [])
+            for r in members:
+                if r[3] is not None:
+                    kept = batch_after.get(r[3])
+                    batch_after[r[3]] = (
+                        list(r[6:])
+                        if kept is None
+                        else [x + y for x, y in zip(kept, r[6:], strict=True)]
+                    )
+            if day_col is not None:
+                found = [(r[4], r[5], r[day_col]) for r in members if r[4] is not None]
+                if found:
+                    days[key] = sorted(days.get(key, []) + found) if key in days else found
         return pairs, batch_after, days
 
     def _stock(self, store_ids: list[str], pairs: dict[tuple[str, str], Pair]) -> None:
         """Units now and each batch sum as if no batch had moved after its cut."""
-        params: dict[str, Any] = {"stores": store_ids, "items": self.item_ids}
+        params: dict[str, Any] = {"stores": store_ids}
         sql = stock_sql(self.source, self.batches.sums, params)
-        width = self.width
+        width, links = self.width, self.links
         for row in self.source.stream(sql, params):
-            key = (str(row[0]), str(row[1]))
+            item = links.get(row[1])
+            if item is None:
+                continue
+            key = (row[0], item)
             pair = pairs.get(key)
             if pair is None:
-                pairs[key] = pair = Pair(key[0], [0.0] * width, 0.0, 0.0, [])
-            pair.total = float(row[2] or 0)
-            pair.avail = float(row[3] or 0)
-            pair.batch = [float(v or 0) for v in row[4:]]
+                pairs[key] = pair = Pair(row[0], [0.0] * width, 0.0, 0.0, [])
+            batch = [float(v or 0) for v in row[4:]]
+            if pair.batch:  # a merged item's second link
+                batch = [a + b for a, b in zip(pair.batch, batch, strict=True)]
+            pair.total += float(row[2] or 0)
+            pair.avail += float(row[3] or 0)
+            pair.batch = batch
 
     def _correct_batches(
         self,
@@ -293,9 +314,12 @@ class _Pass:
         moved = [sl for sl, after in batch_after.items() if any(after[c] for c in cols)]
         sql = batch_details_sql()
         for k in range(0, len(moved), 5000):
-            params = {"ids": moved[k : k + 5000], "stores": store_ids, "items": self.item_ids}
-            for sl, store, item, units, expiry, pack, cost in self.source.stream(sql, params):
-                pair = pairs[(str(store), str(item))]
+            params = {"ids": moved[k : k + 5000], "stores": store_ids}
+            for sl, store, link, units, expiry, pack, cost in self.source.stream(sql, params):
+                item = self.links.get(link)
+                pair = pairs.get((store, item)) if item is not None else None
+                if pair is None:
+                    continue
                 after = batch_after[str(sl)]
                 now = float(units or 0)
                 pack, cost = float(pack or 0), float(cost or 0)
@@ -311,40 +335,118 @@ class _Pass:
         chunk: Sequence[Store],
         pairs: dict[tuple[str, str], Pair],
         days: dict[tuple[str, str], list[Any]],
-    ) -> Iterator[IndicatorValue]:
+    ) -> list[IndicatorValue]:
+        """Every value of the chunk: store, item, request. Built request by request over a
+        store's items (list comprehensions and C-level zips: this runs once per value)."""
         plans, span, scope = self.plans, self.span, self.scope
         frames = [f for f in self.frames.values() if f.starts()]
-        formulas = [(p.req.key, p.value, p.req.indicator == "months_of_stock") for p in plans]
+        keyed = [(p.req.key, p.value, p.req.indicator) for p in plans]
+        item_ids = [i.id for i in scope.items]
         zero = [0.0] * self.width
         empty = [0.0] * len(self.batches.sums)
+        out: list[IndicatorValue] = []
         for store in chunk:
             sid = store.id
             early = [span.before_data(sid, p.cut) for p in plans]
-            for item in scope.items:
-                iid = item.id
+            if any(reason is not None for reason in early):
+                for iid in item_ids:
+                    both = (sid, iid)
+                    self._emit_pair(out.append, both, pairs.get(both), keyed, early,
+                                    days.get(both, ()))  # fmt: skip
+                continue
+            opened_on = self.opened[sid]
+            opened = None if opened_on is None else day_number(opened_on)
+            windows = store_frames(frames, sid)
+            held: list[Pair | None] = []
+            for iid in item_ids:
                 pair = pairs.get((sid, iid))
                 if pair is None and scope.in_range(sid, iid):
                     pair = Pair(sid, zero, 0.0, 0.0, empty)  # in the range, never held: zeros
                 if pair is not None and frames:
-                    rows = sorted(days.get((sid, iid), ()))
-                    pair.dos = frame_days(
-                        frames, rows, pair.total, pair.sums, self.opened[sid], sid
-                    )
-                for (key, formula, mos), before in zip(formulas, early, strict=True):
-                    if before is not None:
-                        yield _new(IndicatorValue, (key, sid, iid, None, before))
-                    elif pair is None:
-                        yield _new(IndicatorValue, (key, sid, iid, None, NOT_IN_RANGE))
-                    else:
-                        v = formula(pair)
-                        if v is None:
-                            yield _new(
-                                IndicatorValue,
-                                (key, sid, iid, None, NO_CONSUMPTION if mos else None),
-                            )
-                        else:
-                            v = 0.0 if -EPSILON < v < EPSILON else round(round(v, 11), 9)
-                            yield _new(IndicatorValue, (key, sid, iid, v, None))
+                    pair.dos = frame_days(windows, days.get((sid, iid), ()), pair.total,
+                                          pair.sums, opened)  # fmt: skip
+                held.append(pair)
+            columns = [_column(key, sid, item_ids, held, formula, name)
+                       for key, formula, name in keyed]  # fmt: skip
+            out.extend(chain.from_iterable(zip(*columns, strict=True)))
+        return out
+
+    def _emit_pair(
+        self,
+        add: Any,
+        pair_key: tuple[str, str],
+        pair: Pair | None,
+        keyed: list[tuple[str, Any, str]],
+        early: list[str | None],
+        dos_rows: Sequence[Any],
+    ) -> None:
+        """A pair of a store with a request before its data (the slow, general path)."""
+        sid, iid = pair_key
+        if pair is None and self.scope.in_range(sid, iid):
+            pair = Pair(sid, [0.0] * self.width, 0.0, 0.0, [0.0] * len(self.batches.sums))
+        frames = store_frames([f for f in self.frames.values() if f.starts()], sid)
+        opened = self.opened[sid]
+        if pair is not None and frames:
+            pair.dos = frame_days(frames, dos_rows, pair.total, pair.sums,
+                                  None if opened is None else day_number(opened))  # fmt: skip
+        for (key, formula, indicator), before in zip(keyed, early, strict=True):
+            if before is not None:
+                add(_make((key, sid, iid, None, before)))
+            elif pair is None:
+                add(_make((key, sid, iid, None, NOT_IN_RANGE)))
+            else:
+                v = formula(pair)
+                reason = NO_CONSUMPTION if v is None and indicator == "months_of_stock" else None
+                add(_make((key, sid, iid, _clean(v), reason)))
+
+
+_PAIR = itemgetter(1, 2)  # (store, item link) of a movement row
+
+
+def _ROW_ORDER(row: Any) -> tuple[Any, ...]:  # noqa: N802 - a sort key, like _PAIR
+    """Movement rows by store, item link, then day bucket and its part (None first)."""
+    return (row[1], row[2], -1 if row[4] is None else row[4], row[5])
+
+
+_make = partial(tuple.__new__, IndicatorValue)
+_EXACT = frozenset(("days_out_of_stock", "stocked_out"))  # counts and flags: never rounded
+
+
+def _column(
+    key: str,
+    store: str,
+    items: list[str],
+    held: list[Pair | None],
+    formula: Any,
+    indicator: str,
+) -> Iterator[IndicatorValue]:
+    """One request's values for a store's items (None pairs: out of range, never held)."""
+    raw = [None if p is None else formula(p) for p in held]
+    values = raw if indicator in _EXACT else [_clean(v) for v in raw]
+    reasons: Any = repeat(None)
+    if None in raw:
+        none = NO_CONSUMPTION if indicator == "months_of_stock" else None
+        reasons = [
+            NOT_IN_RANGE if p is None else (none if v is None else None)
+            for p, v in zip(held, raw, strict=True)
+        ]
+    return map(_make, zip(repeat(key), repeat(store), items, values, reasons))
+
+
+def _clean(v: float | None) -> float | None:
+    """Float residue of fractional packs (1e-15) is zero; 9 decimals are kept (``_nine``)."""
+    if v is None or v.is_integer():
+        return v
+    if -EPSILON < v < EPSILON:
+        return 0.0
+    return round(round(v * 1e11) / 100) / 1e9
+
+
+def _nine(v: float) -> float:
+    """``v`` with 9 decimals: rounded at 11 first (as integers, fast), so that a value exactly
+    halfway at the 10th decimal (36.4619140625) does not round up or down depending on the
+    order the database summed its floats in."""
+    return round(round(v * 1e11) / 100) / 1e9
 
 
 def _day_end(day: date, zone: ZoneInfo) -> datetime:
@@ -355,6 +457,18 @@ def _first_day(span: DataSpan, store_id: str, zone: ZoneInfo) -> date | None:
     """A store's opening day when it has no created_date: its first transaction's day."""
     first = span.first_by_store.get(store_id)
     return None if first is None else local_date(first, zone)
+
+
+def item_links(source: Source, item_ids: list[str]) -> dict[str, str]:
+    """Item link → item for the items in scope (a merged item has several links)."""
+    links: dict[str, str] = {}
+    for k in range(0, len(item_ids), 5000):
+        rows = source.rows(
+            "SELECT id, item_id FROM item_link WHERE item_id IN :items",
+            {"items": item_ids[k : k + 5000]},
+        )
+        links.update((str(link), str(item)) for link, item in rows)
+    return links
 
 
 def load_preferences(source: Source, store_ids: list[str]) -> Preferences:

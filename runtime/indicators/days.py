@@ -37,6 +37,21 @@ class Frame:
         return day_number(self.day)
 
 
+def _window(
+    rows: Sequence[tuple[int, int, float]], first: int, hi: int, split: int
+) -> list[tuple[int, float]]:
+    """A window's (day, net units), one entry per day, from a pair's (day, part, units) rows."""
+    days: list[tuple[int, float]] = []
+    for d, part, units in rows:  # sorted by (day, part)
+        if d < first or d > hi or (d == hi and part > split):
+            continue
+        if days and days[-1][0] == d:
+            days[-1] = (d, days[-1][1] + units)
+        else:
+            days.append((d, units))
+    return days
+
+
 def count_out_days(
     opening: float, days: Sequence[tuple[int, float]], first: int, lo: int, hi: int
 ) -> int:
@@ -60,31 +75,41 @@ def count_out_days(
     return count
 
 
+def store_frames(
+    frames: Sequence[Frame], store: str
+) -> list[tuple[Frame, int, list[tuple[date, int, int]]]]:
+    """Each frame, its last day number and its windows for ``store`` (its own AMC windows
+    included) as (first day, day number, column of the window's opening sum)."""
+    return [
+        (
+            f,
+            f.last,
+            [
+                (w, day_number(w), f.opening_cols[w])
+                for w in sorted(f.windows | f.store_windows.get(store, set()))
+            ],  # fmt: skip
+        )
+        for f in frames
+    ]
+
+
 def frame_days(
-    frames: Sequence[Frame],
+    frames: Sequence[tuple[Frame, int, list[tuple[date, int, int]]]],
     rows: Sequence[tuple[int, int, float]],
     total: float,
     sums: Sequence[float],
-    opened: date | None,
-    store: str,
+    opened: int | None,
 ) -> dict[tuple[datetime, date], int]:
     """Every (instant, window first day) count for one pair; ``rows`` = (day, part, units)
-    sorted, ``sums`` the pair's movement sums (for the opening balance of each window)."""
+    sorted by day and part, ``sums`` the pair's movement sums (for each window's opening),
+    ``opened`` the store's opening day number."""
     out: dict[tuple[datetime, date], int] = {}
-    opened_n = day_number(opened) if opened is not None else None
-    for frame in frames:
-        hi = frame.last
-        for start in frame.windows | frame.store_windows.get(store, set()):
-            first = day_number(start)
-            days: list[tuple[int, float]] = []
-            for d, part, units in rows:  # sorted by (day, part); one entry per day
-                if d < first or d > hi or (d == hi and part > frame.split):
-                    continue
-                if days and days[-1][0] == d:
-                    days[-1] = (d, days[-1][1] + units)
-                else:
-                    days.append((d, units))
-            opening = total - sums[frame.opening_cols[start]]
-            lo = first if opened_n is None else max(first, opened_n)
+    for frame, hi, windows in frames:
+        for start, first, opening_col in windows:
+            opening = total - sums[opening_col]
+            if not rows and opening > EPSILON:
+                continue  # in stock when the window starts and nothing moved in it: 0
+            days = _window(rows, first, hi, frame.split)
+            lo = first if opened is None else max(first, opened)
             out[(frame.cut, start)] = count_out_days(opening, days, first, lo, hi)
     return out

@@ -129,70 +129,109 @@ class MovementPass:
         return len(self._cols)
 
     def sql(self, groups: Sequence[tuple[list[str], datetime]], ordered: bool) -> str:
-        """The statement for ``groups`` of (store ids, cut): each store's rows after its cut."""
+        """The statement for ``groups`` of (store ids, cut): each store's rows after its cut.
+
+        Three levels: the lines with their effective instant (``at``); then ``b``, how many of
+        the pass's cut instants lie before ``at``, and ``c``, the class of the invoice type; then
+        the sums, each of which tests ``b`` and ``c`` (small integers) instead of comparing
+        timestamps (text on SQLite) once per sum.
+        """
         self.params = {}
         src, p = self.source, self._param
+        cuts = self._instants(groups)
+        where = {cut: n for n, cut in enumerate(cuts)}  # at > cut  <=>  b > where[cut]
+        classes = self._classes()
         sums = []
         for key in self._cols:
             if key[0] == "all":
                 sums.append("SUM(m.units)")
             elif key[0] == "after":
-                sums.append(f"SUM(CASE WHEN m.at > {p(src.ts(key[1]))} THEN m.units ELSE 0 END)")
+                sums.append(f"SUM(CASE WHEN m.b > {where[key[1]]} THEN m.units ELSE 0 END)")
             else:
-                kinds = ", ".join(f"'{k}'" for k in key[1])
-                lo, hi = p(src.ts(key[2])), p(src.ts(key[3]))
-                sums.append(
-                    f"SUM(CASE WHEN m.at > {lo} AND m.at <= {hi} AND m.kind IN ({kinds}) "
-                    "THEN m.units ELSE 0 END)"
-                )
-        grp = "0"
-        cut = p(src.ts(groups[0][1]))
+                lo, hi, cls = where[key[2]], where[key[3]], classes[key[1]]
+                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.c = {cls} "
+                            "THEN m.units ELSE 0 END)")  # fmt: skip
+        grp, cut = "0", p(src.ts(groups[0][1]))
         if len(groups) > 1:
             stores = [p(ids) for ids, _ in groups]
             grp = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {n}" for n, s in
                                      enumerate(stores)) + " END"  # fmt: skip
-            cut = "CASE m.grp " + " ".join(f"WHEN {n} THEN {p(src.ts(c))}" for n, (_, c) in
-                                           enumerate(groups)) + " END"  # fmt: skip
+            cut = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {p(src.ts(c))}" for s, (_, c)
+                                     in zip(stores, groups, strict=True)) + " END"  # fmt: skip
+        bucket = "CASE " + " ".join(f"WHEN r.at > {p(src.ts(c))} THEN {n + 1}" for n, c in
+                                    reversed(list(enumerate(cuts)))) + " ELSE 0 END"  # fmt: skip
+        by_kind = self._kind_classes(classes)
+        kind = ("CASE r.kind " + " ".join(f"WHEN '{k}' THEN {n}" for k, n in by_kind.items())
+                + " ELSE 0 END") if by_kind else "0"  # fmt: skip
+        sl = (
+            f"CASE WHEN m.b > {where[self.batch_from]} THEN m.sl END" if self.batch_from else "NULL"
+        )
+        day, part = self._day_keys(where)
         earliest = p(src.ts(min(c for _, c in groups)))
         all_stores = p([s for ids, _ in groups for s in ids])
-        sl = (
-            f"CASE WHEN m.at > {p(src.ts(self.batch_from))} THEN m.sl END"
-            if self.batch_from
-            else "NULL"
-        )
-        day, part = self._day_keys()
         if src.dialect == "sqlite":
             # open mSupply's SQLite invoice_line has no index on invoice_id: scan the lines
             # once, looking each invoice up by its primary key (CROSS JOIN fixes that order)
-            joins = "invoice_line l CROSS JOIN invoice i JOIN item_link k ON k.id = l.item_link_id"
+            joins = "invoice_line l CROSS JOIN invoice i"
             on, fence = "i.id = l.invoice_id AND ", "LIMIT -1 OFFSET 0"
         else:
-            joins = ("invoice_line l JOIN invoice i ON i.id = l.invoice_id "
-                     "JOIN item_link k ON k.id = l.item_link_id")  # fmt: skip
+            joins = "invoice_line l JOIN invoice i ON i.id = l.invoice_id"
             on, fence = "", "OFFSET 0"
         # group and order by the same output columns (by position), so SQLite emits its groups
         # in order instead of sorting them a second time
-        keys = ", ".join(["1", "2", "3", *(str(n) for n, k in ((4, sl), (5, day), (6, part))
+        # (days before stock lines: a pair's day buckets come in order)
+        keys = ", ".join(["1", "2", "3", *(str(n) for n, k in ((5, day), (6, part), (4, sl))
                                            if k not in ("NULL", "0"))])  # fmt: skip
-        # the fence keeps the subquery a row source, so the effective timestamp is computed
-        # once per line rather than once per sum that uses it
+        # each fence keeps its subquery a row source, so every expression is computed once per
+        # line that passes its store's cut rather than once per sum that uses it
         return f"""
 SELECT m.grp, m.store_id, m.item_id, {sl} AS sl, {day} AS d, {part} AS part,
        {", ".join(sums) or "0"}
 FROM (
-  SELECT i.store_id AS store_id, k.item_id AS item_id, l.stock_line_id AS sl, i.type AS kind,
-         {UNITS_SQL} AS units, {effective_sql(src)} AS at, {grp} AS grp
-  FROM {joins}
-  WHERE {on}i.store_id IN {all_stores} AND k.item_id IN :items AND {moves_stock_sql(src)}
-    AND {_prefilter(src, earliest)}
+  SELECT r.grp AS grp, r.store_id AS store_id, r.item_id AS item_id, r.sl AS sl, r.units AS units,
+         r.at AS at, {bucket} AS b, {kind} AS c
+  FROM (
+    SELECT i.store_id AS store_id, l.item_link_id AS item_id, l.stock_line_id AS sl, i.type AS kind,
+           {UNITS_SQL} AS units, {effective_sql(src)} AS at, {grp} AS grp
+    FROM {joins}
+    WHERE {on}i.store_id IN {all_stores} AND {moves_stock_sql(src)}
+      AND {_prefilter(src, earliest)} AND {effective_sql(src)} > {cut}
+    {fence}
+  ) r
   {fence}
 ) m
-WHERE m.at > {cut}
 GROUP BY {keys}
 {"ORDER BY " + keys if ordered else ""}
 """
 
-    def _day_keys(self) -> tuple[str, str]:
+    def _instants(self, groups: Sequence[tuple[list[str], datetime]]) -> list[datetime]:
+        """Every instant a sum, a key or a store's cut compares ``at`` with, in order."""
+        found = {c for _, c in groups}
+        for key in self._cols:
+            found.update(k for k in key[1:] if isinstance(k, datetime))
+        if self.batch_from is not None:
+            found.add(self.batch_from)
+        if self.days is not None:
+            found.update((self.days.first, self.days.last))
+        return sorted(found)
+
+    def _classes(self) -> dict[tuple[str, ...], int]:
+        """A class number per kind set the flows use (1, 2, …; 0 = every other type)."""
+        sets = sorted({key[1] for key in self._cols if key[0] == "flow"})
+        return {kinds: n for n, kinds in enumerate(sets, start=1)}
+
+    @staticmethod
+    def _kind_classes(classes: dict[tuple[str, ...], int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for kinds, n in classes.items():
+            for k in kinds:
+                if k in out and out[k] != n:
+                    raise AssertionError(f"invoice type {k} in two flow classes")
+                out[k] = n
+        # the most frequent type first: the CASE stops at its first match
+        return dict(sorted(out.items(), key=lambda kv: kv[0] != "PRESCRIPTION"))
+
+    def _day_keys(self, where: dict[datetime, int]) -> tuple[str, str]:
         keys = self.days
         if keys is None:
             return "NULL", "0"
@@ -206,7 +245,7 @@ GROUP BY {keys}
                 branches.append(f"WHEN m.at <= {p(src.ts(starts) if starts else None)} "
                                 f"THEN {prev.seconds}")  # fmt: skip
             offset = f"(CASE {' '.join(branches)} ELSE {keys.segments[-1].seconds} END)"
-        window = f"m.at > {p(src.ts(keys.first))} AND m.at <= {p(src.ts(keys.last))}"
+        window = f"m.b > {where[keys.first]} AND m.b <= {where[keys.last]}"
         day = f"CASE WHEN {window} THEN ({src.epoch_sql('m.at')} + {offset}) / 86400 END"
         parts = [
             f"CASE WHEN m.at > {p(src.ts(r))} AND m.at <= {p(src.ts(e))} THEN 1 ELSE 0 END"
@@ -242,8 +281,9 @@ class BatchSum:
 
 
 def stock_sql(source: Source, sums: Sequence[BatchSum], params: dict[str, Any]) -> str:
-    """Per (store, item) of a chunk: units in stock and available now, and each batch sum as if
-    no batch had moved after its cut (the caller corrects those that did)."""
+    """Per (store, item link) of a chunk: units in stock and available now, and each batch sum
+    as if no batch had moved after its cut (the caller corrects those that did). Item links
+    are resolved to items by the caller, which knows the few links of merged items."""
     cols = []
     for n, s in enumerate(sums):
         units = "s.total_number_of_packs * s.pack_size"
@@ -259,19 +299,17 @@ def stock_sql(source: Source, sums: Sequence[BatchSum], params: dict[str, Any]) 
         cols.append(f"SUM(CASE WHEN {units} > {EPSILON} AND {test} THEN {units} ELSE 0 END)")
     extra = "".join(f", {c}" for c in cols)
     return (
-        "SELECT s.store_id, k.item_id, SUM(s.total_number_of_packs * s.pack_size), "
+        "SELECT s.store_id, s.item_link_id, SUM(s.total_number_of_packs * s.pack_size), "
         f"SUM(s.available_number_of_packs * s.pack_size){extra} "
-        "FROM stock_line s JOIN item_link k ON k.id = s.item_link_id "
-        "WHERE s.store_id IN :stores AND k.item_id IN :items GROUP BY s.store_id, k.item_id"
+        "FROM stock_line s WHERE s.store_id IN :stores GROUP BY s.store_id, s.item_link_id"
     )
 
 
 def batch_details_sql() -> str:
-    """Stock lines by id, of the chunk's pairs: (id, store, item, units now, expiry, pack size,
-    cost per pack)."""
+    """Stock lines by id, of the chunk's stores: (id, store, item link, units now, expiry, pack
+    size, cost per pack)."""
     return (
-        "SELECT s.id, s.store_id, k.item_id, s.total_number_of_packs * s.pack_size, "
+        "SELECT s.id, s.store_id, s.item_link_id, s.total_number_of_packs * s.pack_size, "
         "s.expiry_date, s.pack_size, COALESCE(s.cost_price_per_pack, 0) FROM stock_line s "
-        "JOIN item_link k ON k.id = s.item_link_id WHERE s.id IN :ids AND s.store_id IN :stores "
-        "AND k.item_id IN :items"
+        "WHERE s.id IN :ids AND s.store_id IN :stores"
     )

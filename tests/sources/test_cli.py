@@ -52,7 +52,13 @@ def test_demo_data_then_indicators(tmp_path: Path) -> None:
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 3 * 4 * len(INDICATORS)
-    assert set(rows[0]) == {"store_code", "org_unit", "item_code", "indicator", "value"}
+    assert set(rows[0]) == {
+        "store_code", "org_unit", "item_code", "indicator", "value", "no_value_because"
+    }  # fmt: skip
+    # months of stock has no value where nothing was consumed, and says why
+    assert {r["no_value_because"] for r in rows if not r["value"]} <= {
+        "no consumption in the look-back window (AMC 0): months of stock undefined"
+    }
     assert {r["store_code"] for r in rows} == {"S001", "S002", "S003"}
     # identity on every pair: end = beginning + received - issued + adjustments + repack net
     # (repacks net to zero units), so the columns of one pair must balance within rounding
@@ -61,6 +67,7 @@ def test_demo_data_then_indicators(tmp_path: Path) -> None:
         by_pair.setdefault((r["store_code"], r["item_code"]), {})[r["indicator"]] = (
             float(r["value"]) if r["value"] else float("nan")
         )
+    assert len(by_pair) == 12
     for values in by_pair.values():
         flows = (
             values["stock_beginning_of_month"]

@@ -346,6 +346,28 @@ def test_store_codes_from_name_properties_then_custom_data(dialect: str, make_db
     assert got["SB"] == ("OU_B", None) and got["SC"] == ("OU_C2", None)
 
 
+def test_indicators_command_says_which_stores_have_no_code(make_db: MakeDb) -> None:
+    from click.testing import CliRunner
+
+    from dhispatch.runtime.cli.main import cli
+
+    ledger = stores_ledger()
+    ledger.movements.append(Movement("m", "sa", "x", "INBOUND_SHIPMENT", "STOCK_IN", 1, 1,
+                                     T(2024, 1, 5), "b"))  # fmt: skip
+    ledger.batches.append(BatchRow("b", "sa", "x", 1, 1, 1, None, 1.0))
+    result = CliRunner().invoke(cli, [
+        "indicators", "--source", make_db(ledger, "sqlite", CURRENT), "--at", "2024-01-05",
+        "--org-unit", "custom:Dhis2Code", "--indicator", "stock_on_hand",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "store SD has no org unit: no 'Dhis2Code' in its name's properties or custom data",
+        "store SG has no org unit: its name's property 'Dhis2Code' is true, not a code",
+    ]
+    # the other stores never transacted: their rows say so
+    assert "SB,OU_B,X,stock_on_hand,,the store has no transactions in the database" in result.stdout
+
+
 # -- 6. item user fields of every type -------------------------------------------------------
 def fields_ledger() -> Ledger:
     led = Ledger([StoreRow("s", "S")], ["a", "b", "c", "d"])
