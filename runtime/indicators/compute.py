@@ -188,7 +188,7 @@ class _Pass:
 
     # -- reading ---------------------------------------------------------------------------
     def run(self, per_pass: int) -> Iterator[list[IndicatorValue]]:
-        """Each chunk's values, chunk after chunk."""
+        """Each store's values, chunk after chunk."""
         chunks = [self.stores[s : s + per_pass] for s in range(0, len(self.stores), per_pass)]
         if self.source.dialect == "sqlite":
             rows = self._movement_rows(self.stores, ordered=True)
@@ -199,14 +199,14 @@ class _Pass:
                 while head is not None and head[1] in ids:
                     mine.append(head)
                     head = next(rows, None)
-                yield self._values(chunk, mine)
+                yield from self._values(chunk, mine)
             self.source.release()
             return
         for chunk in chunks:
             self._tune_postgres()
             # grouped by hash, ordered here (PostgreSQL would sort every line by collation)
             ordered = sorted(self._movement_rows(chunk, ordered=False), key=_ROW_ORDER)
-            yield self._values(chunk, ordered)
+            yield from self._values(chunk, ordered)
 
     def _movement_rows(self, stores: Sequence[Store], *, ordered: bool) -> Iterator[Any]:
         groups = [
@@ -230,7 +230,7 @@ class _Pass:
         )
 
     # -- values ----------------------------------------------------------------------------
-    def _values(self, chunk: Sequence[Store], rows: list[Any]) -> list[IndicatorValue]:
+    def _values(self, chunk: Sequence[Store], rows: list[Any]) -> Iterator[list[IndicatorValue]]:
         """A chunk's pairs from its movement rows and stock lines, then every value."""
         store_ids = [s.id for s in chunk]
         pairs, batch_after, days = self._pairs(rows)
@@ -240,7 +240,7 @@ class _Pass:
         if self.source.dialect == "postgresql":
             # every statement of the chunk is done: drop its snapshot before yielding
             self.source.release()
-        return self._emit(chunk, pairs, days)
+        yield from self._emit(chunk, pairs, days)
 
     def _pairs(
         self, rows: list[Any]
@@ -255,6 +255,7 @@ class _Pass:
         days: dict[tuple[str, str], list[Any]] = {}
         day_col = None if self.movements.all is None else 6 + self.movements.all
         links = self.links
+        batch_width = len(self.batches.sums)
         for (store, link), group in groupby(rows, key=_PAIR):
             item = links.get(link)
             if item is None:
@@ -263,12 +264,12 @@ class _Pass:
             members = list(group)
             one = members[0]
             if len(members) == 1 and one[3] is None and one[4] is None and key not in pairs:
-                pairs[key] = Pair(store, one[6:], 0.0, 0.0, [])
+                pairs[key] = Pair(store, one[6:], 0.0, 0.0, [0.0] * batch_width)
                 continue
             sums = [sum(column) for column in zip(*[r[6:] for r in members], strict=True)]
             if key in pairs:  # a merged item's second link
                 sums = [a + b for a, b in zip(pairs[key].sums, sums, strict=True)]
-            pairs[key] = Pair(store, sums, 0.0, 0.0, [])
+            pairs[key] = Pair(store, sums, 0.0, 0.0, [0.0] * batch_width)
             for r in members:
                 if r[3] is not None:
                     kept = batch_after.get(r[3])
@@ -295,13 +296,11 @@ class _Pass:
             key = (row[0], item)
             pair = pairs.get(key)
             if pair is None:
-                pairs[key] = pair = Pair(row[0], [0.0] * width, 0.0, 0.0, [])
-            batch = [float(v or 0) for v in row[4:]]
-            if pair.batch:  # a merged item's second link
-                batch = [a + b for a, b in zip(pair.batch, batch, strict=True)]
+                pairs[key] = pair = Pair(row[0], [0.0] * width, 0.0, 0.0, [0.0] * len(row[4:]))
+            # (a merged item's links add up)
+            pair.batch = [a + float(b or 0) for a, b in zip(pair.batch, row[4:], strict=True)]
             pair.total += float(row[2] or 0)
             pair.avail += float(row[3] or 0)
-            pair.batch = batch
 
     def _correct_batches(
         self,
@@ -335,64 +334,69 @@ class _Pass:
         chunk: Sequence[Store],
         pairs: dict[tuple[str, str], Pair],
         days: dict[tuple[str, str], list[Any]],
-    ) -> list[IndicatorValue]:
-        """Every value of the chunk: store, item, request. Built request by request over a
-        store's items (list comprehensions and C-level zips: this runs once per value)."""
+    ) -> Iterator[list[IndicatorValue]]:
+        """Every value of the chunk, a store at a time: item, request. Built request by request
+        over the store's items (list comprehensions and C-level zips: this runs per value)."""
         plans, span, scope = self.plans, self.span, self.scope
         frames = [f for f in self.frames.values() if f.starts()]
-        keyed = [(p.req.key, p.value, p.req.indicator) for p in plans]
+        keyed = [(p.req.key, p.value, p.req.indicator, p.held) for p in plans]
         item_ids = [i.id for i in scope.items]
         zero = [0.0] * self.width
         empty = [0.0] * len(self.batches.sums)
-        out: list[IndicatorValue] = []
         for store in chunk:
             sid = store.id
             early = [span.before_data(sid, p.cut) for p in plans]
             if any(reason is not None for reason in early):
+                out: list[IndicatorValue] = []
                 for iid in item_ids:
                     both = (sid, iid)
                     self._emit_pair(out.append, both, pairs.get(both), keyed, early,
                                     days.get(both, ()))  # fmt: skip
+                yield out
                 continue
             opened_on = self.opened[sid]
             opened = None if opened_on is None else day_number(opened_on)
             windows = store_frames(frames, sid)
             held: list[Pair | None] = []
-            for iid in item_ids:
+            outside: list[int] = []  # items outside the store's range that it has records of
+            for n, iid in enumerate(item_ids):
                 pair = pairs.get((sid, iid))
-                if pair is None and scope.in_range(sid, iid):
+                if not scope.in_range(sid, iid):
+                    if pair is not None:
+                        outside.append(n)
+                elif pair is None:
                     pair = Pair(sid, zero, 0.0, 0.0, empty)  # in the range, never held: zeros
                 if pair is not None and frames:
                     pair.dos = frame_days(windows, days.get((sid, iid), ()), pair.total,
                                           pair.sums, opened)  # fmt: skip
                 held.append(pair)
-            columns = [_column(key, sid, item_ids, held, formula, name)
-                       for key, formula, name in keyed]  # fmt: skip
-            out.extend(chain.from_iterable(zip(*columns, strict=True)))
-        return out
+            columns = [_column(key, sid, item_ids, _only_held(held, outside, had), formula, name)
+                       for key, formula, name, had in keyed]  # fmt: skip
+            yield list(chain.from_iterable(zip(*columns, strict=True)))
 
     def _emit_pair(
         self,
         add: Any,
         pair_key: tuple[str, str],
         pair: Pair | None,
-        keyed: list[tuple[str, Any, str]],
+        keyed: list[tuple[str, Any, str, Any]],
         early: list[str | None],
         dos_rows: Sequence[Any],
     ) -> None:
         """A pair of a store with a request before its data (the slow, general path)."""
         sid, iid = pair_key
-        if pair is None and self.scope.in_range(sid, iid):
+        in_range = self.scope.in_range(sid, iid)
+        if pair is None and in_range:
             pair = Pair(sid, [0.0] * self.width, 0.0, 0.0, [0.0] * len(self.batches.sums))
         frames = store_frames([f for f in self.frames.values() if f.starts()], sid)
         opened = self.opened[sid]
         if pair is not None and frames:
             pair.dos = frame_days(frames, dos_rows, pair.total, pair.sums,
                                   None if opened is None else day_number(opened))  # fmt: skip
-        for (key, formula, indicator), before in zip(keyed, early, strict=True):
+        for (key, formula, indicator, had), before in zip(keyed, early, strict=True):
             if before is not None:
                 add(_make((key, sid, iid, None, before)))
-            elif pair is None:
+            elif pair is None or not (in_range or had(pair)):
                 add(_make((key, sid, iid, None, NOT_IN_RANGE)))
             else:
                 v = formula(pair)
@@ -410,6 +414,18 @@ def _ROW_ORDER(row: Any) -> tuple[Any, ...]:  # noqa: N802 - a sort key, like _P
 
 _make = partial(tuple.__new__, IndicatorValue)
 _EXACT = frozenset(("days_out_of_stock", "stocked_out"))  # counts and flags: never rounded
+
+
+def _only_held(pairs: list[Pair | None], outside: list[int], had: Any) -> list[Pair | None]:
+    """``pairs`` without the items outside the range that the store did not have in P."""
+    if not outside:
+        return pairs
+    kept = list(pairs)
+    for n in outside:
+        pair = kept[n]
+        if pair is not None and not had(pair):
+            kept[n] = None
+    return kept
 
 
 def _column(
@@ -434,18 +450,17 @@ def _column(
 
 
 def _clean(v: float | None) -> float | None:
-    """Float residue of fractional packs (1e-15) is zero; 9 decimals are kept (``_nine``)."""
-    if v is None or v.is_integer():
+    """A value as sent: float residue of fractional packs (1e-15) is zero (never -0.0), and 9
+    decimals are kept, rounded at 11 first (as integers: fast), so that a value exactly halfway
+    at the 10th decimal (36.4619140625) does not round up or down depending on the order the
+    database summed its floats in (measured: no value of the benchmark country differs between
+    SQLite and PostgreSQL, or between the engine's versions; rounding at 9 at once: one did)."""
+    if v is None:
         return v
     if -EPSILON < v < EPSILON:
-        return 0.0
-    return round(round(v * 1e11) / 100) / 1e9
-
-
-def _nine(v: float) -> float:
-    """``v`` with 9 decimals: rounded at 11 first (as integers, fast), so that a value exactly
-    halfway at the 10th decimal (36.4619140625) does not round up or down depending on the
-    order the database summed its floats in."""
+        return 0.0  # (and never -0.0)
+    if v.is_integer():
+        return v
     return round(round(v * 1e11) / 100) / 1e9
 
 

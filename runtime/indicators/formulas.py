@@ -113,6 +113,19 @@ class Plan:
         self.period_cut = before_day(req.period_start, ctx.zone)
         self._earliest: dict[str, datetime] = {}
         self.value: Formula = _FORMULAS[req.indicator](self, ctx)
+        self.held = self._held(ctx)
+
+    def _held(self, ctx: Context) -> Callable[[Pair], bool]:
+        """Whether the store had the item at some time in P: stock when P began or at R, or a
+        movement in between (what an item outside the store's range needs to get values)."""
+        start = ctx.movements.after(self.period_cut)
+        end = ctx.movements.after(self.cut)
+        moved = ctx.movements.moves(self.period_cut, self.cut)
+        return lambda p: (
+            p.sums[moved] > 0
+            or abs(p.total - p.sums[start]) > EPSILON
+            or abs(p.total - p.sums[end]) > EPSILON
+        )
 
     def earliest(self, store: str) -> datetime:
         """The earliest instant this request reads movements after, for ``store``."""

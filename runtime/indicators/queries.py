@@ -114,6 +114,10 @@ class MovementPass:
         """Column: Σ signed units of ``kinds`` with ``lo < effective time <= hi``."""
         return self._column(("flow", tuple(kinds), lo, hi))
 
+    def moves(self, lo: datetime, hi: datetime) -> int:
+        """Column: how many movements have ``lo < effective time <= hi``."""
+        return self._column(("moves", lo, hi))
+
     def every_row(self) -> int:
         """Column: Σ signed units of every row (a day bucket's net movement)."""
         self.all = self._column(("all",))
@@ -145,6 +149,9 @@ class MovementPass:
         for key in self._cols:
             if key[0] == "all":
                 sums.append("SUM(m.units)")
+            elif key[0] == "moves":
+                lo, hi = where[key[1]], where[key[2]]
+                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} THEN 1 ELSE 0 END)")
             elif key[0] == "after":
                 sums.append(f"SUM(CASE WHEN m.b > {where[key[1]]} THEN m.units ELSE 0 END)")
             else:
@@ -282,8 +289,10 @@ class BatchSum:
 
 def stock_sql(source: Source, sums: Sequence[BatchSum], params: dict[str, Any]) -> str:
     """Per (store, item link) of a chunk: units in stock and available now, and each batch sum
-    as if no batch had moved after its cut (the caller corrects those that did). Item links
-    are resolved to items by the caller, which knows the few links of merged items."""
+    as if no batch had moved after its cut (the caller corrects those that did), over the
+    stock lines that hold stock (empty ones add nothing; open mSupply keeps them for ever).
+    Item links are resolved to items by the caller, which knows the few links of merged
+    items."""
     cols = []
     for n, s in enumerate(sums):
         units = "s.total_number_of_packs * s.pack_size"
@@ -301,7 +310,9 @@ def stock_sql(source: Source, sums: Sequence[BatchSum], params: dict[str, Any]) 
     return (
         "SELECT s.store_id, s.item_link_id, SUM(s.total_number_of_packs * s.pack_size), "
         f"SUM(s.available_number_of_packs * s.pack_size){extra} "
-        "FROM stock_line s WHERE s.store_id IN :stores GROUP BY s.store_id, s.item_link_id"
+        "FROM stock_line s WHERE s.store_id IN :stores "
+        "AND (s.total_number_of_packs <> 0 OR s.available_number_of_packs <> 0) "
+        "GROUP BY s.store_id, s.item_link_id"
     )
 
 

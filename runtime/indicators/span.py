@@ -25,7 +25,10 @@ from dhispatch.runtime.indicators.timeframe import naive_utc
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError
 
-NOT_IN_RANGE = "item not in the store's range (no master list of the store has it) and never held"
+NOT_IN_RANGE = (
+    "item not in the store's range (no master list of the store has it) and not held in the "
+    "period (no stock, no movement)"
+)
 
 
 class ReferenceDateError(SourceError):

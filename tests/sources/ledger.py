@@ -404,16 +404,19 @@ def reference(
                 if m.store == store.id and m.item == item and _counts(m, version)
             ]
             batches = [b for b in ledger.batches if b.store == store.id and b.item == item]
-            # (every ledger gives a pair with movements a stock line, as open mSupply does)
-            assert batches or not moves, (store.id, item)
             if start is None or r < start:  # before the data starts: no value
-                out[(store.id, item)] = None
-                continue
-            if not batches and item not in ledger.range_of(store):  # not held, not in range
                 out[(store.id, item)] = None
                 continue
             total_now = sum(b.total_packs * b.pack_size for b in batches)
             avail_now = sum(b.available_packs * b.pack_size for b in batches)
+            if item not in ledger.range_of(store):
+                # outside the store's range: values only when the store had some in P
+                at_start = total_now - sum(_units(m) for m in moves if m.at and m.at >= p_start)
+                at_r = total_now - sum(_units(m) for m in moves if m.at and m.at > r)
+                moved = any(m.at and p_start <= m.at <= r for m in moves)
+                if not moved and abs(at_start) <= EPS and abs(at_r) <= EPS:
+                    out[(store.id, item)] = None
+                    continue
 
             def after(x: datetime, moves: list[Movement] = moves) -> float:
                 return sum(_units(m) for m in moves if m.at and m.at > x)

@@ -50,11 +50,14 @@ def _ledger(seed: int) -> Ledger:
             f"S{k}",
             created=rnd.choice([None, None, date(2023, 12, 1), date(2024, 2, 10)]),
             lookback=rnd.choice([None, 0.0, 1.0, 2.0, 1.5]),
+            lists=rnd.choice([("All items",), ("Two",), ()]),
         )
         for k in range(N_STORES)
     ]
     items = ["i0", "i1", "i2"]
-    ledger = Ledger(stores, items, days_in_month=30.0, adjust=True)
+    ledger = Ledger(
+        stores, items, days_in_month=30.0, adjust=True, master_lists={"Two": ["i0", "i1"]}
+    )
     n = 0
     for store in stores:
         for item in items:
