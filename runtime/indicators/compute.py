@@ -169,7 +169,9 @@ class _Pass:
             return
         for frame in frames:
             for start in frame.starts():
-                frame.opening_cols[start] = self.movements.after(before_day(start, self.zone))
+                cut = before_day(start, self.zone)
+                frame.opening_cols[start] = self.movements.after(cut)
+                frame.outflow_cols[start] = self.movements.outflow(cut, frame.cut)
         first = before_day(min(min(f.starts()) for f in frames), self.zone)
         last = max(f.cut for f in self.frames.values())
         # an instant inside a day, with later instants in the pass: its day is split at it
@@ -256,32 +258,37 @@ class _Pass:
         day_col = None if self.movements.all is None else 6 + self.movements.all
         links = self.links
         batch_width = len(self.batches.sums)
+        has_batch = self.movements.batch_from is not None
         for (store, link), group in groupby(rows, key=_PAIR):
             item = links.get(link)
             if item is None:
                 continue  # an item outside the scope
             key = (store, item)
             members = list(group)
-            one = members[0]
-            if len(members) == 1 and one[3] is None and one[4] is None and key not in pairs:
-                pairs[key] = Pair(store, one[6:], 0.0, 0.0, [0.0] * batch_width)
-                continue
-            sums = [sum(column) for column in zip(*[r[6:] for r in members], strict=True)]
+            if len(members) == 1:
+                one = members[0]
+                sums: Any = one[6:]
+                if one[3] is None and one[4] is None and key not in pairs:
+                    pairs[key] = Pair(store, sums, 0.0, 0.0, [0.0] * batch_width)
+                    continue
+            else:
+                sums = list(map(sum, zip(*[r[6:] for r in members], strict=True)))
             if key in pairs:  # a merged item's second link
                 sums = [a + b for a, b in zip(pairs[key].sums, sums, strict=True)]
             pairs[key] = Pair(store, sums, 0.0, 0.0, [0.0] * batch_width)
-            for r in members:
-                if r[3] is not None:
-                    kept = batch_after.get(r[3])
-                    batch_after[r[3]] = (
-                        list(r[6:])
-                        if kept is None
-                        else [x + y for x, y in zip(kept, r[6:], strict=True)]
-                    )
+            if has_batch:
+                for r in members:
+                    if r[3] is not None:
+                        kept = batch_after.get(r[3])
+                        batch_after[r[3]] = (
+                            list(r[6:])
+                            if kept is None
+                            else [x + y for x, y in zip(kept, r[6:], strict=True)]
+                        )
             if day_col is not None:
                 found = [(r[4], r[5], r[day_col]) for r in members if r[4] is not None]
                 if found:
-                    days[key] = sorted(days.get(key, []) + found) if key in days else found
+                    days[key] = sorted(days[key] + found) if key in days else found
         return pairs, batch_after, days
 
     def _stock(self, store_ids: list[str], pairs: dict[tuple[str, str], Pair]) -> None:

@@ -16,6 +16,8 @@ from datetime import datetime
 from dhispatch.runtime.indicators.definitions import EPSILON
 from dhispatch.runtime.indicators.timeframe import day_number
 
+Window = tuple[date, int, int, int]  # first day, its number, opening column, outflow column
+
 
 @dataclass(slots=True)
 class Frame:
@@ -27,6 +29,7 @@ class Frame:
     windows: set[date] = field(default_factory=set)  # for every store
     store_windows: dict[str, set[date]] = field(default_factory=dict)  # AMC's, per store
     opening_cols: dict[date, int] = field(default_factory=dict)  # window -> after(window) column
+    outflow_cols: dict[date, int] = field(default_factory=dict)  # window -> Σ outgoing units
     split: int = 0
 
     def starts(self) -> set[date]:
@@ -75,26 +78,24 @@ def count_out_days(
     return count
 
 
-def store_frames(
-    frames: Sequence[Frame], store: str
-) -> list[tuple[Frame, int, list[tuple[date, int, int]]]]:
+def store_frames(frames: Sequence[Frame], store: str) -> list[tuple[Frame, int, list[Window]]]:
     """Each frame, its last day number and its windows for ``store`` (its own AMC windows
-    included) as (first day, day number, column of the window's opening sum)."""
+    included)."""
     return [
         (
             f,
             f.last,
             [
-                (w, day_number(w), f.opening_cols[w])
+                (w, day_number(w), f.opening_cols[w], f.outflow_cols[w])
                 for w in sorted(f.windows | f.store_windows.get(store, set()))
-            ],  # fmt: skip
+            ],
         )
         for f in frames
     ]
 
 
 def frame_days(
-    frames: Sequence[tuple[Frame, int, list[tuple[date, int, int]]]],
+    frames: Sequence[tuple[Frame, int, list[Window]]],
     rows: Sequence[tuple[int, int, float]],
     total: float,
     sums: Sequence[float],
@@ -105,10 +106,10 @@ def frame_days(
     ``opened`` the store's opening day number."""
     out: dict[tuple[datetime, date], int] = {}
     for frame, hi, windows in frames:
-        for start, first, opening_col in windows:
+        for start, first, opening_col, outflow_col in windows:
             opening = total - sums[opening_col]
-            if not rows and opening > EPSILON:
-                continue  # in stock when the window starts and nothing moved in it: 0
+            if opening + sums[outflow_col] > EPSILON:
+                continue  # even if every outgoing unit had left first, stock stays > 0: 0
             days = _window(rows, first, hi, frame.split)
             lo = first if opened is None else max(first, opened)
             out[(frame.cut, start)] = count_out_days(opening, days, first, lo, hi)

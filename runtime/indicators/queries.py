@@ -49,12 +49,20 @@ def effective_sql(source: Source) -> str:
     )
 
 
-def moves_stock_sql(source: Source) -> str:
-    """Conditions on an invoice line ``l`` that moves stock: a stock line type, packs > 0, and
+def moves_stock_sql(source: Source, line: str = "l") -> str:
+    """Conditions on an invoice line that moves stock: a stock line type, packs > 0, and
     (2.17+) not a PENDING line, which open mSupply saves without a stock line
     (``stock_in_line/insert/generate.rs``); REJECTED lines became UNALLOCATED_STOCK."""
-    pending = " AND (l.status IS NULL OR l.status <> 'PENDING')" if source.caps.line_status else ""
-    return f"l.type IN ('STOCK_IN', 'STOCK_OUT') AND l.number_of_packs > 0{pending}"
+    return f"{line}.type IN ('STOCK_IN', 'STOCK_OUT') AND {line}.number_of_packs > 0" + (
+        f" AND {not_pending_sql(source, line)}" if source.caps.line_status else ""
+    )
+
+
+def not_pending_sql(source: Source, line: str = "l") -> str:
+    """Not a PENDING line (2.17+; before, every line is true)."""
+    if not source.caps.line_status:
+        return "1 = 1"
+    return f"({line}.status IS NULL OR {line}.status <> 'PENDING')"
 
 
 UNITS_SQL = (
@@ -114,6 +122,10 @@ class MovementPass:
         """Column: Σ signed units of ``kinds`` with ``lo < effective time <= hi``."""
         return self._column(("flow", tuple(kinds), lo, hi))
 
+    def outflow(self, lo: datetime, hi: datetime) -> int:
+        """Column: Σ units of the outgoing movements with ``lo < effective time <= hi``."""
+        return self._column(("outflow", lo, hi))
+
     def moves(self, lo: datetime, hi: datetime) -> int:
         """Column: how many movements have ``lo < effective time <= hi``."""
         return self._column(("moves", lo, hi))
@@ -152,6 +164,10 @@ class MovementPass:
             elif key[0] == "moves":
                 lo, hi = where[key[1]], where[key[2]]
                 sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} THEN 1 ELSE 0 END)")
+            elif key[0] == "outflow":
+                lo, hi = where[key[1]], where[key[2]]
+                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.units < 0 "
+                            "THEN m.units ELSE 0 END)")  # fmt: skip
             elif key[0] == "after":
                 sums.append(f"SUM(CASE WHEN m.b > {where[key[1]]} THEN m.units ELSE 0 END)")
             else:
@@ -174,6 +190,9 @@ class MovementPass:
             f"CASE WHEN m.b > {where[self.batch_from]} THEN m.sl END" if self.batch_from else "NULL"
         )
         day, part = self._day_keys(where)
+        # the line status is the last column of a long record: decoded only for the lines
+        # that pass their store's cut, not for every line of the table
+        status = "l.status" if src.caps.line_status else "NULL"
         earliest = p(src.ts(min(c for _, c in groups)))
         all_stores = p([s for ids, _ in groups for s in ids])
         if src.dialect == "sqlite":
@@ -199,12 +218,13 @@ FROM (
          r.at AS at, {bucket} AS b, {kind} AS c
   FROM (
     SELECT i.store_id AS store_id, l.item_link_id AS item_id, l.stock_line_id AS sl, i.type AS kind,
-           {UNITS_SQL} AS units, {effective_sql(src)} AS at, {grp} AS grp
+           {UNITS_SQL} AS units, {effective_sql(src)} AS at, {grp} AS grp, {status} AS status
     FROM {joins}
-    WHERE {on}i.store_id IN {all_stores} AND {moves_stock_sql(src)}
-      AND {_prefilter(src, earliest)} AND {effective_sql(src)} > {cut}
+    WHERE {on}i.store_id IN {all_stores} AND l.type IN ('STOCK_IN', 'STOCK_OUT')
+      AND l.number_of_packs > 0 AND {_prefilter(src, earliest)} AND {effective_sql(src)} > {cut}
     {fence}
   ) r
+  WHERE {not_pending_sql(src, "r")}
   {fence}
 ) m
 GROUP BY {keys}
