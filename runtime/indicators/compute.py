@@ -160,6 +160,7 @@ class _Pass:
         self.cuts = {sid: min(p.earliest(sid) for p in self.plans) for sid in ids}
         self._plan_days()
         self.width = self.movements.width
+        self.day_col = 6 + (self.movements.all or 0)  # a row's net units (its day bucket's)
         self.stores = sorted(scope.stores, key=lambda s: (self.cuts[s.id], s.id))
         self.item_ids = [i.id for i in scope.items]
         self.opened = {s.id: s.opened_on or _first_day(span, s.id, zone) for s in scope.stores}
@@ -263,7 +264,7 @@ class _Pass:
         pairs: dict[tuple[str, str], Pair] = {}
         batch_after: dict[str, list[float]] = {}
         days: dict[tuple[str, str], list[Any]] = {}
-        day_col = None if self.movements.all is None else 6 + self.movements.all
+        day_col = self.day_col if self.movements.all is not None else None
         links = self.links
         batch_width = len(self.batches.sums)
         has_batch = self.movements.batch_from is not None
@@ -293,10 +294,10 @@ class _Pass:
                             if kept is None
                             else [x + y for x, y in zip(kept, r[6:], strict=True)]
                         )
-            if day_col is not None:
-                found = [(r[4], r[5], r[day_col]) for r in members if r[4] is not None]
-                if found:
-                    days[key] = sorted(days[key] + found) if key in days else found
+            if day_col is not None and members[-1][4] is not None:  # (days sort last)
+                if key in days:  # a merged item's second link: both links' days, in order
+                    members = sorted([*days[key], *members], key=_DAY_ORDER)
+                days[key] = members
         return pairs, batch_after, days
 
     def _stock(self, store_ids: list[str], pairs: dict[tuple[str, str], Pair]) -> None:
@@ -396,8 +397,8 @@ class _Pass:
             elif pair is None:
                 pair = Pair(sid, zero, 0.0, 0.0, empty)  # in the range, never held: zeros
             if pair is not None and frames:
-                pair.dos = frame_days(windows, days.get((sid, iid), ()), pair.total,
-                                      pair.sums, opened)  # fmt: skip
+                pair.dos = frame_days(windows, days.get((sid, iid), ()), self.day_col,
+                                      pair.total, pair.sums, opened)  # fmt: skip
             held.append(pair)
         columns = [_column(key, sid, item_ids, _only_held(held, outside, had), formula, name)
                    for key, formula, name, had in keyed]  # fmt: skip
@@ -420,7 +421,7 @@ class _Pass:
         frames = store_frames([f for f in self.frames.values() if f.starts()], sid)
         opened = self.opened[sid]
         if pair is not None and frames:
-            pair.dos = frame_days(frames, dos_rows, pair.total, pair.sums,
+            pair.dos = frame_days(frames, dos_rows, self.day_col, pair.total, pair.sums,
                                   None if opened is None else day_number(opened))  # fmt: skip
         for (key, formula, indicator, had), before in zip(keyed, early, strict=True):
             if before is not None:
@@ -450,6 +451,10 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _DAY_ORDER(row: Any) -> tuple[int, int]:  # noqa: N802 - a sort key, like _PAIR
+    return (-1 if row[4] is None else row[4], row[5])
 
 
 def _ROW_ORDER(row: Any) -> tuple[Any, ...]:  # noqa: N802 - a sort key, like _PAIR

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 from dhispatch.runtime.indicators.definitions import EPSILON
 from dhispatch.runtime.indicators.timeframe import day_number
@@ -41,13 +42,16 @@ class Frame:
 
 
 def _window(
-    rows: Sequence[tuple[int, int, float]], first: int, hi: int, split: int
+    rows: Sequence[Any], first: int, hi: int, split: int, col: int
 ) -> list[tuple[int, float]]:
-    """A window's (day, net units), one entry per day, from a pair's (day, part, units) rows."""
+    """A window's (day, net units), one entry per day, from a pair's movement rows: their day
+    bucket (index 4, None outside every window), its part (5) and net units (``col``)."""
     days: list[tuple[int, float]] = []
-    for d, part, units in rows:  # sorted by (day, part)
-        if d < first or d > hi or (d == hi and part > split):
+    for row in rows:  # sorted by (day, part)
+        d = row[4]
+        if d is None or d < first or d > hi or (d == hi and row[5] > split):
             continue
+        units = row[col]
         if days and days[-1][0] == d:
             days[-1] = (d, days[-1][1] + units)
         else:
@@ -96,21 +100,22 @@ def store_frames(frames: Sequence[Frame], store: str) -> list[tuple[Frame, int, 
 
 def frame_days(
     frames: Sequence[tuple[Frame, int, list[Window]]],
-    rows: Sequence[tuple[int, int, float]],
+    rows: Sequence[Any],
+    col: int,
     total: float,
     sums: Sequence[float],
     opened: int | None,
 ) -> dict[tuple[datetime, date], int]:
-    """Every (instant, window first day) count for one pair; ``rows`` = (day, part, units)
-    sorted by day and part, ``sums`` the pair's movement sums (for each window's opening),
-    ``opened`` the store's opening day number."""
+    """Every (instant, window first day) count for one pair; ``rows`` = its movement rows in
+    (day, part) order (see ``_window``), ``sums`` its movement sums (for each window's opening
+    balance), ``opened`` the store's opening day number."""
     out: dict[tuple[datetime, date], int] = {}
     for frame, hi, windows in frames:
         for start, first, opening_col, outflow_col in windows:
             opening = total - sums[opening_col]
             if opening + sums[outflow_col] > EPSILON:
                 continue  # even if every outgoing unit had left first, stock stays > 0: 0
-            days = _window(rows, first, hi, frame.split)
+            days = _window(rows, first, hi, frame.split, col)
             lo = first if opened is None else max(first, opened)
             out[(frame.cut, start)] = count_out_days(opening, days, first, lo, hi)
     return out
