@@ -174,13 +174,14 @@ class MovementPass:
                 lo, hi, cls = where[key[2]], where[key[3]], classes[key[1]]
                 sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.c = {cls} "
                             "THEN m.units ELSE 0 END)")  # fmt: skip
-        grp, cut = "0", p(src.ts(groups[0][1]))
+        # each store's own cut (NULL for a store outside the pass, whose lines then never pass)
+        stores = [p(ids) for ids, _ in groups]
+        cut = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {p(src.ts(c))}" for s, (_, c)
+                                 in zip(stores, groups, strict=True)) + " END"  # fmt: skip
+        grp = "0"
         if len(groups) > 1:
-            stores = [p(ids) for ids, _ in groups]
             grp = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {n}" for n, s in
                                      enumerate(stores)) + " END"  # fmt: skip
-            cut = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {p(src.ts(c))}" for s, (_, c)
-                                     in zip(stores, groups, strict=True)) + " END"  # fmt: skip
         bucket = "CASE " + " ".join(f"WHEN r.at > {p(src.ts(c))} THEN {n + 1}" for n, c in
                                     reversed(list(enumerate(cuts)))) + " ELSE 0 END"  # fmt: skip
         by_kind = self._kind_classes(classes)
@@ -194,15 +195,17 @@ class MovementPass:
         # that pass their store's cut, not for every line of the table
         status = "l.status" if src.caps.line_status else "NULL"
         earliest = p(src.ts(min(c for _, c in groups)))
-        all_stores = p([s for ids, _ in groups for s in ids])
         if src.dialect == "sqlite":
             # open mSupply's SQLite invoice_line has no index on invoice_id: scan the lines
-            # once, looking each invoice up by its primary key (CROSS JOIN fixes that order)
+            # once, looking each invoice up by its primary key (CROSS JOIN fixes that order);
+            # the cheap time test comes first, the stores are tested by their cuts after it
             joins = "invoice_line l CROSS JOIN invoice i"
             on, fence = "i.id = l.invoice_id AND ", "LIMIT -1 OFFSET 0"
         else:
+            # the chunk's invoices by store (index), then their lines (index on invoice_id)
             joins = "invoice_line l JOIN invoice i ON i.id = l.invoice_id"
-            on, fence = "", "OFFSET 0"
+            all_stores = p([s for ids, _ in groups for s in ids])
+            on, fence = f"i.store_id IN {all_stores} AND ", "OFFSET 0"
         # group and order by the same output columns (by position), so SQLite emits its groups
         # in order instead of sorting them a second time
         # (days before stock lines: a pair's day buckets come in order)
@@ -220,8 +223,8 @@ FROM (
     SELECT i.store_id AS store_id, l.item_link_id AS item_id, l.stock_line_id AS sl, i.type AS kind,
            {UNITS_SQL} AS units, {effective_sql(src)} AS at, {grp} AS grp, {status} AS status
     FROM {joins}
-    WHERE {on}i.store_id IN {all_stores} AND l.type IN ('STOCK_IN', 'STOCK_OUT')
-      AND l.number_of_packs > 0 AND {_prefilter(src, earliest)} AND {effective_sql(src)} > {cut}
+    WHERE {on}l.type IN ('STOCK_IN', 'STOCK_OUT') AND l.number_of_packs > 0
+      AND {_prefilter(src, earliest)} AND {effective_sql(src)} > {cut}
     {fence}
   ) r
   WHERE {not_pending_sql(src, "r")}
