@@ -23,7 +23,7 @@ test: setup postgres
 	$(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory lint typecheck
 
-LINTED := dsl compiler runtime tests benchmarks dhispatch/__init__.py
+LINTED := dsl compiler runtime tests benchmarks dhispatch/__init__.py dhispatch/errors.py
 
 lint: setup
 	$(PY) -m ruff check $(LINTED)

@@ -39,6 +39,7 @@ from dhispatch.runtime.demo.generator import generate_demo  # noqa: E402
 from dhispatch.runtime.indicators import INDICATORS  # noqa: E402
 from dhispatch.runtime.indicators import IndicatorRequest  # noqa: E402
 from dhispatch.runtime.indicators import compute  # noqa: E402
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import open_source  # noqa: E402
 
 BASELINE = (
@@ -61,7 +62,7 @@ def measure(database: str, label: str, runs: int) -> dict[str, float]:
     requests = [IndicatorRequest(n, n, {}, END.replace(day=1), reference) for n in INDICATORS]
     with open_source(database) as source:
         rows = source.rows("SELECT count(*) FROM invoice_line")[0][0]
-        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        scope = source.scope(ScopeRules())
 
         def baseline() -> int:
             return sum(1 for _ in source.stream(BASELINE))

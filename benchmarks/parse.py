@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from dhispatch.compiler import check_source
-from dhispatch.compiler.vocabulary import INDICATORS
 from dhispatch.dsl.parser import get_parser
+from dhispatch.runtime.plan import INDICATORS
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = """# generated benchmark spec {n}
@@ -60,7 +60,7 @@ def generated_spec(n: int, lines: int = 200) -> str:
     text = HEAD.format(n=n)
     i = 0
     while text.count("\n") + 7 <= lines:
-        indicator = rng.choice([k for k, params in INDICATORS.items() if not params])
+        indicator = rng.choice([k for k, ind in INDICATORS.items() if not ind.params])
         interval = rng.choice(["monthly", "weekly on friday", "monthly on day 5", "daily"])
         basis = rng.choice(["previous_month", "previous_period", "current_day"])
         text += PUSH.format(i=i, indicator=indicator, interval=interval, basis=basis)

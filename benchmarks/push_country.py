@@ -5,18 +5,19 @@ Prints total time, the share spent in indicators / payload building / HTTP, and 
 The sandbox runs in its own process (``dhispatch sandbox``) so its memory is not counted.
 
 Baselines, measured in the same process: one aggregate scan of the movement table (the least an
-indicator computation must read) and a raw POST of the same values as pre-built JSON (the least
-a push must send). The executor's own pipeline (cells, journal diff, batches, HTTP) is also run on
-a synthetic stream of values so its memory can be seen apart from the indicator engine's.
+indicator computation must read) and raw posts of the push's own request bodies to a twin
+sandbox (the least a push must send): each batch the push sends is also posted, as the same
+bytes with a bare httpx client, to a second sandbox with the same export, alternately before
+and after the push's own request, so both stores grow alike and both rates are measured against
+the same store sizes at the same moments. The executor's own pipeline (cells, journal diff,
+batches, HTTP) is also run on a synthetic stream of values so its memory can be seen apart from
+the indicator engine's.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -26,15 +27,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sandbox_process import PASSWORD
+from sandbox_process import SandboxProcess
 
 from dhispatch.compiler import compile_source
 from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.demo.generator import generate_demo
 from dhispatch.runtime.demo.metadata import demo_metadata
-from dhispatch.runtime.executor import Executor
 from dhispatch.runtime.indicators.compute import STORES_PER_PASS
 from dhispatch.runtime.journal import Journal
-from dhispatch.runtime.scheduler import manual_slots
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import parse_plan
+from dhispatch.runtime.run import RunMode
+from dhispatch.runtime.run import RunOptions
+from dhispatch.runtime.run import execute
+from dhispatch.runtime.slots import manual_slots
 from dhispatch.runtime.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +54,6 @@ EXTRA_COCS = {
     ind: f"bnCoc{n:06d}" for n, ind in enumerate(INDICATORS) if ind not in dc.KIRIBATI_COCS
 }
 COCS = {**dc.KIRIBATI_COCS, **EXTRA_COCS}
-PASSWORD = "bench-password-1"
 END = date(2024, 6, 20)
 PERIOD = "202405"
 
@@ -65,7 +71,7 @@ def metadata(stores: int, items: int) -> dict[str, Any]:
     return meta
 
 
-def plan_for(url: str) -> dict[str, Any]:
+def plan_for(url: str) -> Plan:
     text = (ROOT / "specs" / "kiribati.push").read_text(encoding="utf-8")
     plan = compile_source(text, "specs/kiribati.push").plan
     assert plan is not None
@@ -75,46 +81,56 @@ def plan_for(url: str) -> dict[str, Any]:
         for ind in INDICATORS
     ]
     plan["target"] = {**plan["target"], "url": url}
-    return dict(plan)
+    return parse_plan(plan)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class ReplayTransport(httpx.BaseTransport):
+    """Forwards the push to its sandbox and posts every data value set, as the same bytes with
+    a bare client, to a twin sandbox too: first the twin on even batches, last on odd ones.
+    ``replayed`` is the time the twin's posts took (inside the push's HTTP stage)."""
 
+    def __init__(self, twin_url: str) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.twin = httpx.Client(base_url=twin_url, auth=("admin", PASSWORD), timeout=600)
+        self.replayed = 0.0
+        self.values = 0
+        self.posts = 0
 
-class Sandbox:
-    """``dhispatch sandbox`` in a subprocess, loaded with the benchmark metadata."""
+    def _replay(self, request: httpx.Request, body: bytes) -> None:
+        started = time.perf_counter()
+        answer = self.twin.post(
+            request.url.raw_path.decode(),
+            content=body,
+            headers={"Content-Type": request.headers.get("content-type", "application/json")},
+        )
+        assert answer.status_code in (200, 409), answer.status_code
+        self.replayed += time.perf_counter() - started
+        self.values += body.count(b'"dataElement"')
 
-    def __init__(self, work: Path, stores: int, items: int) -> None:
-        meta = work / f"meta-{stores}x{items}.json"
-        meta.write_text(json.dumps(metadata(stores, items)), encoding="utf-8")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dhispatch.runtime.cli.main", "sandbox", "--metadata",
-             str(meta), "--port", str(self.port), "--user", f"admin:{PASSWORD}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.url}/api/system/info", auth=("admin", PASSWORD), timeout=2)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("sandbox did not start")
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or not request.url.path.endswith("/dataValueSets"):
+            return self.inner.handle_request(request)
+        body = request.read()
+        self.posts += 1
+        if self.posts % 2:
+            self._replay(request, body)
+            return self.inner.handle_request(request)
+        response = self.inner.handle_request(request)
+        response.read()
+        self._replay(request, body)
+        return response
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+    def close(self) -> None:
+        self.twin.close()
+        self.inner.close()
 
 
 def sink() -> httpx.MockTransport:
     """A DHIS2 that accepts everything instantly (2.40 answer shape), for the memory runs."""
 
     def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/system/info"):  # every run asks first: version, clock
+            return httpx.Response(200, json={"version": "2.40.4", "serverTimeZoneId": "Etc/UTC"})
         n = request.content.count(b'"dataElement"')
         summary = {
             "responseType": "ImportSummary",
@@ -131,24 +147,24 @@ def sink() -> httpx.MockTransport:
 
 
 def push(
-    plan: dict[str, Any], db: Path, state: Path, batch: int, *, trace: bool, transport: Any = None
+    plan: Plan, db: Path, state: Path, batch: int, *, trace: bool, transport: Any = None
 ) -> dict[str, Any]:
     env = {"OMSUPPLY_DB": str(db), "DHIS2_USER": "admin", "DHIS2_PASSWORD": PASSWORD}
     for suffix in ("", "-wal", "-shm"):
         Path(str(state) + suffix).unlink(missing_ok=True)
     with Journal.open(state) as journal:
         slots = manual_slots(plan, period=PERIOD)
-        ex = Executor(plan, journal, env=env, batch_size=batch, transport=transport)
+        options = RunOptions(batch_size=batch, env=env, transport=transport)
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        result = ex.execute(slots, trigger="bench")
+        result = execute(plan, journal, slots, mode=RunMode.PUSH, trigger="bench", options=options)
         elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         if trace:
             tracemalloc.stop()
     assert result.status == "ok", result.summary
-    return {"summary": result.summary, "elapsed": elapsed, "peak": peak}
+    return {"summary": result.summary.as_json(), "elapsed": elapsed, "peak": peak}
 
 
 def scan_baseline(db: Path) -> float:
@@ -162,29 +178,7 @@ def scan_baseline(db: Path) -> float:
         return time.perf_counter() - started
 
 
-def post_rate(url: str, values: int, batch: int) -> float:
-    """Values/s the sandbox ingests as raw, pre-built JSON posts (the least a push must send)."""
-    coc = COCS["stock_on_hand"]
-    rows = [
-        {"dataElement": f"UC{(k % 240) + 1 + (k % 240) // 4:05d}", "period": "202404",
-         "orgUnit": dc.store_code((k // 240) % 150 + 1 + ((k // 240) % 150) // 6),
-         "categoryOptionCombo": coc, "value": str(k % 97)}
-        for k in range(values)
-    ]  # fmt: skip
-    bodies = [
-        json.dumps({"dataSet": dc.KIRIBATI_DATA_SET, "dataValues": rows[i : i + batch]})
-        for i in range(0, len(rows), batch)
-    ]
-    params = {"dataElementIdScheme": "CODE", "orgUnitIdScheme": "CODE"}
-    with httpx.Client(auth=("admin", PASSWORD), timeout=600) as client:
-        started = time.perf_counter()
-        for body in bodies:
-            client.post(f"{url}/api/dataValueSets", params=params, content=body,
-                        headers={"Content-Type": "application/json"})  # fmt: skip
-        return values / (time.perf_counter() - started)
-
-
-def synthetic(batch_plan: dict[str, Any], db: Path, state: Path, batch: int) -> int:
+def synthetic(batch_plan: Plan, db: Path, state: Path, batch: int) -> int:
     """Peak memory of the executor's own pipeline on a streamed, synthetic indicator output."""
     import dhispatch.runtime.indicators as indicators
 
@@ -220,12 +214,18 @@ def main() -> None:
         say(f"generated the {stores}×{items} country in {time.perf_counter() - t0:.1f} s")
         dbs[(stores, items)] = db
     state = work / "state.sqlite"
-    sandbox = Sandbox(work, *big)
+    meta = work / f"meta-{big[0]}x{big[1]}.json"
+    meta.write_text(json.dumps(metadata(*big)), encoding="utf-8")
+    sandbox = SandboxProcess(meta, work / "pushed.sqlite")
+    twin = SandboxProcess(meta, work / "twin.sqlite")
+    replay = ReplayTransport(twin.url)
     try:
         plan = plan_for(sandbox.url)
-        run = push(plan, dbs[big], state, 1000, trace=False)
-        s, t = run["summary"], run["summary"]["timings"]
-        total = run["elapsed"]
+        run = push(plan, dbs[big], state, 1000, trace=False, transport=replay)
+        s = run["summary"]
+        # the twin's posts are the baseline, not part of the push: take them out of its times
+        t = {**s["timings"], "http": s["timings"]["http"] - replay.replayed}
+        total = run["elapsed"] - replay.replayed
         say(
             f"\npush to the sandbox: {big[0]} stores × {big[1]} items × {len(INDICATORS)} "
             f"indicators, period {PERIOD}: {s['sent']:,} values in {s['batches']} batches"
@@ -240,14 +240,17 @@ def main() -> None:
             f"  baseline: one aggregate scan of the movement table {scan:.3f} s → indicators "
             f"= {t['indicators'] / scan:.1f}× that scan"
         )
-        raw = post_rate(sandbox.url, 50_000, 1000)
+        raw = replay.values / replay.replayed
         pushed = s["sent"] / t["http"]
         say(
-            f"  baseline: the sandbox ingests raw pre-built posts at {raw:,.0f} values/s; the "
-            f"push's HTTP stage ran at {pushed:,.0f} values/s (×{pushed / raw:.2f})"
+            f"  baseline: a twin sandbox ingested the push's own request bodies, posted raw"
+            f" between the push's requests (same store sizes, interleaved), at {raw:,.0f}"
+            f" values/s; the push's HTTP stage ran at {pushed:,.0f} values/s (×{pushed / raw:.2f})"
         )
     finally:
+        replay.close()
         sandbox.stop()
+        twin.stop()
     say("\npeak memory (tracemalloc) against an instant in-process DHIS2 (MockTransport):")
     say(f"  {'country':<9} {'batch':>6} {'whole push':>11} {'executor pipeline':>18}")
     plan = plan_for("http://127.0.0.1:9")

@@ -1,7 +1,8 @@
 """Semantic checks of a parsed spec and the push plan builder.
 
 ``compile_source(text, path)`` is the whole front end: parse, check, build, validate the plan
-against ``schema/plan.v1.json``. ``check_source`` stops before building (no jsonschema import).
+against the plan contract's schema (``dhispatch.runtime.plan``). ``check_source`` stops before
+building (no jsonschema import).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.dsl.diagnostics import Span
 from dhispatch.dsl.diagnostics import has_errors
 from dhispatch.dsl.errors import SpecSyntaxError
+from dhispatch.runtime.plan.loader import plan_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ def compile_spec(spec: ast.Spec, text: str) -> CompileResult:
     if has_errors(diagnostics):
         return CompileResult(None, diagnostics)
     plan = build_plan(view, text)
-    problems = plan_problems(plan)
+    problems = plan_problems(plan)  # the runtime's own validator: what it will accept
     if problems:
         # A compiler bug, not a spec mistake: say so plainly instead of emitting a bad plan.
         bug = Diagnostic(
@@ -77,14 +79,6 @@ def compile_spec(spec: ast.Spec, text: str) -> CompileResult:
         )
         return CompileResult(None, (*diagnostics, bug))
     return CompileResult(plan, diagnostics)
-
-
-def plan_problems(plan: dict[str, Any]) -> list[str]:
-    """Schema violations of a plan (Draft 2020-12 with format checking), by JSON path."""
-    from dhispatch.compiler.schema_check import plan_validator
-
-    errors = sorted(plan_validator().iter_errors(plan), key=lambda e: e.json_path)
-    return [f"{e.json_path}: {e.message}" for e in errors]
 
 
 def plan_to_json(plan: dict[str, Any]) -> str:

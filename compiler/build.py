@@ -10,14 +10,13 @@ from dhispatch.compiler.resolve import item_ref_field
 from dhispatch.compiler.resolve import resolve_cell
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import setting
-from dhispatch.compiler.vocabulary import DEFAULT_WITHIN_DAYS
-from dhispatch.compiler.vocabulary import INDICATORS
 from dhispatch.compiler.vocabulary import PARAM_SETTINGS
-from dhispatch.compiler.vocabulary import TEXT_FIELDS
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Span
+from dhispatch.runtime.plan.catalogue import INDICATORS
+from dhispatch.runtime.plan.catalogue import PARAMETERS
+from dhispatch.runtime.plan.loader import PLAN_VERSION
 
-PLAN_VERSION = "dhispatch/plan/v1"
 COMPILER_VERSION = "0.1.0"
 # Target settings whose positions preflight points its findings at (plan key -> spec settings).
 _TARGET_ORIGINS = {
@@ -123,6 +122,9 @@ def _target(view: SpecView) -> dict[str, Any]:
     }
     if aoc is not None:
         result["attribute_option_combo"] = _word(aoc)
+    journal = get("journal")
+    if journal is not None:
+        result["journal"] = _word(journal)  # absent: the plan's bytes stay as they were
     origins = {}
     for key, names in _TARGET_ORIGINS.items():
         for name in names:
@@ -195,8 +197,10 @@ def _params(push: ast.Push) -> dict[str, Any]:
             params[param] = s.value.value
         else:
             params[param] = True
-    if "within_days" in INDICATORS[push.indicator.value]:
-        params.setdefault("within_days", DEFAULT_WITHIN_DAYS)
+    for name in INDICATORS[push.indicator.value].params:
+        default = PARAMETERS[name].default
+        if default is not None:
+            params.setdefault(name, default)
     return params
 
 
@@ -246,4 +250,4 @@ def _steps(view: SpecView) -> list[dict[str, Any]]:
     return steps
 
 
-__all__ = ["TEXT_FIELDS", "build_plan", "origin"]
+__all__ = ["build_plan", "origin"]

@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import re
 
-PERIOD_TYPES: tuple[str, ...] = (
-    "Daily", "Weekly", "WeeklyWednesday", "WeeklyThursday", "WeeklyFriday", "WeeklySaturday",
-    "WeeklySunday", "BiWeekly", "Monthly", "BiMonthly", "Quarterly", "QuarterlyNov", "SixMonthly",
-    "SixMonthlyApril", "SixMonthlyNov", "Yearly", "FinancialFeb", "FinancialApril",
-    "FinancialJuly", "FinancialAug", "FinancialSep", "FinancialOct", "FinancialNov",
-)  # fmt: skip
+from dhispatch.errors import DhispatchError
+from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
 # One canonical format per type: the form DHIS2 itself writes (Period.getIsoDate).
 CANONICAL: dict[str, str] = {
@@ -64,7 +60,7 @@ ALIASES: dict[str, str] = {
 FORMATS: dict[str, str] = {fmt: ptype for ptype, fmt in CANONICAL.items()} | ALIASES
 
 
-class PeriodFormatError(ValueError):
+class PeriodFormatError(DhispatchError):
     """A period format DHIS2 cannot parse; ``hint`` suggests the closest valid one."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:
@@ -114,3 +110,14 @@ def _suggest(fmt: str) -> str | None:
     if close:
         return f"did you mean {close[0]!r} ({FORMATS[close[0]]})?"
     return "valid formats: " + ", ".join(repr(f) for f in CANONICAL.values())
+
+
+__all__ = [
+    "ALIASES",
+    "CANONICAL",
+    "FORMATS",
+    "PERIOD_TYPES",  # the plan contract's: every format denotes one of them
+    "PeriodFormatError",
+    "canonical_format",
+    "period_type_for_format",
+]

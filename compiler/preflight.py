@@ -1,9 +1,10 @@
 """Preflight: the spec's metadata checks (DESIGN §4) of a plan against a DHIS2 metadata export.
 
-Input is plain data: the plan dict, a metadata export dict (a file, or fetched live by the client
-in the same shape), and optionally the source's scope (which data element each in-scope item
-resolves to, which org unit each store maps to), known only with the stock database. Output is a
-list of Diagnostics pointing at the spec positions the plan carries in its origins.
+Input is the typed plan (the plan contract's ``Plan``), a metadata export dict (a file, or fetched
+live by the client in the same shape), and optionally what only the stock database knows (which
+data element each in-scope item resolves to, which org unit each store maps to). Output is a list
+of Diagnostics pointing at the spec positions the plan carries in its origins. An indicator's kind
+(snapshot, whole, signed, zero significant) comes from the plan contract's catalogue.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from typing import TypeGuard
 from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.dsl.diagnostics import Severity
 from dhispatch.dsl.diagnostics import Span
+from dhispatch.errors import DhispatchError
+from dhispatch.runtime.plan import INDICATORS
+from dhispatch.runtime.plan import IdSchemes
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import Step
+from dhispatch.runtime.plan import Target
 
 NUMERIC_TYPES = frozenset(
     {"NUMBER", "INTEGER", "INTEGER_POSITIVE", "INTEGER_NEGATIVE", "INTEGER_ZERO_OR_POSITIVE",
@@ -30,25 +37,14 @@ INTEGER_TYPES = frozenset(
 )
 NON_NEGATIVE_TYPES = frozenset({"INTEGER_POSITIVE", "INTEGER_ZERO_OR_POSITIVE", "UNIT_INTERVAL",
                                 "PERCENTAGE"})  # fmt: skip
-# Indicators whose values are whole numbers by construction, so INTEGER needs no rounding.
-WHOLE_INDICATORS = frozenset({"days_out_of_stock", "stocked_out"})
-# Indicators that can be negative (net adjustments).
-SIGNED_INDICATORS = frozenset({"adjustments"})
-# Stock levels: a zero is information (a stock-out), so DHIS2 must not drop it.
-STOCK_LEVELS = frozenset(
-    {"stock_on_hand", "stock_beginning_of_month", "stock_end_of_month", "stock_expiring",
-     "value_of_stock_on_hand", "months_of_stock"}
-)  # fmt: skip
-# Snapshots: summing them over periods or org units is meaningless.
-SNAPSHOTS = STOCK_LEVELS | {"average_monthly_consumption"}
 
 
-class PreflightInputError(ValueError):
+class PreflightInputError(DhispatchError):
     """The metadata export cannot be read as one (wrong shape)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
+class ResolvedScope:
     """What only the stock database knows: per step, (item label, data element) pairs; and
     (store label, org unit) pairs, both as the plan's id schemes name them."""
 
@@ -152,38 +148,30 @@ def _listing(noun: str, subjects: Sequence[str], limit: int = 5) -> str:
     return f"{len(subjects)} {noun}s ({shown}{more})"
 
 
-def _origin(obj: Mapping[str, Any], *keys: str) -> str:
-    origins = obj.get("origins") or {}
-    for key in keys:
-        if isinstance(origins.get(key), str):
-            return str(origins[key])
-    return str(obj["origin"])
-
-
-def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) -> list[Diagnostic]:
+def preflight(plan: Plan, export: Any, scope: ResolvedScope | None = None) -> list[Diagnostic]:
     """Every metadata problem of ``plan`` against ``export`` (errors and warnings), sorted."""
     meta = _Metadata(export)
     found = _Findings()
-    target = plan["target"]
-    schemes = target["id_schemes"]
-    ds_uid = target["data_set"]
+    target = plan.target
+    schemes = target.id_schemes
+    ds_uid = target.data_set
     ds = meta.objects["dataSets"].get(ds_uid)
     if ds is None:
         found.add(
             "E901",
             f"data set {ds_uid} does not exist in the DHIS2 metadata",
-            _origin(target, "data_set"),
+            target.origin_of("data_set"),
             hint=meta.near("dataSets", ds_uid, "UID"),
         )
         return found.diagnostics()
     ds_label = meta.label("dataSets", ds_uid)
     period_type = ds.get("periodType")
-    if period_type != target["period_type"]:
+    if period_type != target.period_type:
         found.add(
             "E902",
             f"data set {ds_label} has period type {period_type}, but the spec's period is "
-            f"{target['period_type']}",
-            _origin(target, "period_format", "period_type", "period"),
+            f"{target.period_type}",
+            target.origin_of("period_format", "period_type", "period"),
             hint=f"use the period of type {period_type} (DHIS2 refuses other period types)",
         )
     members: dict[str, str | None] = {}
@@ -192,53 +180,51 @@ def preflight(plan: Mapping[str, Any], export: Any, scope: Scope | None = None) 
             override = dse.get("categoryCombo")
             members[dse["dataElement"]["id"]] = override["id"] if _is_ref(override) else None
     open_future = int(ds.get("openFuturePeriods") or 0)
-    for step in plan["steps"]:
-        if step.get("paused"):
-            continue
-        if step["basis"] == "current_day" and open_future < 1:
+    for step in plan.active_steps:
+        if step.basis == "current_day" and open_future < 1:
             found.add(
                 "E911",
-                f"'{step['indicator']}' fills the running period, but data set {ds_label} has "
+                f"'{step.indicator}' fills the running period, but data set {ds_label} has "
                 f"openFuturePeriods {open_future}, so DHIS2 refuses it (E7641/E8030)",
-                _origin(step, "basis"),
+                step.origin_of("basis"),
                 hint="set openFuturePeriods to 1 or more on the data set, or push previous periods",
             )
         _check_step(step, meta, members, target, schemes, scope, found)
     if scope is not None:
-        _check_org_units(plan, ds, ds_label, meta, schemes["org_unit"], scope, found)
+        _check_org_units(plan, ds, ds_label, meta, schemes.org_unit, scope, found)
     return found.diagnostics()
 
 
-def _step_elements(step: Mapping[str, Any], scope: Scope | None) -> list[tuple[str | None, str]]:
-    de = step["data_element"]
-    if de["kind"] == "fixed":
-        return [(None, de["id"])]
+def _step_elements(step: Step, scope: ResolvedScope | None) -> list[tuple[str | None, str]]:
+    rule = step.data_element
+    if rule.kind == "fixed" and rule.id is not None:
+        return [(None, rule.id)]
     if scope is None:
         return []
-    return [(label, ident) for label, ident in scope.elements.get(step["id"], ())]
+    return [(label, ident) for label, ident in scope.elements.get(step.id, ())]
 
 
 def _check_step(
-    step: Mapping[str, Any],
+    step: Step,
     meta: _Metadata,
     members: Mapping[str, str | None],
-    target: Mapping[str, Any],
-    schemes: Mapping[str, str],
-    scope: Scope | None,
+    target: Target,
+    schemes: IdSchemes,
+    scope: ResolvedScope | None,
     found: _Findings,
 ) -> None:
-    de_origin = _origin(step, "data_element", "custom_field", "item_ref")
-    coc_origin = _origin(step, "category_option_combo", "category_option")
-    coc_ident = step.get("category_option_combo")
+    de_origin = step.origin_of("data_element", "custom_field", "item_ref")
+    coc_origin = step.origin_of("category_option_combo", "category_option")
+    coc_ident = step.category_option_combo
     coc = None
     if coc_ident is not None:
-        coc = meta.find("categoryOptionCombos", coc_ident, schemes["category_option_combo"])
+        coc = meta.find("categoryOptionCombos", coc_ident, schemes.category_option_combo)
         if coc is None:
             found.add(
                 "E905",
                 f"category option combo {coc_ident} does not exist in the DHIS2 metadata",
                 coc_origin,
-                hint=meta.near("categoryOptionCombos", coc_ident, schemes["category_option_combo"]),
+                hint=meta.near("categoryOptionCombos", coc_ident, schemes.category_option_combo),
             )
     elements = _step_elements(step, scope)
     if coc is not None and not elements:
@@ -254,9 +240,9 @@ def _check_step(
             )
     for item, ident in elements:
         who = f" of item {item}" if item else ""
-        de = meta.find("dataElements", ident, schemes["data_element"])
+        de = meta.find("dataElements", ident, schemes.data_element)
         if de is None:
-            hint = meta.near("dataElements", ident, schemes["data_element"]) if not item else None
+            hint = meta.near("dataElements", ident, schemes.data_element) if not item else None
             found.about(f"{ident}{who}", "data element", "E903",
                         "{what} not found in the DHIS2 metadata", de_origin, hint=hint)  # fmt: skip
             continue
@@ -264,7 +250,7 @@ def _check_step(
         de_label = meta.label("dataElements", de_uid)
         if de_uid not in members:
             found.about(f"{de_label}{who}", "data element", "E904",
-                        f"{{what}} not in data set {target['data_set']}", de_origin)  # fmt: skip
+                        f"{{what}} not in data set {target.data_set}", de_origin)  # fmt: skip
         combo = members.get(de_uid) or _combo_of(meta, de_uid)
         if coc is not None and coc["id"] not in meta.combo_cocs(combo):
             coc_label = meta.label("categoryOptionCombos", coc["id"])
@@ -280,7 +266,7 @@ def _check_step(
                 de_label, "data element", "E906",
                 f"the push sends the default category option combo, but category combo {combo} "
                 "disaggregates {what}",
-                step["origin"],
+                step.origin,
                 hint="name a category_option for this push",
             )  # fmt: skip
         _check_value_type(step, de, de_label, target, found)
@@ -302,42 +288,39 @@ def _is_default_combo(meta: _Metadata, combo: str) -> bool:
 
 
 def _check_value_type(
-    step: Mapping[str, Any],
+    step: Step,
     de: Mapping[str, Any],
     de_label: str,
-    target: Mapping[str, Any],
+    target: Target,
     found: _Findings,
 ) -> None:
-    indicator = step["indicator"]
+    indicator = step.indicator
+    kind = INDICATORS[indicator]
     value_type = str(de.get("valueType") or "NUMBER")
-    origin = str(step["origin"])
+    origin = step.origin
     noun = "data element"
     if value_type not in NUMERIC_TYPES:
         found.about(de_label, noun, "E909",
                     f"'{indicator}' is a number, but goes into {{what}} of value type {value_type}",
                     origin)  # fmt: skip
         return
-    if (
-        value_type in INTEGER_TYPES
-        and target["rounding"] != 0
-        and indicator not in WHOLE_INDICATORS
-    ):
+    if value_type in INTEGER_TYPES and target.rounding != 0 and not kind.whole:
         found.about(de_label, noun, "E909",
                     f"'{indicator}' is not rounded to whole numbers, but goes into {{what}} of "
                     f"value type {value_type}",
                     origin, hint="add `round` to the dhis2 block")  # fmt: skip
-    if value_type in NON_NEGATIVE_TYPES and indicator in SIGNED_INDICATORS:
+    if value_type in NON_NEGATIVE_TYPES and kind.signed:
         found.about(de_label, noun, "E910",
                     f"'{indicator}' can be negative, but goes into {{what}} of value type "
                     f"{value_type}",
                     origin, hint="use a NUMBER or INTEGER data element")  # fmt: skip
-    if indicator in STOCK_LEVELS and de.get("zeroIsSignificant") is False:
+    if kind.zero_significant and de.get("zeroIsSignificant") is False:
         found.about(de_label, noun, "W912",
                     f"DHIS2 drops the zeros (stock-outs) of '{indicator}': zeroIsSignificant is "
                     "false on {what}",
                     origin, severity="warning",
                     hint="set zeroIsSignificant to true on the data element")  # fmt: skip
-    if indicator in SNAPSHOTS and de.get("aggregationType") == "SUM":
+    if kind.snapshot and de.get("aggregationType") == "SUM":
         found.about(de_label, noun, "W913",
                     f"'{indicator}' is a snapshot, but {{what}} aggregates by SUM (totals over "
                     "periods are meaningless)",
@@ -346,16 +329,16 @@ def _check_value_type(
 
 
 def _check_org_units(
-    plan: Mapping[str, Any],
+    plan: Plan,
     ds: Mapping[str, Any],
     ds_label: str,
     meta: _Metadata,
     scheme: str,
-    scope: Scope,
+    scope: ResolvedScope,
     found: _Findings,
 ) -> None:
     assigned = {r["id"] for r in ds.get("organisationUnits") or () if _is_ref(r)}
-    origin = str(plan["source"]["origin"])
+    origin = plan.source.origin
     for store, ident in scope.org_units:
         ou = meta.find("organisationUnits", ident, scheme)
         if ou is None:

@@ -69,9 +69,9 @@ class SpecView:
 
     def period_type(self) -> str | None:
         """The data set's period type, or None when the spec does not give a valid one."""
-        from dhispatch.compiler.period_formats import PERIOD_TYPES
         from dhispatch.compiler.period_formats import PeriodFormatError
         from dhispatch.compiler.period_formats import period_type_for_format
+        from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
         fmt = self.target_setting("period_format")
         if fmt is not None and isinstance(fmt.value, ast.Str):

@@ -1,27 +1,15 @@
-"""The names a spec may use: indicators and their parameters, modes, fields, intervals, bases."""
+"""The words only a spec uses (setting keywords, source kinds, template variables) and hints.
+
+The names a spec shares with the plan (indicators, parameters, modes, item fields, intervals,
+bases, period types) are the plan contract's, in ``dhispatch.runtime.plan.catalogue``.
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 
-# Each indicator with the parameters it takes (DESIGN §5; computing them is the runtime's job).
-INDICATORS: dict[str, tuple[str, ...]] = {
-    "stock_on_hand": ("soh",),
-    "stock_expiring": ("within_days",),
-    "value_of_stock_on_hand": (),
-    "average_monthly_consumption": ("months", "days_per_month", "adjust_for_stockouts"),
-    "days_out_of_stock": (),
-    "stock_beginning_of_month": (),
-    "stock_end_of_month": (),
-    "months_of_stock": ("soh", "months", "days_per_month", "adjust_for_stockouts"),
-    "received": (),
-    "issued": (),
-    "adjustments": (),
-    "stock_expired": (),
-    "stocked_out": (),
-}
-DEFAULT_WITHIN_DAYS = 90
+from dhispatch.runtime.plan.catalogue import TEXT_FIELDS
 
 # Spec setting keyword -> plan parameter name.
 PARAM_SETTINGS: dict[str, str] = {
@@ -31,18 +19,8 @@ PARAM_SETTINGS: dict[str, str] = {
     "adjust_for_stockouts": "adjust_for_stockouts",
     "soh": "soh",
 }
-SOH_KINDS = ("total", "available")
-
-MODES = ("category_option_combo", "data_element_per_item", "single_data_element")
-# Item custom fields that can hold text (4 and 7 are check boxes).
-TEXT_FIELDS = ("user_field_1", "user_field_2", "user_field_3", "user_field_6")
-ITEM_FIELDS = ("universal_code", "code", *TEXT_FIELDS)
-FLAG_FIELDS = ("user_field_4", "user_field_7")
+# The spec's words for DHIS2's id schemes (the plan writes them upper-case).
 ID_SCHEMES = ("code", "uid")
-VANISHED = ("keep", "zero", "delete")
-INTERVALS = ("daily", "weekly", "monthly", "first_day_of_month", "last_day_of_month", "cron")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-BASES = ("previous_month", "previous_period", "current_day")
 SOURCE_KINDS = ("omsupply",)
 ORG_UNIT_REFS = ("store.code", "store.custom", "name.code")
 

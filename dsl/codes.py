@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "E313": "unknown on_vanish policy",
     "E314": "empty DHIS2 code",
     "E315": "invalid environment variable name",
+    "E316": "journal path neither absolute nor under ~/",
     # source (compiler/checks/source.py)
     "E401": "unknown source kind",
     "E402": "unknown item field in a filter",
@@ -68,6 +69,7 @@ CODES: dict[str, str] = {
     "E601": "template syntax error",
     "E602": "unknown template variable",
     "E603": "unknown item attribute in a template",
+    "E604": "a template construct whose cost has no bound (loops, calls, *, a filter not allowed)",
     # internal
     "E900": "internal compiler error (the plan failed its schema)",
 }

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.errors import DhispatchError
 
 
-class SpecError(Exception):
+class SpecError(DhispatchError):
     """A spec with errors; the diagnostics are data, render them with ``render_all``."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:

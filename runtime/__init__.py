@@ -1,1 +1,1 @@
-"""Executes push plans: sources, indicators, periods, DHIS2 client, journal, scheduler, CLI."""
+"""Executes push plans: plan contract, sources, indicators, periods, runs, journal, runner, CLI."""

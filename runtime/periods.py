@@ -27,19 +27,15 @@ from datetime import timedelta
 from functools import lru_cache
 from functools import partial
 
-PERIOD_TYPES: tuple[str, ...] = (
-    "Daily", "Weekly", "WeeklyWednesday", "WeeklyThursday", "WeeklyFriday", "WeeklySaturday",
-    "WeeklySunday", "BiWeekly", "Monthly", "BiMonthly", "Quarterly", "QuarterlyNov", "SixMonthly",
-    "SixMonthlyApril", "SixMonthlyNov", "Yearly", "FinancialFeb", "FinancialApril",
-    "FinancialJuly", "FinancialAug", "FinancialSep", "FinancialOct", "FinancialNov",
-)  # fmt: skip
+from dhispatch.errors import DhispatchError
+from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
 _ONE_DAY = timedelta(days=1)
 _MIN_YEAR = 1
 _MAX_YEAR = 9999
 
 
-class PeriodError(ValueError):
+class PeriodError(DhispatchError):
     """An unknown period type, an unparsable or nonexistent period ID, or a date out of range."""
 
 

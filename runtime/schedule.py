@@ -16,7 +16,6 @@ wall time, which is wrong inside a fall-back fold.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
@@ -24,27 +23,28 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from datetime import tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.periods import Period
 from dhispatch.runtime.periods import PeriodError
 from dhispatch.runtime.periods import check_type
 from dhispatch.runtime.periods import parse_period
 from dhispatch.runtime.periods import period_for
+from dhispatch.runtime.plan import Interval
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import Step
+from dhispatch.runtime.plan.catalogue import BASES
+from dhispatch.runtime.plan.catalogue import WEEKDAYS
 
-BASES: tuple[str, ...] = ("previous_month", "previous_period", "current_day")
-WEEKDAYS: tuple[str, ...] = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-)  # fmt: skip
 DEFAULT_WINDOW = timedelta(days=92)
 DUE_TIME = time(0, 0)
 
 _ONE_DAY = timedelta(days=1)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DhispatchError):
     """An interval, basis, time zone or cron expression the scheduler cannot use."""
 
 
@@ -120,16 +120,16 @@ def _last_day(year: int, month: int) -> int:
     return (nxt - _ONE_DAY).day
 
 
-def _due_days(interval: Mapping[str, Any], first: date) -> Iterator[date]:
+def _due_days(interval: Interval, first: date) -> Iterator[date]:
     """The due days of a calendar interval, from ``first`` on, ascending, forever."""
-    kind = interval.get("kind")
+    kind = interval.kind
     if kind == "daily":
         day = first
         while True:
             yield day
             day += _ONE_DAY
     elif kind == "weekly":
-        weekday = str(interval.get("weekday", "monday")).lower()
+        weekday = (interval.weekday or "monday").lower()
         if weekday not in WEEKDAYS:
             raise ScheduleError(f"unknown weekday {weekday!r} in a weekly interval")
         day = first + timedelta(days=(WEEKDAYS.index(weekday) - first.weekday()) % 7)
@@ -137,7 +137,7 @@ def _due_days(interval: Mapping[str, Any], first: date) -> Iterator[date]:
             yield day
             day += timedelta(days=7)
     elif kind in ("monthly", "first_day_of_month", "last_day_of_month"):
-        wanted = {"first_day_of_month": 1, "last_day_of_month": 31}.get(kind, interval.get("day"))
+        wanted = {"first_day_of_month": 1, "last_day_of_month": 31}.get(kind, interval.day)
         if not isinstance(wanted, int) or not 1 <= wanted <= 31:
             raise ScheduleError(f"monthly interval needs a day 1-31, got {wanted!r}")
         year, month = first.year, first.month
@@ -151,13 +151,13 @@ def _due_days(interval: Mapping[str, Any], first: date) -> Iterator[date]:
         raise ScheduleError(f"unknown interval kind {kind!r}")
 
 
-def _wall_times(interval: Mapping[str, Any], after_wall: datetime) -> Iterator[datetime]:
+def _wall_times(interval: Interval, after_wall: datetime) -> Iterator[datetime]:
     """Naive local wall times of the interval strictly after ``after_wall``, ascending."""
-    if interval.get("kind") == "cron":
+    if interval.kind == "cron":
         from croniter import CroniterError
         from croniter import croniter
 
-        expression = str(interval.get("expression", ""))
+        expression = interval.expression or ""
         try:
             # croniter iterates naive wall times; localizing them ourselves gives one rule for
             # gaps and folds across all interval kinds (croniter's own DST handling differs).
@@ -177,7 +177,7 @@ def _wall_times(interval: Mapping[str, Any], after_wall: datetime) -> Iterator[d
 
 
 def due_instants(
-    interval: Mapping[str, Any], tz: str, after: datetime, until: datetime
+    interval: Interval, tz: str, after: datetime, until: datetime
 ) -> Iterator[datetime]:
     """The instants the interval is due in ``(after, until]``, ascending, in zone ``tz``."""
     zone_info = zone(tz)
@@ -209,24 +209,24 @@ def _require_aware(moment: datetime, name: str) -> None:
 # --- basis --------------------------------------------------------------------------------------
 
 
-def slot_for(step: Mapping[str, Any], period_type: str, tz: str, due: datetime) -> Slot:
+def slot_for(step: Step, period_type: str, tz: str, due: datetime) -> Slot:
     """The slot of a run of ``step`` due at ``due``: its reference instant and period."""
     zone_info = zone(tz)
     check_type(period_type)
     _require_aware(due, "due")
     due_local = due.astimezone(zone_info)
-    basis = step.get("basis")
+    basis = step.basis
     day = due_local.date()
     if basis == "current_day":
         # R is the run's instant; the period is the one holding the due day. A run at exactly
         # 00:00 therefore reports the stock as at the *start* of that day into that day's period:
         # R always lies inside the period it fills.
-        return Slot(str(step["id"]), due_local, due_local, period_for(period_type, day))
+        return Slot(step.id, due_local, due_local, period_for(period_type, day))
     period = _completed_period(basis, period_type, day)
-    return Slot(str(step["id"]), due_local, end_of_day(period.end, zone_info), period)
+    return Slot(step.id, due_local, end_of_day(period.end, zone_info), period)
 
 
-def _completed_period(basis: object, period_type: str, day: date) -> Period:
+def _completed_period(basis: str, period_type: str, day: date) -> Period:
     """The period a ``previous_*`` basis fills for a run due on ``day``."""
     if basis == "previous_month":
         if period_type != "Monthly":
@@ -246,7 +246,7 @@ def _completed_period(basis: object, period_type: str, day: date) -> Period:
 
 
 def due_slots(
-    plan: Mapping[str, Any],
+    plan: Plan,
     after: datetime,
     until: datetime,
     *,
@@ -257,23 +257,22 @@ def due_slots(
     Oldest first; slots due at the same instant keep the plan's step order. Slots older than the
     window are dropped (the caller logs that); ``dropped_slots`` counts them.
     """
-    target = plan["target"]
-    tz, period_type = str(target["timezone"]), str(target["period_type"])
+    tz, period_type = plan.target.timezone, plan.target.period_type
     _require_aware(after, "after")
     _require_aware(until, "until")
     start = max(after.astimezone(UTC), until.astimezone(UTC) - window)  # absolute time
     keyed: list[tuple[datetime, int, Slot]] = []
-    for index, step in enumerate(plan["steps"]):
-        if step.get("paused"):
+    for index, step in enumerate(plan.steps):
+        if step.paused:
             continue
-        for due in due_instants(step["interval"], tz, start, until):
+        for due in due_instants(step.interval, tz, start, until):
             keyed.append((due.astimezone(UTC), index, slot_for(step, period_type, tz, due)))
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [slot for _, _, slot in keyed]
 
 
 def dropped_slots(
-    plan: Mapping[str, Any],
+    plan: Plan,
     after: datetime,
     until: datetime,
     *,
@@ -285,17 +284,15 @@ def dropped_slots(
     start = max(after.astimezone(UTC), until.astimezone(UTC) - window)
     if start <= after.astimezone(UTC):
         return 0
-    tz = str(plan["target"]["timezone"])
     return sum(
         1
-        for step in plan["steps"]
-        if not step.get("paused")
-        for _ in due_instants(step["interval"], tz, after, start)
+        for step in plan.active_steps
+        for _ in due_instants(step.interval, plan.target.timezone, after, start)
     )
 
 
 def manual_slot(
-    step: Mapping[str, Any],
+    step: Step,
     period_type: str,
     tz: str,
     *,
@@ -318,11 +315,11 @@ def manual_slot(
     if at is not None and period is not None:
         raise ScheduleError("give either a date (--at) or a period (--period), not both")
     moment = (now or datetime.now(zone_info)).astimezone(zone_info)
-    step_id = str(step["id"])
+    step_id = step.id
     if at is not None:
-        if step.get("basis") == "current_day":
+        if step.basis == "current_day":
             return Slot(step_id, moment, end_of_day(at, zone_info), period_for(period_type, at))
-        filled = _completed_period(step.get("basis"), period_type, at + _ONE_DAY)
+        filled = _completed_period(step.basis, period_type, at + _ONE_DAY)
         return Slot(step_id, moment, end_of_day(filled.end, zone_info), filled)
     if period is not None:
         chosen = parse_period(period, period_type)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dhispatch.compiler.checks.pushes import check_duplicate_cells
 from dhispatch.compiler.checks.pushes import check_pushes
 from dhispatch.compiler.checks.pushes import check_setup
-from dhispatch.compiler.checks.source import check_source
+from dhispatch.compiler.checks.source import check_source_block
 from dhispatch.compiler.checks.structure import check_required_settings
 from dhispatch.compiler.checks.structure import check_settings_once
 from dhispatch.compiler.checks.structure import check_statements
@@ -24,7 +24,7 @@ CHECKS: tuple[Check, ...] = (
     check_settings_once,
     check_required_settings,
     check_target,
-    check_source,
+    check_source_block,
     check_setup,
     check_pushes,
     check_templates,

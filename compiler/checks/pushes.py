@@ -12,19 +12,19 @@ from dhispatch.compiler.resolve import resolve_cell
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import keyword_span
 from dhispatch.compiler.view import setting
-from dhispatch.compiler.vocabulary import BASES
-from dhispatch.compiler.vocabulary import INDICATORS
-from dhispatch.compiler.vocabulary import INTERVALS
-from dhispatch.compiler.vocabulary import ITEM_FIELDS
-from dhispatch.compiler.vocabulary import MODES
 from dhispatch.compiler.vocabulary import PARAM_SETTINGS
-from dhispatch.compiler.vocabulary import SOH_KINDS
-from dhispatch.compiler.vocabulary import TEXT_FIELDS
-from dhispatch.compiler.vocabulary import WEEKDAYS
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.compiler.vocabulary import is_template
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan.catalogue import BASES
+from dhispatch.runtime.plan.catalogue import INDICATORS
+from dhispatch.runtime.plan.catalogue import INTERVALS
+from dhispatch.runtime.plan.catalogue import ITEM_FIELDS
+from dhispatch.runtime.plan.catalogue import MODES
+from dhispatch.runtime.plan.catalogue import SOH_KINDS
+from dhispatch.runtime.plan.catalogue import TEXT_FIELDS
+from dhispatch.runtime.plan.catalogue import WEEKDAYS
 
 _MODE_SHOWN = {
     "category_option_combo": "using category option combo",
@@ -82,7 +82,8 @@ def check_pushes(view: SpecView) -> Iterator[Diagnostic]:
 
 def _check_params(push: ast.Push) -> Iterator[Diagnostic]:
     """E509 a parameter the indicator does not take; E514 a value out of range."""
-    takes = INDICATORS.get(push.indicator.value)
+    indicator = INDICATORS.get(push.indicator.value)
+    takes = indicator.params if indicator is not None else None
     for s in push.settings:
         param = PARAM_SETTINGS.get(s.name)
         if param is None:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from dhispatch.compiler.checks.common import check_choice
 from dhispatch.compiler.checks.common import check_env
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import setting
-from dhispatch.compiler.vocabulary import FLAG_FIELDS
-from dhispatch.compiler.vocabulary import ITEM_FIELDS
 from dhispatch.compiler.vocabulary import ORG_UNIT_REFS
 from dhispatch.compiler.vocabulary import SOURCE_KINDS
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan.catalogue import FLAG_FIELDS
+from dhispatch.runtime.plan.catalogue import ITEM_FIELDS
+from dhispatch.runtime.plan.secrets import literal_database_password
 
 
-def check_source(view: SpecView) -> Iterator[Diagnostic]:
+def check_source_block(view: SpecView) -> Iterator[Diagnostic]:
     """Every check of the first source block."""
     source = view.source
     if source is None:
@@ -46,20 +46,14 @@ def _check_database(value: ast.Value | None) -> Iterator[Diagnostic]:
     if not value.value.strip():
         yield Diagnostic("E405", "the database path is empty", value.span)
         return
-    if "://" in value.value:
-        try:
-            password = urlsplit(value.value).password
-        except ValueError:
-            password = None
-        if password:
-            yield Diagnostic(
-                "E305",
-                "the database URL contains a literal password; secrets must come from the "
-                "environment",
-                value.span,
-                hint='use database env("OMSUPPLY_DB") and put the URL in that variable',
-                mask=True,
-            )
+    if literal_database_password(value.value):
+        yield Diagnostic(
+            "E305",
+            "the database URL contains a literal password; secrets must come from the environment",
+            value.span,
+            hint='use database env("OMSUPPLY_DB") and put the URL in that variable',
+            mask=True,
+        )
 
 
 def _check_filter(item_filter: ast.Filter) -> Iterator[Diagnostic]:

@@ -13,13 +13,13 @@ from dhispatch.compiler.checks.common import check_uid
 from dhispatch.compiler.view import SpecView
 from dhispatch.compiler.view import setting
 from dhispatch.compiler.vocabulary import ID_SCHEMES
-from dhispatch.compiler.vocabulary import VANISHED
 from dhispatch.compiler.vocabulary import did_you_mean
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan.catalogue import VANISHED
+from dhispatch.runtime.plan.urls import cleartext_host
 
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # The characters RFC 3986 allows in a URI; a % must start an escape of two hex digits.
 _URI_CHARS = re.compile(r"([A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 # auth kind -> (argument, is_secret) in the order a positional call would give them.
@@ -28,10 +28,6 @@ AUTH_ARGS: dict[str, tuple[tuple[str, bool], ...]] = {
     "token": (("token", True),),
     "oauth2": (("client", False), ("secret", True), ("user", False), ("password", True)),
 }
-
-
-def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.") or host.endswith(".localhost")
 
 
 def check_target(view: SpecView) -> Iterator[Diagnostic]:
@@ -58,6 +54,7 @@ def check_target(view: SpecView) -> Iterator[Diagnostic]:
     yield from _check_period(get("period_format"), get("period_type"))
     yield from _check_round(get("round"))
     yield from _check_timezone(get("timezone"))
+    yield from _check_journal(get("journal"))
     enabled = get("enabled")
     if enabled is not None and isinstance(enabled.value, ast.Name):
         yield from check_choice(enabled.value, ("true", "false"), "E312", "value of enabled")
@@ -95,7 +92,7 @@ def _check_url(url: ast.Setting | None, insecure: ast.Setting | None) -> Iterato
             hint="remove the user:password@ part and give credentials with auth",
             mask=True,
         )
-    if parts.scheme == "http" and not is_loopback(host) and insecure is None:
+    if cleartext_host(value.value, insecure is not None) is not None:
         yield Diagnostic(
             "E302",
             f"plain http to {host} would send credentials unencrypted",
@@ -179,9 +176,9 @@ def _check_auth_value(name: str, secret: bool, value: ast.Scalar) -> Iterator[Di
 
 def _check_period(fmt: ast.Setting | None, ptype: ast.Setting | None) -> Iterator[Diagnostic]:
     """E308 a period format DHIS2 cannot parse; E309 an unknown period type."""
-    from dhispatch.compiler.period_formats import PERIOD_TYPES
     from dhispatch.compiler.period_formats import PeriodFormatError
     from dhispatch.compiler.period_formats import period_type_for_format
+    from dhispatch.runtime.plan.catalogue import PERIOD_TYPES
 
     if fmt is not None and isinstance(fmt.value, ast.Str):
         try:
@@ -223,4 +220,21 @@ def _check_timezone(found: ast.Setting | None) -> Iterator[Diagnostic]:
         found.value.span,
         hint=did_you_mean(name, sorted(zoneinfo.available_timezones()))
         or 'an IANA name such as "Pacific/Tarawa" or "UTC"',
+    )
+
+
+def _check_journal(found: ast.Setting | None) -> Iterator[Diagnostic]:
+    """E316 a journal path that depends on the working directory: cron, serve and a manual push
+    run in different ones, and must share one journal."""
+    if found is None or not isinstance(found.value, ast.Str):
+        return
+    path = found.value.value
+    if path.startswith(("/", "~/")):
+        return
+    yield Diagnostic(
+        "E316",
+        f"journal path {path!r} is relative: a scheduled run and a manual push start in "
+        "different directories and would keep different journals",
+        found.value.span,
+        hint='an absolute path such as "/var/lib/dhispatch/kiribati.sqlite", or one under "~/"',
     )

@@ -1,9 +1,9 @@
-"""Check data element templates with the sandboxed, strict Jinja the runtime renders them in."""
+"""Check data element templates with the sandboxed, strict Jinja the runtime renders them in,
+and the bound on their cost that the runtime applies too (``runtime/plan/templates.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from dhispatch.compiler.view import SpecView
@@ -15,19 +15,13 @@ from dhispatch.compiler.vocabulary import is_template
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
 from dhispatch.dsl.diagnostics import Span
-
-
-@lru_cache(maxsize=1)
-def template_environment() -> Any:
-    """The sandboxed, strict environment (jinja2 is imported only when a spec has a template)."""
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+from dhispatch.runtime.plan.templates import cost_problems
+from dhispatch.runtime.plan.templates import parse
 
 
 def check_templates(view: SpecView) -> Iterator[Diagnostic]:
-    """E601 template syntax; E602 unknown variable; E603 unknown attribute of ``item``."""
+    """E601 template syntax; E602 unknown variable; E603 unknown attribute of ``item``;
+    E604 a construct whose cost is unbounded (loops, calls, ``*``, a filter not allowed …)."""
     for push in view.pushes:
         found = setting(push.settings, "data_element")
         if (
@@ -50,15 +44,16 @@ def _inner(literal: ast.Str, needle: str) -> Span:
 
 def check_template(literal: ast.Str) -> Iterator[Diagnostic]:
     """All problems of one template string."""
-    from jinja2 import TemplateSyntaxError
     from jinja2 import meta
     from jinja2 import nodes
 
-    env = template_environment()
-    try:
-        parsed = env.parse(literal.value)
-    except TemplateSyntaxError as exc:
-        yield Diagnostic("E601", f"template syntax error: {exc.message}", literal.span)
+    parsed, problems = parse(literal.value)
+    for problem in problems:
+        if problem.kind == "syntax":
+            yield Diagnostic("E601", problem.message, literal.span)
+        else:
+            yield Diagnostic("E604", problem.message, literal.span, hint=_COST_HINT)
+    if parsed is None:
         return
     for name in sorted(meta.find_undeclared_variables(parsed)):
         if name not in TEMPLATE_VARIABLES:
@@ -79,6 +74,19 @@ def check_template(literal: ast.Str) -> Iterator[Diagnostic]:
                 _inner(literal, f"item.{attr}"),
                 hint=hint_for(attr, ITEM_ATTRIBUTES),
             )
+    yield from _check_cost(literal, parsed)
+
+
+def _check_cost(literal: ast.Str, parsed: Any) -> Iterator[Diagnostic]:
+    for problem in cost_problems(literal.value, parsed):
+        span = _inner(literal, problem.needle) if problem.needle else literal.span
+        yield Diagnostic("E604", problem.message, span, hint=_COST_HINT)
+
+
+_COST_HINT = (
+    "a template names one data element from the item's fields: text, {{ item.FIELD }}, "
+    "{{ indicator }}, ~, if/else and simple filters (upper, replace, truncate …)"
+)
 
 
 def _const(node: Any) -> str | None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from dhispatch.errors import UsageError
+from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import read_spec
 
 if TYPE_CHECKING:
@@ -43,8 +45,10 @@ def command(specs: tuple[str, ...], output_format: str, metadata_file: str | Non
     sources: dict[str, str] = {}
     unreadable = False
     for path in specs:
-        text = read_spec(path)
-        if text is None:
+        try:
+            text = read_spec(path)
+        except CommandError as exc:  # report it, and check the other specs
+            click.echo(f"dhispatch: {exc}", err=True)
             unreadable = True
             continue
         sources[path] = text
@@ -68,10 +72,9 @@ def _read_export(path: str) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        click.echo(f"dhispatch: cannot read metadata file {path}: {exc.strerror or exc}", err=True)
+        raise UsageError(f"cannot read metadata file {path}: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        click.echo(f"dhispatch: metadata file {path} is not JSON: {exc}", err=True)
-    sys.exit(2)
+        raise UsageError(f"metadata file {path} is not JSON: {exc}") from exc
 
 
 def _against_metadata(text: str, path: str, export: Any, where: str) -> list[Diagnostic]:
@@ -79,12 +82,12 @@ def _against_metadata(text: str, path: str, export: Any, where: str) -> list[Dia
     from dhispatch.compiler import compile_source
     from dhispatch.compiler.preflight import PreflightInputError
     from dhispatch.compiler.preflight import preflight
+    from dhispatch.runtime.plan import Plan
 
     result = compile_source(text, path)
     if result.plan is None:
         return [d for d in result.diagnostics if d.severity == "error"]
     try:
-        return list(preflight(result.plan, export))
-    except PreflightInputError as exc:
-        click.echo(f"dhispatch: {where}: {exc}", err=True)
-        sys.exit(2)
+        return list(preflight(Plan.from_json(result.plan), export))
+    except PreflightInputError as exc:  # the --metadata file is not an export: usage
+        raise UsageError(f"{where}: {exc}") from exc

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
+from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import read_spec
+from dhispatch.runtime.cli.common import write_text
 
 
 @click.command("compile")
@@ -20,20 +19,13 @@ def command(spec: str, output: str | None) -> None:
     from dhispatch.dsl.diagnostics import render_all
 
     text = read_spec(spec)
-    if text is None:
-        sys.exit(1)
     result = compile_source(text, spec)
     if result.diagnostics:
         click.echo(render_all(result.diagnostics, {spec: text}), err=True)
     if result.plan is None:
-        click.echo(f"dhispatch: {spec} has errors; no plan written", err=True)
-        sys.exit(1)
+        raise CommandError(f"{spec} has errors; no plan written")
     data = plan_to_json(result.plan)
     if output is None:
         click.echo(data, nl=False)
         return
-    try:
-        Path(output).write_text(data, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"dhispatch: cannot write plan {output}: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+    write_text(output, data, "plan ")

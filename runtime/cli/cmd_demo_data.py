@@ -18,7 +18,13 @@ from dhispatch.runtime.demo import identifiers as demo_country
     "target",
     required=True,
     metavar="FILE|URL",
-    help="SQLite file to write (replaced) or an empty PostgreSQL database URL.",
+    help="a new SQLite file to write (an existing one only with --force) or an empty "
+    "PostgreSQL database URL",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="replace an existing SQLite file (never a directory, device or symbolic link)",
 )
 @click.option(
     "--stores", type=click.IntRange(1, 10000), default=demo_country.DEMO_STORES, show_default=True
@@ -43,12 +49,13 @@ from dhispatch.runtime.demo import identifiers as demo_country
     default=None,
     help="Last day of data, YYYY-MM-DD (default: today, UTC).",
 )
-def command(target: str, stores: int, items: int, months: int, seed: int, end: str | None) -> None:
+def command(
+    target: str, force: bool, stores: int, items: int, months: int, seed: int, end: str | None
+) -> None:
     """Generate a realistic synthetic country (receipts, issues, prescriptions, adjustments,
     repacks, cancellations, stock-outs, expiring batches) in open mSupply's schema."""
-    from dhispatch.runtime.cli.common import fail
+    from dhispatch.runtime.cli.common import CommandError
     from dhispatch.runtime.demo.generator import generate_demo
-    from dhispatch.runtime.sources import SourceError
 
     try:
         last = date.fromisoformat(end) if end else datetime.now().astimezone().date()
@@ -75,11 +82,10 @@ def command(target: str, stores: int, items: int, months: int, seed: int, end: s
                 seed=seed,
                 end=last,
                 progress=shown.update if shown is not None else None,
+                overwrite=force,
             )
-    except SourceError as exc:
-        fail(str(exc))
     except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror or exc}")
+        raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
     click.echo(
         f"wrote {summary.target}: {summary.stores} stores, {summary.items} items, "
         f"{summary.first_day} .. {summary.end}, {summary.invoices} invoices, "

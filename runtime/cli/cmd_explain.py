@@ -35,24 +35,14 @@ def command(
     """For one store × item at the end of --at: every value, the rule that made it (or why there
     is none), and every ledger line behind it — invoice, type, status, date in the store's days,
     units, running balance — counted or left out, and why."""
-    from dhispatch.runtime.cli.common import fail
     from dhispatch.runtime.indicators.explain import explain
-    from dhispatch.runtime.sources import SourceError
+    from dhispatch.runtime.plan import ScopeRules
     from dhispatch.runtime.sources import open_source
 
     requests = requests_for(at, tz, period_start, indicators, params)
-    try:
-        with open_source(database) as source:
-            found = explain(
-                source,
-                {"items": [], "org_unit": _org_unit(org_unit)},
-                store,
-                item,
-                requests,
-                tz=tz,
-            )
-    except SourceError as exc:
-        fail(str(exc))
+    rules = ScopeRules(org_unit=_org_unit(org_unit))
+    with open_source(database) as source:
+        found = explain(source, rules, store, item, requests, tz=tz)
     if fmt == "json":
         click.echo(json.dumps(asdict(found), default=str, indent=1))
         return

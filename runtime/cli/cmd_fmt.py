@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
+from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import read_spec
+from dhispatch.runtime.cli.common import write_text
 
 
 @click.command("fmt")
@@ -21,8 +22,10 @@ def command(specs: tuple[str, ...], check: bool) -> None:
 
     failed = False
     for path in specs:
-        text = read_spec(path)
-        if text is None:
+        try:
+            text = read_spec(path)
+        except CommandError as exc:  # report it, and format the other specs
+            click.echo(f"dhispatch: {exc}", err=True)
             failed = True
             continue
         try:
@@ -39,9 +42,9 @@ def command(specs: tuple[str, ...], check: bool) -> None:
             failed = True
             continue
         try:
-            Path(path).write_text(formatted, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"dhispatch: cannot write {path}: {exc.strerror or exc}", err=True)
+            write_text(path, formatted)
+        except CommandError as exc:
+            click.echo(f"dhispatch: {exc}", err=True)
             failed = True
             continue
         click.echo(f"{path}: reformatted")

@@ -18,16 +18,20 @@ from typing import Any
 
 import click
 
+from dhispatch.runtime.plan import OrgUnitRule
+from dhispatch.runtime.plan import ScopeRules
+from dhispatch.runtime.printable import printable
+
 ORG_UNIT_HELP = "How a store maps to an org unit: store_code, name_code, custom:KEY or file:PATH."
 
 
-def _org_unit(value: str) -> dict[str, Any]:
+def _org_unit(value: str) -> OrgUnitRule:
     if value in ("store_code", "name_code"):
-        return {"kind": value}
+        return OrgUnitRule(value)
     if value.startswith("custom:") and value[7:]:
-        return {"kind": "name_custom_data", "key": value[7:]}
+        return OrgUnitRule("name_custom_data", key=value[7:])
     if value.startswith("file:") and value[5:]:
-        return {"kind": "mapping_file", "path": value[5:]}
+        return OrgUnitRule("mapping_file", path=value[5:])
     raise click.BadParameter(f"{value!r}: {ORG_UNIT_HELP}", param_hint="--org-unit") from None
 
 
@@ -124,35 +128,30 @@ def command(
     """Rows of store code, org unit, item code, indicator, value and, when there is no value,
     why — computed in the database exactly as a push would compute them. Stores without an org
     unit are listed on stderr with the reason."""
-    from dhispatch.runtime.cli.common import fail
     from dhispatch.runtime.indicators import compute
-    from dhispatch.runtime.sources import SourceError
     from dhispatch.runtime.sources import open_source
 
     requests = requests_for(at, tz, period_start, indicators, params)
     mapping = _org_unit(org_unit)
-    try:
-        with open_source(database) as source:
-            scope = source.scope({"items": [], "org_unit": mapping})
-            scope = replace(
-                scope,
-                stores=_pick(scope.stores, stores, "store"),
-                items=_pick(scope.items, items, "item"),
-            )
-            for store in scope.stores:
-                if store.org_unit is None:
-                    click.echo(f"store {store.code} has no org unit: {store.org_unit_note}",
-                               err=True)  # fmt: skip
-            by_store = {s.id: s for s in scope.stores}
-            by_item = {i.id: i for i in scope.items}
-            writer = _Writer(fmt)
-            for value in compute(source, scope, requests, tz=tz, within_data=True):
-                store = by_store[value.store_id]
-                writer.row(store.code, store.org_unit, by_item[value.item_id].code, value.key,
-                           value.value, value.reason)  # fmt: skip
-            writer.close()
-    except SourceError as exc:
-        fail(str(exc))
+    with open_source(database) as source:
+        scope = source.scope(ScopeRules(org_unit=mapping))
+        scope = replace(
+            scope,
+            stores=_pick(scope.stores, stores, "store"),
+            items=_pick(scope.items, items, "item"),
+        )
+        for store in scope.stores:
+            if store.org_unit is None:
+                note = printable(store.org_unit_note or "")
+                click.echo(f"store {printable(store.code)} has no org unit: {note}", err=True)
+        by_store = {s.id: s for s in scope.stores}
+        by_item = {i.id: i for i in scope.items}
+        writer = _Writer(fmt)
+        for value in compute(source, scope, requests, tz=tz, within_data=True):
+            store = by_store[value.store_id]
+            writer.row(store.code, store.org_unit, by_item[value.item_id].code, value.key,
+                       value.value, value.reason)  # fmt: skip
+        writer.close()
 
 
 def _pick(records: tuple[Any, ...], codes: tuple[str, ...], what: str) -> tuple[Any, ...]:
@@ -194,7 +193,9 @@ class _Writer:
         reason: str | None,
     ) -> None:
         if self.fmt == "csv":
-            self.csv.writerow([store, org_unit or "", item, name, _fmt(value), reason or ""])
+            # codes come from the stock database: printable, so a code cannot drive a terminal
+            texts = [printable(t) for t in (store, org_unit or "", item)]
+            self.csv.writerow([*texts, name, _fmt(value), printable(reason or "")])
             return
         record = {
             "store_code": store,

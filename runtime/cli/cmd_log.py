@@ -1,75 +1,155 @@
-"""``dhispatch log [--json]``: the system log — runs, what they sent and how they ended."""
+"""``dhispatch log [--json]``: the system log — runs, where they pushed, what they sent and how they
+ended; batches waiting to be resent and batches parked (with why), which ``--retry-parked`` makes
+due again and ``--drop-parked ID`` gives up."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.cmd_push import STATE_HELP
-from dhispatch.runtime.cli.cmd_push import open_journal
+from dhispatch.runtime.cli import options
+from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.journal import BatchRow
+from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import RunRow
+from dhispatch.runtime.journal import TargetKey
 
 
 @click.command("log")
-@click.option("--state", metavar="PATH", help=STATE_HELP)
+@options.state
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@options.as_json("machine-readable output (a list of runs)")
 @click.option(
     "--prune-days",
     type=click.IntRange(1, 36500),
     default=None,
     help="first empty the payloads of batches accepted more than N days ago",
 )
-def command(state: str | None, limit: int, as_json: bool, prune_days: int | None) -> None:
-    """List recent runs (newest first) with their outcome and counts."""
-    if prune_days is not None:
-        from datetime import UTC
-        from datetime import datetime
-        from datetime import timedelta
-
-        with open_journal(state, lock=True) as journal:
-            n = journal.prune(datetime.now(UTC) - timedelta(days=prune_days))
-        click.echo(f"pruned the payloads of {n} accepted batch(es) older than {prune_days} days",
-                   err=True)  # fmt: skip
-    with open_journal(state, lock=False) as journal:
+@click.option(
+    "--retry-parked", "retry", is_flag=False, flag_value="all", default=None, metavar="[ID]",
+    help="make parked batches (all, or batch ID) due again: the next run resends them first",
+)  # fmt: skip
+@click.option(
+    "--drop-parked", "drop", type=int, multiple=True, metavar="ID",
+    help="give up parked batch ID (recorded; repeatable)",
+)  # fmt: skip
+def command(
+    state: str | None,
+    limit: int,
+    as_json: bool,
+    prune_days: int | None,
+    retry: str | None,
+    drop: tuple[int, ...],
+) -> None:
+    """List recent runs (newest first) with their outcome and counts, and the queue."""
+    path = state_path(state)
+    if prune_days is not None or retry is not None or drop:
+        _act(path, prune_days, retry, drop)
+    with Journal.open(path, readonly=True) as journal:
         runs = journal.runs(limit=limit)
+        targets = journal.targets()
         if as_json:
-            click.echo(
-                json.dumps(
-                    [
-                        {
-                            "id": r.id,
-                            "plan": r.plan_name,
-                            "trigger": r.trigger,
-                            "started_at": r.started_at.isoformat(),
-                            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                            "status": r.status,
-                            "summary": r.summary,
-                        }
-                        for r in runs
-                    ],
-                    indent=2,
-                    sort_keys=True,
-                )
-            )
+            click.echo(json.dumps([_run_json(r, targets) for r in runs], indent=2,
+                                  sort_keys=True))  # fmt: skip
             return
-        last = {p: len(journal.pending_batches(p)) for p in {r.plan_name for r in runs}}
+        waiting = journal.waiting()
+        parked = journal.parked_batches()
+    _print_runs(runs, targets)
+    _print_queue(waiting, parked, targets)
+
+
+def _act(path: Any, prune_days: int | None, retry: str | None, drop: tuple[int, ...]) -> None:
+    """What ``log`` changes, under the runner lock (never while a push runs)."""
+    from dhispatch.errors import UsageError
+    from dhispatch.runtime.runner import Runner
+
+    Journal.open(path, readonly=True).close()  # a journal that is not there is not created
+    with Runner(path) as runner:
+        runner.journal  # noqa: B018 - the lock first
+        if prune_days is not None:
+            from datetime import UTC
+            from datetime import datetime
+            from datetime import timedelta
+
+            n = runner.journal.prune(datetime.now(UTC) - timedelta(days=prune_days))
+            click.echo(f"pruned the payloads of {n} accepted batch(es) older than "
+                       f"{prune_days} days", err=True)  # fmt: skip
+        if retry is not None:
+            if retry != "all" and not retry.isdigit():
+                raise UsageError(f"--retry-parked takes a batch number, not {retry!r}")
+            n = runner.retry_parked(None if retry == "all" else int(retry))
+            click.echo(f"{n} parked batch(es) are due again; the next run of their plan "
+                       "resends them first", err=True)  # fmt: skip
+        for batch_id in drop:
+            if not runner.drop_parked(batch_id):
+                raise UsageError(f"batch {batch_id} is not parked (see dhispatch log)")
+            click.echo(f"batch {batch_id} dropped: its values will not be resent", err=True)
+
+
+def _target_text(target_id: int, targets: dict[int, TargetKey]) -> str:
+    key = targets.get(target_id)
+    if key is None:
+        return "(not recorded: schema 1)"
+    return f"{key.url} · {key.data_set} · {key.user}"
+
+
+def _run_json(r: RunRow, targets: dict[int, TargetKey]) -> dict[str, Any]:
+    key = targets.get(r.target_id)
+    return {
+        "id": r.id,
+        "plan": r.plan_name,
+        "target": None
+        if key is None
+        else {"url": key.url, "data_set": key.data_set, "user": key.user},  # fmt: skip
+        "trigger": r.trigger,
+        "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "status": r.status,
+        "summary": r.summary,
+    }
+
+
+def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey]) -> None:
     from rich.table import Table
 
-    from dhispatch.runtime.cli.cmd_push import console
+    from dhispatch.runtime.cli.render import console
+    from dhispatch.runtime.cli.render import text_cell
 
     table = Table(title="runs (newest first)", title_justify="left")
-    for col in ("run", "plan", "trigger", "started (UTC)", "status", "periods", "values",
-                "sent", "unchanged", "refused", "seconds"):  # fmt: skip
+    for col in ("run", "plan", "target", "trigger", "started (UTC)", "status", "periods",
+                "values", "sent", "unchanged", "refused", "seconds"):  # fmt: skip
         table.add_column(col, justify="right" if col in ("run", "values", "sent") else "left")
     for r in runs:
         s = r.summary
         secs = f"{(r.finished_at - r.started_at).total_seconds():.0f}" if r.finished_at else "—"
-        table.add_row(str(r.id), r.plan_name, r.trigger, r.started_at.strftime("%Y-%m-%d %H:%M"),
-                      r.status, ", ".join(s.get("periods", [])), str(s.get("values", 0)),
-                      str(s.get("sent", 0)), str(s.get("unchanged", 0)), str(s.get("refused", 0)),
-                      secs)  # fmt: skip
+        key = targets.get(r.target_id)
+        row = (r.id, r.plan_name, key.url if key else "—", r.trigger,
+               r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
+               ", ".join(s.get("periods", [])), s.get("values", 0), s.get("sent", 0),
+               s.get("unchanged", 0), s.get("refused", 0), secs)  # fmt: skip
+        table.add_row(*map(text_cell, row))
     console().print(table)
-    for plan, n in sorted(last.items()):
-        if n:
-            click.echo(f"{plan}: {n} batch(es) waiting to be resent by the next run")
+
+
+def _print_queue(
+    waiting: list[tuple[str, int, str, int]],
+    parked: list[BatchRow],
+    targets: dict[int, TargetKey],
+) -> None:
+    """Due and parked batches, one line each (the reasons are DHIS2's words: made inert)."""
+    from dhispatch.runtime.printable import printable
+
+    for plan, target, status, n in waiting:
+        if status != "parked":
+            click.echo(printable(f"{plan} → {_target_text(target, targets)}: {n} batch(es) "
+                                 f"{status}, resent first by the next run"))  # fmt: skip
+    if not parked:
+        return
+    click.echo(f"\nparked batches ({len(parked)}): set aside after failing the same way too "
+               "often; dhispatch log --retry-parked [ID] · --drop-parked ID")  # fmt: skip
+    for b in parked:
+        click.echo("  " + printable(f"batch {b.id}  {b.plan_name} → "
+                                    f"{_target_text(b.target_id, targets)}  {b.size} values  "
+                                    f"{b.note or b.error or ''}"))  # fmt: skip

@@ -23,32 +23,28 @@ def command(period_type: str, values: tuple[str, ...], parse: bool) -> None:
     dhispatch period Weekly 2024-12-31        ->  2025W1 2024-12-30 2025-01-05
     dhispatch period FinancialNov --parse 2010Nov  ->  2010Nov 2009-11-01 2010-10-31
     """
-    from dhispatch.runtime.cli.common import fail
     from dhispatch.runtime.periods import Period
     from dhispatch.runtime.periods import PeriodError
     from dhispatch.runtime.periods import check_type
     from dhispatch.runtime.periods import parse_period
     from dhispatch.runtime.periods import period_for
 
-    try:
-        check_type(period_type)
-    except PeriodError as exc:
-        fail(str(exc))
+    check_type(period_type)
     # Resolve every argument before printing any, so a bad one leaves no partial output.
     periods: list[Period] = []
-    problems: list[str] = []
+    problems: list[PeriodError] = []
     for value in values:
         try:
             if parse:
                 periods.append(parse_period(value, period_type))
             else:
                 periods.append(period_for(period_type, _iso_date(value)))
-        except PeriodError as exc:
-            problems.append(str(exc))
+        except PeriodError as exc:  # every bad argument is reported, not just the first
+            problems.append(exc)
     if problems:
         for problem in problems[:-1]:
             click.echo(f"dhispatch: {problem}", err=True)
-        fail(problems[-1])
+        raise problems[-1]
     for period in periods:
         click.echo(f"{period.id} {period.start.isoformat()} {period.end.isoformat()}")
 

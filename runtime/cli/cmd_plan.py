@@ -9,57 +9,51 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.cmd_push import STATE_HELP
-from dhispatch.runtime.cli.cmd_push import open_journal
-from dhispatch.runtime.cli.cmd_push import parse_date
-from dhispatch.runtime.cli.cmd_push import print_summary
-from dhispatch.runtime.cli.common import fail
+from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.cli.render import console
+from dhispatch.runtime.cli.render import print_summary
+from dhispatch.runtime.cli.render import text_cell
+from dhispatch.runtime.printable import printable
+from dhispatch.runtime.run import CellChange
 
 ACTION = {"keep": "kept in DHIS2", "zero": "set to 0", "delete": "deleted in DHIS2"}
 
 
 @click.command("plan")
 @click.argument("spec_or_plan")
-@click.option("--at", "at", metavar="DATE", help="compute as of the end of DATE (spec time zone)")
-@click.option("--period", metavar="P", help="fill DHIS2 period P (e.g. 202401)")
-@click.option("--state", metavar="PATH", help=STATE_HELP)
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@options.at
+@options.period
+@options.state
+@options.as_json("machine-readable output")
 def command(
-    spec_or_plan: str, at: str | None, period: str | None, state: str | None, as_json: bool
+    spec_or_plan: str, at: date | None, period: str | None, state: str | None, as_json: bool
 ) -> None:
     """Show every value a push would send and what changes against the journal."""
-    from dhispatch.runtime.executor import ExecutionError
-    from dhispatch.runtime.executor import Executor
-    from dhispatch.runtime.scheduler import SchedulingError
-    from dhispatch.runtime.scheduler import manual_slots
+    from dhispatch.runtime.runner import Runner
 
     loaded = load_plan_arg(spec_or_plan)
     plan = loaded.plan
-    if at is not None and period is not None:
-        fail("give either --at or --period, not both", 2)
-    try:
-        slots = manual_slots(plan, at=parse_date(at, "--at"), period=period)
-    except SchedulingError as exc:
-        fail(str(exc), 2)
-    with open_journal(state, lock=False) as journal:
-        try:
-            result = Executor(plan, journal).execute(slots, trigger="plan", preview=True)
-        except ExecutionError as exc:
-            fail(str(exc))
-    policy = plan["vanished"]
-    listing = result.summary.get("skipped_list", {})
+    options.one_of_at_or_period(at, period)
+    with Runner(state_path(state, [plan]), readonly=True) as runner:
+        result = runner.preview(plan, at=at, period=period)
+    policy = plan.vanished
+    summary = result.summary.as_json()
+    listing = summary["skipped_list"]
     if as_json:
         out: dict[str, Any] = {
-            "plan": plan["name"],
-            "slots": result.summary["slots"],
+            "plan": plan.name,
+            "slots": summary["slots"],
             "values": [
-                {**cell.payload(), "change": change, "previous": prev}
-                for cell, change, prev in result.cells
+                {**c.cell.payload(), "change": c.state, "previous": c.previous}
+                for c in result.changes
             ],
             "vanished": [
                 {
@@ -77,41 +71,44 @@ def command(
             ],
             "skipped": listing,
             "counts": {
-                k: result.summary[k] for k in ("values", "new", "changed", "unchanged", "vanished")
+                k: summary[k] for k in ("values", "new", "changed", "unchanged", "vanished")
             },
         }
         click.echo(json.dumps(out, indent=2, sort_keys=True))
         sys.exit(0)
-    _print_table(result.cells)
+    _print_table(result.changes)
     if result.vanished:
         click.echo(f"\nvanished (policy {policy}: {ACTION[policy]}):")
         for r in result.vanished:
             coc = f"  coc {r.key.coc}" if r.key.coc else ""
-            click.echo(
+            line = (
                 f"  {r.key.period}  ou {r.key.org_unit}  de {r.key.data_element}{coc}  "
                 f"was {r.value}  (store {r.store}, item {r.item}, step {r.step_id})"
             )
+            click.echo(printable(line))
     stores = listing.get("stores_without_org_unit") or []
     if stores:
-        click.echo(f"\nskipped stores without an org unit ({len(stores)}): {', '.join(stores)}")
+        click.echo(f"\nskipped stores without an org unit ({len(stores)}): "
+                   f"{printable(', '.join(stores))}")  # fmt: skip
     for step, items in sorted((listing.get("items_without_reference") or {}).items()):
         click.echo(f"skipped items without a reference in step {step} ({len(items)}): "
-                   f"{', '.join(items)}")  # fmt: skip
-    print_summary(f"plan {plan['name']} (nothing sent)", result.summary)
+                   f"{printable(', '.join(items))}")  # fmt: skip
+    print_summary(f"plan {plan.name} (nothing sent)", summary)
 
 
-def _print_table(cells: list[Any]) -> None:
+def _print_table(changes: Sequence[CellChange]) -> None:
     from rich.table import Table
-
-    from dhispatch.runtime.cli.cmd_push import console
 
     table = Table(title="values", title_justify="left")
     for col in ("period", "org unit", "data element", "coc", "value", "change", "store", "item",
                 "step"):  # fmt: skip
         table.add_column(col, justify="right" if col == "value" else "left")
-    for cell, change, prev in cells:
-        shown = change if prev is None or change == "unchanged" else f"{change} (was {prev})"
-        table.add_row(cell.key.period, cell.key.org_unit, cell.key.data_element,
-                      cell.key.coc or "default", cell.value, shown, cell.store, cell.item,
-                      cell.step_id)  # fmt: skip
+    for change in changes:
+        cell, prev = change.cell, change.previous
+        state = change.state
+        shown = state if prev is None or state == "unchanged" else f"{state} (was {prev})"
+        row = (cell.key.period, cell.key.org_unit, cell.key.data_element,
+               cell.key.coc or "default", cell.value, shown, cell.store, cell.item,
+               cell.step_id)  # fmt: skip
+        table.add_row(*map(text_cell, row))
     console().print(table)

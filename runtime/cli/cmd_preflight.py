@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.common import fail
+from dhispatch.errors import UsageError
+from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import load_plan_arg
 
 
@@ -34,24 +35,32 @@ def command(
     """Check that every data set, data element, option combo and org unit the spec names exists
     in DHIS2 and fits (period type, category combos, value types, open periods)."""
     from dhispatch.compiler.preflight import PreflightInputError
+    from dhispatch.compiler.preflight import ResolvedScope
     from dhispatch.compiler.preflight import preflight
     from dhispatch.dsl.diagnostics import render_all
+    from dhispatch.runtime.cells import addresses
+    from dhispatch.runtime.printable import printable
+    from dhispatch.runtime.runner import fetch_metadata
 
     loaded = load_plan_arg(spec_or_plan)
     plan = loaded.plan
-    export = _read_export(metadata_file) if metadata_file else _fetch_export(plan, timeout)
-    scope = _scope(plan, source_db) if source_db else None
+    export = _read_export(metadata_file) if metadata_file else fetch_metadata(plan, timeout=timeout)
+    scope = ResolvedScope(*addresses(plan, source_db)) if source_db else None
     try:
         diagnostics = preflight(plan, export, scope)
-    except PreflightInputError as exc:
-        fail(f"{metadata_file or 'DHIS2 metadata'}: {exc}")
+    except PreflightInputError as exc:  # name the file the export came from
+        raise CommandError(f"{metadata_file or 'DHIS2 metadata'}: {exc}") from exc
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if diagnostics:
-        click.echo(render_all(diagnostics, loaded.sources), err=True)
-    where = metadata_file or str(plan["target"]["url"])
+        # the findings quote DHIS2's metadata (names, codes): printable only
+        shown = [replace(d, message=printable(d.message)) for d in diagnostics]
+        click.echo(render_all(shown, loaded.sources), err=True)
+    where = metadata_file or plan.target.url
     if errors:
-        fail(f"preflight found {errors} error(s) and {warnings} warning(s) against {where}")
+        raise CommandError(
+            f"preflight found {errors} error(s) and {warnings} warning(s) against {where}"
+        )
     suffix = f" ({warnings} warning(s))" if warnings else ""
     what = "every item and store" if scope else "the spec"
     click.echo(f"preflight passed: {what} fits the metadata of {where}{suffix}")
@@ -61,57 +70,8 @@ def _read_export(path: str) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        fail(f"cannot read metadata file {path}: {exc.strerror or exc}", 2)
+        raise UsageError(f"cannot read metadata file {path}: {exc.strerror or exc}") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        fail(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
-
-
-def _fetch_export(plan: dict[str, Any], timeout: float) -> dict[str, Any]:
-    from dhispatch.runtime.dhis2 import ConfigError
-    from dhispatch.runtime.dhis2 import Dhis2Client
-    from dhispatch.runtime.dhis2 import Dhis2Error
-    from dhispatch.runtime.dhis2 import RetryPolicy
-    from dhispatch.runtime.dhis2 import auth_from_plan
-
-    target = plan["target"]
-    try:
-        auth = auth_from_plan(target["auth"], os.environ)
-    except ConfigError as exc:
-        fail(str(exc), 2)
-    retry = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0)
-    try:
-        with Dhis2Client(str(target["url"]), auth, timeout=timeout, retry=retry) as client:
-            return client.metadata_export(str(target["data_set"]))
-    except Dhis2Error as exc:
-        fail(f"cannot fetch metadata from {target['url']}: {exc}")
-
-
-def _scope(plan: dict[str, Any], source_db: str) -> Any:
-    """Each step's data element per in-scope item and each store's org unit, from the database."""
-    from dhispatch.compiler.preflight import Scope
-    from dhispatch.runtime.sources import SourceError
-    from dhispatch.runtime.sources import open_source
-    from dhispatch.runtime.values import ElementResolver
-    from dhispatch.runtime.values import ValueBuildError
-
-    try:
-        with open_source(source_db) as source:
-            scope = source.scope(plan["source"])
-    except SourceError as exc:
-        fail(str(exc))
-    elements: dict[str, list[tuple[str, str]]] = {}
-    for step in plan["steps"]:
-        resolve = ElementResolver(step)
-        pairs: list[tuple[str, str]] = []
-        for item in scope.items:
-            try:
-                de = resolve(item)
-            except ValueBuildError as exc:
-                fail(f"{step['origin']}: {exc}")
-            if de:
-                pairs.append((item.code, de))
-        elements[step["id"]] = pairs
-    org_units = [(s.code, s.org_unit) for s in scope.stores if s.org_unit]
-    return Scope(elements=elements, org_units=org_units)
+        raise CommandError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc

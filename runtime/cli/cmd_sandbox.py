@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from dhispatch.runtime.cli.common import fail
+from dhispatch.errors import UsageError
+from dhispatch.runtime.cli.common import CommandError
 
 VERSIONS = ("2.36", "2.37", "2.38", "2.39", "2.40", "2.41", "2.42", "2.43", "2.44")
 
@@ -22,7 +23,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for raw in values:
         left, sep, right = raw.partition(":")
         if not sep or not left or not right:
-            fail(f"--{what} expects A:B, got {raw.split(':')[0]!r}:…", 2)
+            raise UsageError(f"--{what} expects A:B, got {raw.split(':')[0]!r}:…")
         out[left] = right
     return out
 
@@ -61,7 +62,11 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     "users",
     multiple=True,
     metavar="NAME:PASSWORD",
-    help="A user and password (repeatable). Default: admin with a generated password.",
+    help=(
+        "A user and password (repeatable): a user of the export logs in with its user roles,"
+        " groups and sharing, any other name as a superuser. Default: admin with a generated"
+        " password."
+    ),
 )
 @click.option(
     "--token",
@@ -115,15 +120,15 @@ def command(
 
     try:
         Version.parse(version)
-    except VersionError as exc:
-        fail(str(exc), 2)
+    except VersionError as exc:  # a bad --version is a usage error
+        raise UsageError(str(exc)) from exc
     source = Path(metadata_path) if metadata_path else DEMO_METADATA_PATH
     try:
         metadata: Any = json.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:
-        fail(f"cannot read metadata {source}: {exc.strerror or exc}", 2)
+        raise UsageError(f"cannot read metadata {source}: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
-        fail(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", 2)
+        raise UsageError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
     passwords = _pairs(users, "user")
     generated = None
     if not passwords:
@@ -140,10 +145,10 @@ def command(
     )
     try:
         sandbox = start_sandbox(config, port=port)
-    except MetadataError as exc:
-        fail(f"{source}: {exc}", 2)
+    except MetadataError as exc:  # --metadata names a file that is not an export
+        raise UsageError(f"{source}: {exc}") from exc
     except OSError as exc:
-        fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", 1)
+        raise CommandError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from exc
     if fail_next or latency_ms or drop_next:
         sandbox.set_faults(
             status=fail_status if fail_next else None,

@@ -2,61 +2,67 @@
 
 Each wake-up does what ``run --once`` does, then sleeps until the next due instant. SIGTERM (or
 Ctrl-C) lets the current pass finish its batch, then exits 0; the journal keeps anything unsent.
+One plan that cannot run (its database unreachable, a variable unset) is reported and retried at
+the next wake-up; the other plans go on.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
-from datetime import UTC
-from datetime import datetime
-from datetime import timedelta
+import threading
+from types import FrameType
 
 import click
 
-from dhispatch.runtime.cli.cmd_push import STATE_HELP
-from dhispatch.runtime.cli.cmd_push import open_journal
-from dhispatch.runtime.cli.cmd_run import run_due
+from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
-from dhispatch.runtime.cli.common import state_path
+from dhispatch.runtime.cli.common import runner_for
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that SIGTERM and SIGINT set: serve finishes the batch in flight and exits."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
 
 
 @click.command("serve")
 @click.argument("specs_or_plans", nargs=-1, required=True)
-@click.option("--state", metavar="PATH", help=STATE_HELP)
-@click.option("--window-days", type=click.IntRange(1, 3660), default=None,
-              help="catch-up window (default 92 days)")  # fmt: skip
+@options.state
+@options.window_days
 @click.option("--max-sleep", type=click.FloatRange(0.5, 86400), default=3600.0, hidden=True)
-@click.option("--batch-size", type=click.IntRange(1, 100000), default=None)
+@options.batch_size
+@options.park_after
+@options.max_drop
+@options.accept_drop
+@options.deadline
 def command(
     specs_or_plans: tuple[str, ...],
     state: str | None,
     window_days: int | None,
     max_sleep: float,
     batch_size: int | None,
+    park_after: int | None,
+    max_drop: int | None,
+    accept_drop: bool,
+    deadline: float | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
-    from dhispatch.runtime.scheduler import StopFlag
-    from dhispatch.runtime.scheduler import next_due
-
     loaded = [load_plan_arg(p) for p in specs_or_plans]
-    window = timedelta(days=window_days) if window_days else None
-    stop = StopFlag.install()
-    path = state_path(state)
-    with open_journal(state, lock=True) as journal:
-        click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {path}; SIGTERM to stop",
-                   err=True)  # fmt: skip
-        while not stop.stopped:
-            now = datetime.now(UTC)
-            for lp in loaded:
-                if stop.stopped:
-                    break
-                run_due(lp, journal, now, path, window=window, stop=lambda: stop.stopped,
-                        batch_size=batch_size)  # fmt: skip
-            dues = [d for d in (next_due(lp.plan, datetime.now(UTC)) for lp in loaded) if d]
-            nxt = min(dues) if dues else None
-            if nxt is not None:
-                click.echo(f"dhispatch serve: next due {nxt.isoformat()}", err=True)
-            wait = max_sleep if nxt is None else (nxt - datetime.now(UTC)).total_seconds() + 0.5
-            stop.event.wait(timeout=max(0.5, min(wait, max_sleep)))
+    stop = stop_on_signals()
+    delivery = options.delivery(park_after, max_drop, accept_drop)
+    with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
+                    deadline=deadline, stop=stop,
+                    delivery=delivery) as runner:  # fmt: skip
+        runner.journal  # noqa: B018 - take the lock before announcing anything
+        click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {runner.state}; "
+                   "SIGTERM to stop", err=True)  # fmt: skip
+        runner.serve([lp.plan for lp in loaded], max_sleep=max_sleep)
     click.echo("dhispatch serve: stopped", err=True)
     sys.exit(0)

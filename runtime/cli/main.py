@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from dhispatch.errors import DhispatchError
+
 # name -> "module:attribute"; the module is imported on first use only.
 COMMANDS: dict[str, str] = {
     "check": "dhispatch.runtime.cli.cmd_check:command",
@@ -53,6 +55,23 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command. The one place the CLI catches DhispatchError: any error a user can
+        act on becomes one ``dhispatch: …`` line and its exit code (1, or 2 for usage)."""
+        try:
+            return super().invoke(ctx)
+        except DhispatchError as exc:
+            click.echo(error_text(exc), err=True)
+            ctx.exit(exc.exit_code)
+
+
+def error_text(exc: DhispatchError) -> str:
+    """``dhispatch: …`` and the error's lines, each made one printable line (an error may quote
+    DHIS2, the stock database or a plan file: none of them may drive the terminal)."""
+    from dhispatch.runtime.printable import printable
+
+    return "dhispatch: " + "\n".join(printable(line) for line in exc.lines())
+
 
 def _available(name: str) -> bool:
     # Commands land issue by issue; a registered name whose module does not exist yet is hidden
@@ -77,8 +96,10 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if os.environ.get("DHISPATCH_DEBUG"):
             raise
+        from dhispatch.runtime.printable import printable
+
         click.echo(
-            f"dhispatch: internal error: {type(exc).__name__}: {exc}\n"
+            f"dhispatch: internal error: {type(exc).__name__}: {printable(exc)}\n"
             "(set DHISPATCH_DEBUG=1 to see the traceback; please report it)",
             err=True,
         )

@@ -28,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from dhispatch.runtime.demo import identifiers as dc
+from dhispatch.runtime.demo.output import check_target
+from dhispatch.runtime.demo.output import move_into_place
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
+from dhispatch.runtime.sources.model import split_credentials
 from dhispatch.runtime.sources.schema import CURRENT
 from dhispatch.runtime.sources.schema import columns
 from dhispatch.runtime.sources.schema import ddl
@@ -116,13 +119,16 @@ def generate_demo(
     seed: int,
     end: date,
     progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
 ) -> DemoSummary:
     """Create the schema and a country's data in ``target`` (SQLite path or postgresql:// URL).
 
     ``progress`` (optional) is called with 1 after each store's history is written.
 
-    A SQLite file is written beside the target and moved into place at the end (an existing
-    file is replaced); a PostgreSQL database must not already hold open mSupply tables.
+    A SQLite file is written beside the target and moved into place at the end; an existing
+    file is replaced only with ``overwrite``, and only if it is a regular file
+    (``runtime/demo/output.py``). A PostgreSQL database must not already hold open mSupply
+    tables.
     """
     if stores < 1 or items < 1 or months < 1:
         raise SourceError("--stores, --items and --months must each be at least 1")
@@ -133,11 +139,12 @@ def generate_demo(
     elif "://" in target:
         raise SourceError(f"unsupported target {redact(target)!r}: a SQLite path or postgresql://")
     else:
-        counts = _write_sqlite(target, country)
+        check_target(Path(target), overwrite)
+        counts = _write_sqlite(target, country, overwrite)
     return DemoSummary(redact(target), stores, items, months, first_day, end, *counts)
 
 
-def _write_sqlite(path: str, country: _Country) -> tuple[int, int, int]:
+def _write_sqlite(path: str, country: _Country, overwrite: bool) -> tuple[int, int, int]:
     final = Path(path)
     if final.parent and not final.parent.exists():
         raise SourceError(f"folder {final.parent} does not exist")
@@ -155,7 +162,7 @@ def _write_sqlite(path: str, country: _Country) -> tuple[int, int, int]:
         conn.commit()
         conn.execute("ANALYZE")
         conn.close()
-        os.replace(tmp, final)
+        move_into_place(Path(tmp), final, overwrite)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -165,8 +172,11 @@ def _write_sqlite(path: str, country: _Country) -> tuple[int, int, int]:
 def _write_postgres(url: str, country: _Country) -> tuple[int, int, int]:
     import psycopg
 
+    credentials = split_credentials(url)  # a password may hold "@": libpq would cut at the first
     try:
-        conn = psycopg.connect(url)
+        conn = psycopg.connect(
+            credentials.url, user=credentials.user, password=credentials.password
+        )
     except psycopg.Error as exc:
         raise SourceError(f"cannot connect to {redact(url)}: {redact(str(exc).strip())}") from None
     with conn:
@@ -557,7 +567,8 @@ class _StoreSim:
         c, j = self.c, self.j
         other = (j % c.n_stores) + 1
         to_store = k == 0 and c.n_stores > 1
-        name = f"name_store_{other:04d}" if to_store else f"name_fac_{j:04d}_{k}"
+        # a one-store country has no other store: its k = 0 issues go to the first clinic
+        name = f"name_store_{other:04d}" if to_store else f"name_fac_{j:04d}_{k or 1}"
         status = "ALLOCATED" if when.date() > c.end - timedelta(days=3) and k == 3 else "SHIPPED"
         inv = self._invoice("OUTBOUND_SHIPMENT", when, name, status,
                             name_store=_store_id(other) if to_store else None)  # fmt: skip

@@ -71,97 +71,13 @@ def _data_set(
 
 def demo_metadata(stores: int = dc.DEMO_STORES, items: int = dc.DEMO_ITEMS) -> dict[str, Any]:
     """A DHIS2 metadata export (JSON-ready) for a demo country of a given size."""
-    org_units: list[dict[str, Any]] = [
-        {"id": dc.ROOT_ORG_UNIT, "code": "ROOT", "name": "Demo country", "shortName": "Demo"}
-    ]
-    for j in range(1, stores + 1):
-        code = dc.store_code(j)
-        org_units.append(
-            {
-                "id": dc.org_unit_uid(j),
-                "code": code,
-                "name": f"Store {code}",
-                "shortName": f"Store {code}",
-                "parent": {"id": dc.ROOT_ORG_UNIT},
-            }
-        )
+    org_units = _org_units(stores)
     all_ous = [{"id": ou["id"]} for ou in org_units]
-
-    elements: list[dict[str, Any]] = []
-    kiribati, tonga, vanuatu = [], [], []
-    for i in range(1, items + 1):
-        item = dc.item_code(i)
-        universal = dc.item_universal_code(i)
-        if universal is not None:
-            uid = kiribati_element_uid(i)
-            elements.append(
-                _element(
-                    uid,
-                    universal,
-                    f"Stock indicator {universal}",
-                    dc.KIRIBATI_CATEGORY_COMBO,
-                    "LAST",
-                )
-            )
-            kiribati.append(uid)
-        for uid, code, name in (
-            (dc.item_user_field_1(i), f"TO_SOH_{item}", f"Stock on hand {item}"),
-            (dc.item_user_field_2(i), f"TO_EXP_{item}", f"Stock expiring {item}"),
-        ):
-            elements.append(_element(uid, code, name, dc.DEFAULT_CATEGORY_COMBO, "LAST"))
-            tonga.append(uid)
-        soh = dc.item_user_field_6(i)
-        if soh is not None:
-            elements.append(
-                _element(vanuatu_soh_uid(i), soh, f"SOH {item}", dc.DEFAULT_CATEGORY_COMBO, "LAST")
-            )
-            vanuatu.append(vanuatu_soh_uid(i))
-        value_code = dc.vanuatu_value_element(i)
-        elements.append(
-            _element(
-                vanuatu_value_uid(i),
-                value_code,
-                f"Value of stock {item}",
-                dc.DEFAULT_CATEGORY_COMBO,
-                "LAST",
-            )
-        )
-        vanuatu.append(vanuatu_value_uid(i))
-
-    cocs = [
-        {
-            "id": dc.DEFAULT_COC,
-            "code": "default",
-            "name": "default",
-            "categoryCombo": {"id": dc.DEFAULT_CATEGORY_COMBO},
-        }
-    ]
-    for key, uid in dc.KIRIBATI_COCS.items():
-        cocs.append(
-            {
-                "id": uid,
-                "name": KIRIBATI_COC_NAMES[key],
-                "categoryCombo": {"id": dc.KIRIBATI_CATEGORY_COMBO},
-            }
-        )
+    elements, (kiribati, tonga, vanuatu) = _elements(items)
     return {
         "system": {"id": "dhispatch-demo", "version": "2.40.4"},
-        "categoryCombos": [
-            {
-                "id": dc.DEFAULT_CATEGORY_COMBO,
-                "code": "default",
-                "name": "default",
-                "dataDimensionType": "DISAGGREGATION",
-                "categoryOptionCombos": [{"id": dc.DEFAULT_COC}],
-            },
-            {
-                "id": dc.KIRIBATI_CATEGORY_COMBO,
-                "name": "Stock indicator",
-                "dataDimensionType": "DISAGGREGATION",
-                "categoryOptionCombos": [{"id": uid} for uid in dc.KIRIBATI_COCS.values()],
-            },
-        ],
-        "categoryOptionCombos": cocs,
+        "categoryCombos": _category_combos(),
+        "categoryOptionCombos": _option_combos(),
         "dataElements": elements,
         "dataSets": [
             _data_set(
@@ -191,7 +107,7 @@ def demo_metadata(stores: int = dc.DEMO_STORES, items: int = dc.DEMO_ITEMS) -> d
                 vanuatu,
                 all_ous,
             ),
-        ],
+        ],  # fmt: skip
         "organisationUnits": org_units,
         "users": [
             {
@@ -204,3 +120,92 @@ def demo_metadata(stores: int = dc.DEMO_STORES, items: int = dc.DEMO_ITEMS) -> d
             },
         ],
     }
+
+
+def _org_units(stores: int) -> list[dict[str, Any]]:
+    """The root and one org unit per store (its code is the store's code)."""
+    org_units: list[dict[str, Any]] = [
+        {"id": dc.ROOT_ORG_UNIT, "code": "ROOT", "name": "Demo country", "shortName": "Demo"}
+    ]
+    for j in range(1, stores + 1):
+        code = dc.store_code(j)
+        org_units.append(
+            {
+                "id": dc.org_unit_uid(j),
+                "code": code,
+                "name": f"Store {code}",
+                "shortName": f"Store {code}",
+                "parent": {"id": dc.ROOT_ORG_UNIT},
+            }
+        )
+    return org_units
+
+
+def _elements(items: int) -> tuple[list[dict[str, Any]], tuple[list[str], list[str], list[str]]]:
+    """Every data element, and the UIDs of Kiribati's, Tonga's and Vanuatu's data sets."""
+    default, last = dc.DEFAULT_CATEGORY_COMBO, "LAST"
+    elements: list[dict[str, Any]] = []
+    kiribati: list[str] = []
+    tonga: list[str] = []
+    vanuatu: list[str] = []
+    for i in range(1, items + 1):
+        item = dc.item_code(i)
+        universal = dc.item_universal_code(i)
+        if universal is not None:
+            uid = kiribati_element_uid(i)
+            name = f"Stock indicator {universal}"
+            elements.append(_element(uid, universal, name, dc.KIRIBATI_CATEGORY_COMBO, last))
+            kiribati.append(uid)
+        for uid, code, name in (
+            (dc.item_user_field_1(i), f"TO_SOH_{item}", f"Stock on hand {item}"),
+            (dc.item_user_field_2(i), f"TO_EXP_{item}", f"Stock expiring {item}"),
+        ):
+            elements.append(_element(uid, code, name, default, last))
+            tonga.append(uid)
+        soh = dc.item_user_field_6(i)
+        if soh is not None:
+            elements.append(_element(vanuatu_soh_uid(i), soh, f"SOH {item}", default, last))
+            vanuatu.append(vanuatu_soh_uid(i))
+        value_code = dc.vanuatu_value_element(i)
+        name = f"Value of stock {item}"
+        elements.append(_element(vanuatu_value_uid(i), value_code, name, default, last))
+        vanuatu.append(vanuatu_value_uid(i))
+    return elements, (kiribati, tonga, vanuatu)
+
+
+def _category_combos() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": dc.DEFAULT_CATEGORY_COMBO,
+            "code": "default",
+            "name": "default",
+            "dataDimensionType": "DISAGGREGATION",
+            "categoryOptionCombos": [{"id": dc.DEFAULT_COC}],
+        },
+        {
+            "id": dc.KIRIBATI_CATEGORY_COMBO,
+            "name": "Stock indicator",
+            "dataDimensionType": "DISAGGREGATION",
+            "categoryOptionCombos": [{"id": uid} for uid in dc.KIRIBATI_COCS.values()],
+        },
+    ]
+
+
+def _option_combos() -> list[dict[str, Any]]:
+    cocs = [
+        {
+            "id": dc.DEFAULT_COC,
+            "code": "default",
+            "name": "default",
+            "categoryCombo": {"id": dc.DEFAULT_CATEGORY_COMBO},
+        }
+    ]
+    for key, uid in dc.KIRIBATI_COCS.items():
+        cocs.append(
+            {
+                "id": uid,
+                "name": KIRIBATI_COC_NAMES[key],
+                "categoryCombo": {"id": dc.KIRIBATI_CATEGORY_COMBO},
+            }
+        )
+    return cocs

@@ -11,9 +11,10 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Any
 
 from dhispatch.runtime.dhis2.errors import ConfigError
+from dhispatch.runtime.plan import AuthSettings
+from dhispatch.runtime.plan import ValueOrEnv
 
 REDACTED = "***"
 
@@ -152,33 +153,29 @@ def scrub(text: str, auth: Auth | None) -> str:
     return text
 
 
-def _resolve(ref: Mapping[str, Any], env: Mapping[str, str], what: str) -> str:
-    if "value" in ref:
-        return str(ref["value"])
-    name = ref.get("env")
-    if not isinstance(name, str):
+def _resolve(ref: ValueOrEnv | None, env: Mapping[str, str], what: str) -> str:
+    if ref is None or (ref.value is None and ref.env is None):
         raise ConfigError(f"the {what} of the DHIS2 target is neither a value nor an env reference")
-    value = env.get(name)
-    if not value:
-        raise ConfigError(f"environment variable {name} is not set (it holds the DHIS2 {what})")
+    value = ref.resolve(env)
+    if value is None:
+        raise ConfigError(f"environment variable {ref.env} is not set (it holds the DHIS2 {what})")
     return value
 
 
-def auth_from_plan(auth: Mapping[str, Any], env: Mapping[str, str]) -> Auth:
+def auth_from_plan(auth: AuthSettings, env: Mapping[str, str]) -> Auth:
     """Build the auth of a plan's ``target.auth``, reading its env references now."""
-    kind = auth.get("kind")
-    if kind == "basic":
+    if auth.kind == "basic":
         return BasicAuth(
-            _resolve(auth["user"], env, "user name"),
-            Secret(_resolve(auth["password"], env, "password")),
+            _resolve(auth.user, env, "user name"),
+            Secret(_resolve(auth.password, env, "password")),
         )
-    if kind == "token":
-        return TokenAuth(Secret(_resolve(auth["token"], env, "personal access token")))
-    if kind == "oauth2":
+    if auth.kind == "token":
+        return TokenAuth(Secret(_resolve(auth.token, env, "personal access token")))
+    if auth.kind == "oauth2":
         return OAuth2PasswordAuth(
-            _resolve(auth["client"], env, "OAuth2 client id"),
-            Secret(_resolve(auth["secret"], env, "OAuth2 client secret")),
-            _resolve(auth["user"], env, "user name"),
-            Secret(_resolve(auth["password"], env, "password")),
+            _resolve(auth.client, env, "OAuth2 client id"),
+            Secret(_resolve(auth.secret, env, "OAuth2 client secret")),
+            _resolve(auth.user, env, "user name"),
+            Secret(_resolve(auth.password, env, "password")),
         )
-    raise ConfigError(f"unknown auth kind {kind!r} in the plan's target")
+    raise ConfigError(f"unknown auth kind {auth.kind!r} in the plan's target")

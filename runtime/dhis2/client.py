@@ -1,9 +1,13 @@
 """The DHIS2 Web API client: authentication, retries, pushes of data value sets, metadata reads.
 
-It never follows redirects (a redirect is DHIS2 sending us to its login page), retries only
-transient failures, sends ``dataSet`` and ``categoryOptionCombo`` on every push, and reads the
-answer of any DHIS2 generation into one ``ImportResult``. Nothing it logs or raises contains a
-secret: messages are built from paths and statuses, and any echoed server text is scrubbed.
+It never follows redirects (a redirect is DHIS2 sending us to its login page), refuses plain
+http to another machine unless the plan says ``insecure``, retries only transient failures,
+gives every request a total deadline (retries included) and gives up at once when asked to
+stop, sends ``dataSet``, ``categoryOptionCombo`` and the plan's attribute option combo on every
+push, and reads the import summary of any DHIS2 generation into one ``ImportResult``; an error
+answer without one is an error, said for what it is (``refusals``). Nothing it logs or raises
+contains a secret: messages are built from paths and statuses, and any echoed server text is
+scrubbed.
 """
 
 from __future__ import annotations
@@ -11,38 +15,54 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 
 import httpx
 
 from dhispatch.runtime.dhis2.auth import Auth
 from dhispatch.runtime.dhis2.auth import OAuth2PasswordAuth
+from dhispatch.runtime.dhis2.auth import auth_from_plan
 from dhispatch.runtime.dhis2.auth import scrub
 from dhispatch.runtime.dhis2.errors import AuthenticationError
+from dhispatch.runtime.dhis2.errors import Cancelled
 from dhispatch.runtime.dhis2.errors import ConfigError
 from dhispatch.runtime.dhis2.errors import Dhis2Error
 from dhispatch.runtime.dhis2.errors import NetworkError
 from dhispatch.runtime.dhis2.errors import ProtocolError
 from dhispatch.runtime.dhis2.errors import ServerError
+from dhispatch.runtime.dhis2.exchange import SocketRegistry
+from dhispatch.runtime.dhis2.exchange import exchange
 from dhispatch.runtime.dhis2.models import DataValue
 from dhispatch.runtime.dhis2.models import IdSchemes
 from dhispatch.runtime.dhis2.models import ImportResult
 from dhispatch.runtime.dhis2.models import Me
 from dhispatch.runtime.dhis2.models import SystemInfo
+from dhispatch.runtime.dhis2.numbers import dhis2_value
+from dhispatch.runtime.dhis2.refusals import refusal
+from dhispatch.runtime.dhis2.results import find_summary
 from dhispatch.runtime.dhis2.results import parse_import
 from dhispatch.runtime.dhis2.retry import RetryPolicy
 from dhispatch.runtime.dhis2.retry import is_retryable_status
 from dhispatch.runtime.dhis2.retry import parse_retry_after
-from dhispatch.runtime.dhis2.values import dhis2_value
+from dhispatch.runtime.plan.urls import cleartext_host
+
+if TYPE_CHECKING:
+    from dhispatch.runtime.plan import Target
 
 log = logging.getLogger("dhispatch.dhis2")
 log.addHandler(logging.NullHandler())  # a library: the application decides what to show
 
 ASYNC_THRESHOLD = 10_000  # values per push above which the import runs as a server task
+TIMEOUT = 30.0  # seconds one socket operation (connect, one read, one write) may take
+DEADLINE = 120.0  # seconds one request may take in all: every attempt, backoff included
+STOP_GRACE = 2.0  # seconds an exchange in flight may still take once a stop is requested
 DATA_SET_FIELDS = (
     "id,code,name,periodType,openFuturePeriods,expiryDays,categoryCombo[id],"
     "dataSetElements[categoryCombo[id,code,name,categoryOptionCombos[id,code,name]],"
@@ -85,10 +105,13 @@ class Dhis2Client:
         base_url: str,
         auth: Auth,
         *,
-        timeout: float = 30.0,
+        insecure: bool = False,
+        timeout: float = TIMEOUT,
+        deadline: float = DEADLINE,
+        cancel: threading.Event | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         async_threshold: int = ASYNC_THRESHOLD,
         poll_interval: float = 0.5,
@@ -97,17 +120,29 @@ class Dhis2Client:
         if httpx.URL(base_url).userinfo:
             # Credentials in the URL would end up in every message that names the server.
             raise ConfigError("the DHIS2 URL must not contain credentials; use the spec's auth")
+        host = cleartext_host(base_url, insecure)
+        if host is not None:
+            # The compiler's E302 rule, enforced where the credentials leave: a plan edited or
+            # generated elsewhere must not send them in clear text either.
+            raise ConfigError(
+                f"refusing plain http to {host}: the credentials would travel unencrypted; "
+                "use https (or mark the target insecure in the spec if you really must)"
+            )
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        self.deadline = deadline
         self.requests_sent = 0
-        self._sleep = sleep
+        self._cancel = cancel
+        self._sleep = sleep or (time.sleep if cancel is None else _waiter(cancel))
+        self._sockets = SocketRegistry()
         self._rng = rng or random.Random()
         self._async_threshold = async_threshold
         self._poll_interval = poll_interval
         self._poll_timeout = poll_timeout
         self._default_coc: dict[str, str] = {}
+        self._combo_codes: dict[str, str] = {}
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -115,6 +150,13 @@ class Dhis2Client:
             transport=transport,
             headers={"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"},
         )
+
+    @classmethod
+    def for_target(cls, target: Target, env: Mapping[str, str], **options: Any) -> Dhis2Client:
+        """The client of a plan's target: its URL, its credentials read from ``env`` now, and
+        its ``insecure`` flag (``options`` are the constructor's keyword arguments)."""
+        auth = auth_from_plan(target.auth, env)
+        return cls(target.url, auth, insecure=target.insecure, **options)
 
     def __enter__(self) -> Dhis2Client:
         return self
@@ -132,7 +174,8 @@ class Dhis2Client:
 
     def system_info(self) -> SystemInfo:
         body = self._get_json(
-            "/api/system/info", {"fields": "version,revision,calendar,serverDate,contextPath"}
+            "/api/system/info",
+            {"fields": "version,revision,calendar,serverDate,serverTimeZoneId,contextPath"},
         )
         version = body.get("version")
         if not isinstance(version, str):
@@ -142,6 +185,7 @@ class Dhis2Client:
             revision=_opt_str(body.get("revision")),
             calendar=_opt_str(body.get("calendar")),
             server_date=_opt_str(body.get("serverDate")),
+            server_time_zone=_opt_str(body.get("serverTimeZoneId")),
         )
 
     def me(self) -> Me:
@@ -191,21 +235,59 @@ class Dhis2Client:
         return self._default_coc[scheme]
 
     def payload(self, values: Sequence[DataValue], data_set: str, id_schemes: IdSchemes) -> bytes:
-        """The JSON body of one push: ``dataSet`` and every value's COC always present."""
+        """The JSON body of one push: ``dataSet``, every value's COC and, when the plan has one,
+        its attribute option combo on every value (≤2.42 lets a header AOC override the values'
+        and refuses a bad one for the whole set, E7604; per value it is E7615 for that value)."""
+        scheme = id_schemes.category_option_combo
         default = None
         if any(v.category_option_combo is None for v in values):
-            default = self.default_coc(id_schemes.category_option_combo)
-        rows = [
-            {
+            default = self.default_coc(scheme)
+        rows = []
+        for v in values:
+            row = {
                 "dataElement": v.data_element,
                 "period": v.period,
                 "orgUnit": v.org_unit,
                 "categoryOptionCombo": v.category_option_combo or default,
                 "value": dhis2_value(v.value),
             }
-            for v in values
-        ]
+            if v.attribute_option_combo:
+                row["attributeOptionCombo"] = self.combo_id(v.attribute_option_combo, scheme)
+            rows.append(row)
         return json.dumps({"dataSet": data_set, "dataValues": rows}).encode()
+
+    def codes_of(self, uids: Iterable[str]) -> dict[str, str]:
+        """UID → code of the data elements, org units and option combos among ``uids`` (≤2.36
+        conflicts name found objects by UID while the values may have gone by code)."""
+        out: dict[str, str] = {}
+        for kind in ("dataElements", "organisationUnits", "categoryOptionCombos"):
+            left = sorted(u for u in set(uids) if u not in out)
+            if not left:
+                break
+            params = {"filter": f"id:in:[{','.join(left)}]", "fields": "id,code", "paging": "false"}
+            for obj in self._get_json(f"/api/{kind}", params).get(kind) or ():
+                if isinstance(obj, dict) and isinstance(obj.get("code"), str):
+                    out[str(obj.get("id"))] = obj["code"]
+        return out
+
+    def combo_id(self, uid: str, scheme: str) -> str:
+        """An option combo given by UID, identified as ``scheme`` asks: ≤2.42 reads attribute
+        option combos with the category option combo id scheme (``createDataValueSetImport
+        Context``), so under CODE the plan's UID is sent as the combo's code (looked up once)."""
+        if scheme != "CODE":
+            return uid
+        if uid not in self._combo_codes:
+            path = f"/api/categoryOptionCombos/{uid}"
+            body = self._get_json(path, {"fields": "id,code"})
+            code = body.get("code")
+            if not isinstance(code, str) or not code:
+                raise ConfigError(
+                    f"attribute option combo {uid} has no code, but the category option combo "
+                    "id scheme is code (DHIS2 reads attribute option combos with it): give it a "
+                    "code in DHIS2 or use category_option_combo_id_scheme uid"
+                )
+            self._combo_codes[uid] = code
+        return self._combo_codes[uid]
 
     def push(
         self,
@@ -228,20 +310,31 @@ class Dhis2Client:
             "importStrategy": import_strategy,
             "dryRun": "true" if dry_run else "false",
         }
+        if any(v.attribute_option_combo for v in values):
+            # 2.43+ reads its own scheme for them; ≤2.42 the COC scheme (same value either way)
+            params["attributeOptionComboIdScheme"] = id_schemes.category_option_combo
         if run_async:
             params["async"] = "true"
         body = self.payload(values, data_set, id_schemes)
+        path = "/api/dataValueSets"
         response = self._send(
-            "POST",
-            "/api/dataValueSets",
-            params=params,
-            content=body,
-            headers={"Content-Type": "application/json"},
+            "POST", path, params=params, content=body, headers={"Content-Type": "application/json"}
         )
-        parsed = self._json(response, "/api/dataValueSets")
+        if response.status_code >= 400:
+            summary = find_summary(_json_or_none(response))
+            if summary is None:
+                raise refusal(response, "POST", self.base_url + path, self._scrub)
+            return parse_import(response.status_code, summary, len(values), self._scrub)
+        parsed = self._json(response, path)
         if run_async and response.status_code == 200 and _is_job(parsed):
             return self._await_job(parsed, values)
-        return parse_import(response.status_code, parsed, values, self._scrub)
+        return self._summary(response.status_code, parsed, path, len(values))
+
+    def _summary(self, status: int, body: Any, path: str, size: int) -> ImportResult:
+        summary = find_summary(body)
+        if summary is None:
+            raise ProtocolError(f"DHIS2 answered {path} (HTTP {status}) without an import summary")
+        return parse_import(status, summary, size, self._scrub)
 
     def _await_job(self, message: dict[str, Any], values: Sequence[DataValue]) -> ImportResult:
         job = message.get("response") or {}
@@ -260,15 +353,16 @@ class Dhis2Client:
                 break
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} did not finish in time")
-            self._sleep(self._poll_interval)
+            self._pause(self._poll_interval, "GET", tasks)
         summary_path = f"/api/system/taskSummaries/{job_type}/{job_id}"
         while True:
             response = self._send("GET", summary_path)
             if response.content.strip():
-                return parse_import(200, self._json(response, summary_path), values, self._scrub)
+                body = self._json(response, summary_path)
+                return self._summary(200, body, summary_path, len(values))
             if time.monotonic() > deadline:
                 raise NetworkError(f"DHIS2 import task {job_id} has no summary")
-            self._sleep(self._poll_interval)
+            self._pause(self._poll_interval, "GET", summary_path)
 
     # -- metadata -------------------------------------------------------------------------------
 
@@ -306,16 +400,7 @@ class Dhis2Client:
 
     def _raise_for_status(self, response: httpx.Response, path: str) -> None:
         if response.status_code >= 400:
-            message = ""
-            try:
-                body = response.json()
-                if isinstance(body, dict) and isinstance(body.get("message"), str):
-                    message = ": " + self._scrub(body["message"])
-            except ValueError:
-                pass
-            raise ServerError(
-                f"DHIS2 refused {path} (HTTP {response.status_code}){message}", response.status_code
-            )
+            raise refusal(response, "GET", self.base_url + path, self._scrub)
 
     def _json(self, response: httpx.Response, path: str) -> Any:
         try:
@@ -372,14 +457,17 @@ class Dhis2Client:
         headers: dict[str, str] | None = None,
         auth: bool = True,
     ) -> httpx.Response:
-        """One logical request: retried on transient failures only; 401 and redirects are final
-        (an expired OAuth2 token is fetched again once)."""
+        """One logical request within ``deadline`` seconds: retried on transient failures only;
+        401 and redirects are final (an expired OAuth2 token is fetched again once)."""
         policy = self.retry
+        deadline = time.monotonic() + self.deadline
         refreshed = False
         reason = "no attempt made"
         last_status: int | None = None
         attempt = 0
         while attempt < max(policy.attempts, 1):
+            if attempt:  # a stop ends retries; the first attempt goes (its batch is journalled)
+                self._check_cancel(method, path)
             attempt += 1
             retry_after: float | None = None
             request_headers = dict(headers or {})
@@ -387,9 +475,10 @@ class Dhis2Client:
                 request_headers["Authorization"] = self._authorization()
             try:
                 self.requests_sent += 1
-                response = self._http.request(
-                    method, path, params=params, content=content, data=data, headers=request_headers
-                )
+                response = self._exchange(
+                    method, path, deadline,
+                    params=params, content=content, data=data, headers=request_headers,
+                )  # fmt: skip
             except httpx.TimeoutException:
                 reason = f"DHIS2 did not answer {method} {path} within {self.timeout:g} s"
                 last_status = None
@@ -397,6 +486,10 @@ class Dhis2Client:
                 reason = f"cannot reach DHIS2 at {self.base_url}: {self._network_reason(exc)}"
                 last_status = None
             else:
+                if response is None:
+                    reason = f"DHIS2 did not complete {method} {path} within {self.deadline:g} s"
+                    last_status = None
+                    break
                 status = response.status_code
                 log.debug("%s %s -> %s (attempt %d)", method, path, status, attempt)
                 if status == 401 and auth:
@@ -414,27 +507,59 @@ class Dhis2Client:
                         f"Authentication failed: DHIS2 redirected {path} to {self._scrub(where)} "
                         "(a login page; check the URL and credentials)"
                     )
-                if is_retryable_status(status):
-                    reason = (
-                        f"DHIS2 answered {method} {path} with HTTP {status}{self._why(response)}"
-                    )
-                    last_status = status
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
-                else:
-                    if "text/html" in response.headers.get("content-type", ""):
-                        raise AuthenticationError(
-                            f"Authentication failed: DHIS2 answered {path} with an HTML page "
-                            "(a login page?) instead of JSON"
-                        )
-                    return response
+                if not is_retryable_status(status):
+                    return self._final(response, path)
+                reason = f"DHIS2 answered {method} {path} with HTTP {status}{self._why(response)}"
+                last_status = status
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
             if attempt < policy.attempts:
                 delay = policy.delay(attempt, retry_after, self._rng)
+                if time.monotonic() + delay >= deadline:
+                    reason += f"; no time left within the {self.deadline:g} s deadline"
+                    break
                 log.info("retrying %s %s in %.2f s: %s", method, path, delay, reason)
-                self._sleep(delay)
+                self._pause(delay, method, path)
         log.info("giving up on %s %s after %d attempts: %s", method, path, attempt, reason)
         if last_status is not None:
             raise ServerError(f"{reason} (gave up after {attempt} attempts)", last_status)
         raise NetworkError(f"{reason} (gave up after {attempt} attempts)")
+
+    def _exchange(
+        self, method: str, path: str, deadline: float, **request: Any
+    ) -> httpx.Response | None:
+        """One HTTP exchange, ended by the deadline (None) or a stop request (Cancelled)."""
+        remaining = max(deadline - time.monotonic(), 0.001)
+        timeout = httpx.Timeout(min(self.timeout, remaining))
+        extensions = {"trace": self._sockets.trace}
+
+        def send() -> httpx.Response:
+            return self._http.request(
+                method, path, timeout=timeout, extensions=extensions, **request
+            )
+
+        return exchange(
+            send, self._sockets, what=f"{method} {path}", deadline=deadline, stop=self._cancel,
+            grace=STOP_GRACE,
+        )  # fmt: skip
+
+    def _check_cancel(self, method: str, path: str) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled(f"stopped before DHIS2 answered {method} {path}")
+
+    def _pause(self, seconds: float, method: str, path: str) -> None:
+        """Backoff or polling: a stop request ends it at once, and the request with it."""
+        self._sleep(seconds)
+        self._check_cancel(method, path)
+
+    def _final(self, response: httpx.Response, path: str) -> httpx.Response:
+        """A non-retryable answer: returned as is, unless it is an HTML page answered as a
+        success (a login page); an HTML error page is the caller's to say (``refusals``)."""
+        if response.status_code < 300 and "text/html" in response.headers.get("content-type", ""):
+            raise AuthenticationError(
+                f"Authentication failed: DHIS2 answered {path} with an HTML page "
+                "(a login page?) instead of JSON"
+            )
+        return response
 
     def _why(self, response: httpx.Response) -> str:
         try:
@@ -448,6 +573,22 @@ class Dhis2Client:
     def _network_reason(self, exc: httpx.TransportError) -> str:
         text = str(exc) or type(exc).__name__
         return self._scrub(text)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _waiter(event: threading.Event) -> Callable[[float], None]:
+    """A sleep that a stop request cuts short (backoff and polling end at once)."""
+
+    def wait(seconds: float) -> None:
+        event.wait(seconds)
+
+    return wait
 
 
 def _is_job(body: Any) -> bool:

@@ -6,13 +6,20 @@ request objects or headers, so no credential can leak through ``str()`` or ``rep
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class Dhis2Error(Exception):
+from dhispatch.errors import DhispatchError
+
+
+class Dhis2Error(DhispatchError):
     """Base of every client error; its text is safe to print (it never contains a secret)."""
 
 
 class ConfigError(Dhis2Error):
-    """The plan's target cannot be used as configured (e.g. an environment variable is unset)."""
+    """The plan's target cannot be used as configured (e.g. an environment variable is unset);
+    exit 2, like a bad command line (a run reports it at the target's spec line instead)."""
+
+    exit_code: ClassVar[int] = 2
 
 
 class AuthenticationError(Dhis2Error):
@@ -33,3 +40,21 @@ class ServerError(Dhis2Error):
 
 class ProtocolError(Dhis2Error):
     """A response we cannot read: not JSON, or JSON of an unknown shape."""
+
+
+class HttpRefusal(Dhis2Error):
+    """An HTTP error answer that is no import summary (a proxy's 404 or 413, a WebMessage 409 or
+    403): it proves nothing about the values sent, so their batch stays due."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PayloadTooLarge(HttpRefusal):
+    """HTTP 413: the request body is over a size limit (DHIS2's or a reverse proxy's)."""
+
+
+class Cancelled(Dhis2Error):
+    """The run was asked to stop (serve's SIGTERM) before DHIS2 answered; whether a request in
+    flight reached DHIS2 is unknown, so its batch stays pending and the next run resends it."""

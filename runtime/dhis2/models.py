@@ -6,43 +6,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 
+from dhispatch.runtime.plan import IdSchemes
+
 
 @dataclass(frozen=True, slots=True)
 class DataValue:
-    """One cell to send; ``category_option_combo`` None means DHIS2's default combo."""
+    """One cell to send; a combo of None means DHIS2's default (category or attribute)."""
 
     data_element: str
     period: str
     org_unit: str
     category_option_combo: str | None
     value: str
-
-
-@dataclass(frozen=True, slots=True)
-class IdSchemes:
-    """How the identifiers in the data values are to be read by DHIS2 (``UID`` or ``CODE``)."""
-
-    data_element: str = "UID"
-    org_unit: str = "UID"
-    category_option_combo: str = "UID"
+    attribute_option_combo: str | None = None  # a UID; sent as the COC id scheme asks
 
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """One refusal DHIS2 reported, with the positions (in the pushed batch) of the values it hit."""
+    """One refusal as DHIS2 reported it: ``indexes`` as given (2.37+; None when absent, -1 for a
+    whole 2.43 request), ``object`` (≤2.36 names the value only by it), ``objects``/``args``."""
 
-    indexes: tuple[int, ...]
+    indexes: tuple[int, ...] | None
     error_code: str | None
     message: str
     objects: Mapping[str, str] = field(default_factory=dict)
+    object: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    """One normalised outcome for all four response generations (≤2.36, 2.37, 2.38–2.42, 2.43+).
+    """One import summary of any generation (≤2.36, 2.37, 2.38–2.42, 2.43+), as DHIS2 sent it.
 
-    ``size`` is the number of values that were pushed; a data-set-level abort (status ERROR with
-    nothing written) rejects them all.
+    Nothing here decides which values DHIS2 holds: ``runtime.dhis2.reconcile`` does, from the
+    counts, the conflicts and ``rejected`` (``rejectedIndexes``, 2.37+; None when absent).
     """
 
     status: str
@@ -54,12 +50,11 @@ class ImportResult:
     conflicts: tuple[Conflict, ...]
     description: str | None
     size: int = 0
+    rejected: tuple[int, ...] | None = None
 
     @property
-    def rejected_indexes(self) -> frozenset[int]:
-        if self.status == "ERROR" and self.imported + self.updated + self.deleted == 0:
-            return frozenset(range(self.size))
-        return frozenset(i for c in self.conflicts for i in c.indexes if 0 <= i < self.size)
+    def counted(self) -> int:
+        return self.imported + self.updated + self.ignored + self.deleted
 
     @property
     def ok(self) -> bool:
@@ -74,6 +69,7 @@ class SystemInfo:
     revision: str | None
     calendar: str | None
     server_date: str | None
+    server_time_zone: str | None = None  # serverTimeZoneId: the zone of server_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +84,6 @@ class Me:
     @property
     def can_write_data(self) -> bool:
         return "ALL" in self.authorities or "F_DATAVALUE_ADD" in self.authorities
+
+
+__all__ = ["Conflict", "DataValue", "IdSchemes", "ImportResult", "Me", "SystemInfo"]

@@ -43,7 +43,6 @@ from zoneinfo import ZoneInfoNotFoundError
 from dhispatch.runtime.indicators.days import frame_days
 from dhispatch.runtime.indicators.days import store_frames
 from dhispatch.runtime.indicators.definitions import EPSILON
-from dhispatch.runtime.indicators.definitions import INDICATORS
 from dhispatch.runtime.indicators.formulas import Batches
 from dhispatch.runtime.indicators.formulas import Context
 from dhispatch.runtime.indicators.formulas import IndicatorRequest
@@ -64,6 +63,7 @@ from dhispatch.runtime.indicators.timeframe import day_start
 from dhispatch.runtime.indicators.timeframe import local_date
 from dhispatch.runtime.indicators.timeframe import naive_utc
 from dhispatch.runtime.indicators.timeframe import offset_segments
+from dhispatch.runtime.plan.catalogue import INDICATORS
 from dhispatch.runtime.sources import Scope
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError

@@ -10,7 +10,6 @@ on the dashboard sees where it came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
@@ -33,6 +32,7 @@ from dhispatch.runtime.indicators.queries import effective_sql
 from dhispatch.runtime.indicators.timeframe import before_day
 from dhispatch.runtime.indicators.timeframe import local_date
 from dhispatch.runtime.indicators.timeframe import naive_utc
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import Scope
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import SourceError
@@ -100,7 +100,7 @@ class Explanation:
 
 def explain(
     source: Source,
-    spec: Mapping[str, Any],
+    rules: ScopeRules,
     store_code: str,
     item_code: str,
     requests: Sequence[IndicatorRequest],
@@ -109,7 +109,7 @@ def explain(
     now: datetime | None = None,
 ) -> Explanation:
     """Explain ``requests`` (one reference instant and period) for one store × item."""
-    scope = source.scope(spec)
+    scope = source.scope(rules)
     store = next((s for s in scope.stores if s.code == store_code), None)
     item = next((i for i in scope.items if i.code == item_code), None)
     if store is None:
@@ -186,7 +186,8 @@ class _Ledger:
         caps = self.source.caps
         status = "l.status" if caps.line_status else "NULL"
         rows = self.source.rows(
-            f"SELECT i.invoice_number, i.type, i.status, l.type, {status}, {effective_sql(self.source)}, "
+            f"SELECT i.invoice_number, i.type, i.status, l.type, {status}, "
+            f"{effective_sql(self.source)}, "
             "l.number_of_packs, l.pack_size, l.id, l.stock_line_id FROM invoice_line l "
             "JOIN invoice i ON i.id = l.invoice_id JOIN item_link k ON k.id = l.item_link_id "
             "WHERE i.store_id = :store AND k.item_id = :item",
@@ -313,7 +314,7 @@ class _Ledger:
 
     def _batch_rule(self, req: IndicatorRequest, value: float | None) -> str:
         parts = []
-        for sid, batch, expiry, pack, total, _, cost in self.batches:
+        for sid, batch, expiry, pack, total, _, _cost in self.batches:
             moved = sum(x.units for x in self.lines if x.counted and x.at is not None
                         and x.at > self.cut and x.stock_line == sid)  # fmt: skip
             units = float(total or 0) * float(pack or 0) - moved

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from dhispatch.runtime.indicators.days import Frame
 from dhispatch.runtime.indicators.definitions import DEFAULT_DAYS_PER_MONTH
 from dhispatch.runtime.indicators.definitions import DEFAULT_LOOKBACK_MONTHS
-from dhispatch.runtime.indicators.definitions import DEFAULT_WITHIN_DAYS
 from dhispatch.runtime.indicators.definitions import EPSILON
 from dhispatch.runtime.indicators.queries import ISSUE_KINDS
 from dhispatch.runtime.indicators.queries import RECEIPT_KINDS
@@ -31,6 +30,7 @@ from dhispatch.runtime.indicators.queries import adjustment_kinds
 from dhispatch.runtime.indicators.timeframe import before_day
 from dhispatch.runtime.indicators.timeframe import local_date
 from dhispatch.runtime.indicators.timeframe import naive_utc
+from dhispatch.runtime.plan.catalogue import DEFAULT_WITHIN_DAYS
 
 
 @dataclass(frozen=True, slots=True)

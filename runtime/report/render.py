@@ -1,7 +1,15 @@
-"""Render a journal run with Jinja2: counts per store and indicator, conflicts, batches, timings."""
+"""Render a journal run with Jinja2: counts per store and indicator, conflicts, batches, timings.
+
+Store and item names and DHIS2's messages are foreign text: every ``{{ … }}`` of a template goes
+through ``printable`` (no escape sequences or line breaks) and then HTML's autoescape, or, in
+Markdown, ``md_text`` (HTML and Markdown syntax escaped), so a name like ``<img onerror=…>``
+or ``a | b`` is shown, never interpreted.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,30 +18,43 @@ from jinja2 import FileSystemLoader
 from jinja2 import StrictUndefined
 from jinja2 import select_autoescape
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.printable import printable
 
 FORMATS = ("html", "md")
 
 
-class ReportError(Exception):
+class ReportError(DhispatchError):
     """The run does not exist or the format is unknown."""
 
 
-def _env() -> Environment:
-    # HTML is autoescaped (store names, DHIS2 messages are data, not markup); Markdown is not.
+# what Markdown (CommonMark, GitHub tables) would read as syntax inside a table cell
+_MD_SYNTAX = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(value: Any) -> str:
+    """Foreign text as inert Markdown: one line, its HTML escaped (``<script>`` shows as text)
+    and every character Markdown reads as syntax backslash-escaped (a pipe cannot split a cell)."""
+    return html.escape(_MD_SYNTAX.sub(r"\\\1", printable(value)), quote=False)
+
+
+def _html_value(value: Any) -> Any:
+    """Before HTML's autoescape: foreign strings made one inert line."""
+    return printable(value) if isinstance(value, str) else value
+
+
+def _env(fmt: str) -> Environment:
+    # Every {{ … }} is finalized, so no template can forget to escape a foreign value.
     return Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+        finalize=_html_value if fmt == "html" else md_text,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-
-
-def _md(text: Any) -> str:
-    """Table-cell safe Markdown: pipes and newlines would break the table."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def report_context(journal: Journal, run_id: int) -> dict[str, Any]:
@@ -68,7 +89,6 @@ def render_run(journal: Journal, run_id: int, fmt: str = "html") -> str:
     """The report text of one run in ``html`` or ``md``."""
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    env = _env()
-    env.filters["md"] = _md
+    env = _env(fmt)
     template = env.get_template("run.html.j2" if fmt == "html" else "run.md.j2")
     return template.render(**report_context(journal, run_id))

@@ -28,17 +28,19 @@ from starlette.responses import RedirectResponse
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dhispatch.runtime.sandbox.approvals import ApprovalError
+from dhispatch.runtime.sandbox.approvals import Approvals
+from dhispatch.runtime.sandbox.approvals import ApprovalStore
 from dhispatch.runtime.sandbox.auth import Authenticator
 from dhispatch.runtime.sandbox.auth import Refusal
+from dhispatch.runtime.sandbox.context import ImportContext
 from dhispatch.runtime.sandbox.faults import ADMIN_PREFIX
 from dhispatch.runtime.sandbox.faults import FaultMiddleware
 from dhispatch.runtime.sandbox.faults import Faults
-from dhispatch.runtime.sandbox.importer import ImportContext
 from dhispatch.runtime.sandbox.importer import run_legacy_import
 from dhispatch.runtime.sandbox.metadata import COLLECTIONS
 from dhispatch.runtime.sandbox.metadata import SINGULAR
 from dhispatch.runtime.sandbox.metadata import MetadataIndex
-from dhispatch.runtime.sandbox.metadata import User
 from dhispatch.runtime.sandbox.periods import parse_period
 from dhispatch.runtime.sandbox.pipeline import run_pipeline_import
 from dhispatch.runtime.sandbox.query import QueryError
@@ -55,6 +57,7 @@ from dhispatch.runtime.sandbox.store import ValueStore
 from dhispatch.runtime.sandbox.summary import ImportOptions
 from dhispatch.runtime.sandbox.summary import ImportRequestError
 from dhispatch.runtime.sandbox.summary import ImportSummary
+from dhispatch.runtime.sandbox.users import User
 from dhispatch.runtime.sandbox.versions import Version
 
 logger = logging.getLogger("dhispatch.sandbox")
@@ -109,6 +112,7 @@ class SandboxApp:
         index: MetadataIndex,
         version: Version,
         store: ValueStore,
+        approvals: ApprovalStore,
         auth: Authenticator,
         faults: Faults,
         today: date | None = None,
@@ -116,6 +120,7 @@ class SandboxApp:
         self.index = index
         self.version = version
         self.store = store
+        self.approvals = Approvals(index, approvals)
         self.auth = auth
         self.faults = faults
         self.today = today  # a fixed "today" for tests of period timeliness; None = the clock
@@ -162,7 +167,7 @@ class SandboxApp:
                 200,
                 {
                     "requests": self.faults.request_count(),
-                    "values": len(self.store.all()),
+                    "values": self.store.count(),
                     "version": str(self.version),
                 },
             )
@@ -217,6 +222,8 @@ class SandboxApp:
             return _json(200, self.me(request, user))
         if len(parts) == 3 and parts[:2] == ["me", "authorization"]:
             return _json(200, user.has(parts[2]))
+        if parts == ["dataApprovals"]:
+            return self.data_approvals(request, user)
         if parts == ["dataValueSets"] and method == "POST":
             return await self.post_data_values(request, user, versioned)
         if parts == ["dataValueSets"] and method == "GET":
@@ -234,7 +241,7 @@ class SandboxApp:
 
     def system_info(self, request: Request) -> dict[str, Any]:
         base = str(request.base_url).rstrip("/")
-        now = datetime.now(UTC)
+        now = self.now()  # a pinned "today" is the server's date, as DHIS2's is its own
         info: dict[str, Any] = {
             "contextPath": base,
             "userAgent": request.headers.get("user-agent", ""),
@@ -274,8 +281,8 @@ class SandboxApp:
             "organisationUnits": ous,
             "dataViewOrganisationUnits": ous,
             "teiSearchOrganisationUnits": [],
-            "userRoles": [],
-            "userGroups": [],
+            "userRoles": [{"id": r} for r in user.roles],
+            "userGroups": [{"id": g} for g in sorted(user.groups)],
             "authorities": sorted(user.authorities),
             "dataSets": writable,
             "programs": [],
@@ -284,6 +291,25 @@ class SandboxApp:
         }
         fields = request.query_params.get("fields")
         return select(self.index, obj, parse_fields(fields)) if fields else obj
+
+    # -- data approval ----------------------------------------------------------------------
+    def data_approvals(self, request: Request, user: User) -> Response:
+        """GET the approval state, POST to approve (204), DELETE to unapprove (204)."""
+        q = request.query_params
+        single = {k: v for k, v in q.items()}
+        try:
+            if request.method == "GET":
+                return _json(200, self.approvals.state(single, user))
+            if request.method == "POST":
+                self.approvals.approve(single, user)
+            elif request.method == "DELETE":
+                named = [f"ds:{v}" for v in q.getlist("ds")] + [f"wf:{v}" for v in q.getlist("wf")]
+                self.approvals.unapprove(single, named, user)
+            else:
+                return _json(405, web_message(405, "Method not allowed"))
+        except ApprovalError as exc:
+            return _json(exc.status, web_message(exc.status, exc.message))
+        return Response(status_code=204)
 
     # -- metadata -------------------------------------------------------------------------
     def list_objects(self, request: Request, collection: str) -> Response:
@@ -384,7 +410,9 @@ class SandboxApp:
     def _import(
         self, user: User, options: ImportOptions, payload: Mapping[str, Any]
     ) -> ImportSummary:
-        ctx = ImportContext(self.index, self.store, self.version, user, options, self.now())
+        ctx = ImportContext(
+            self.index, self.store, self.approvals.store, self.version, user, options, self.now()
+        )
         if self.version.generation >= 43:
             return run_pipeline_import(ctx, payload)
         return run_legacy_import(ctx, payload)

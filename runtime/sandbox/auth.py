@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dhispatch.runtime.sandbox.metadata import MetadataIndex
-from dhispatch.runtime.sandbox.metadata import User
 from dhispatch.runtime.sandbox.responses import web_message
+from dhispatch.runtime.sandbox.users import User
 from dhispatch.runtime.sandbox.versions import Version
 
 _API_TOKEN = re.compile(r"^ApiToken (?P<token>[a-zA-Z0-9-._~+/]+=*)$", re.IGNORECASE)

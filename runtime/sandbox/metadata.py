@@ -2,7 +2,9 @@
 
 Exports name references as ``{"id": ...}``; the index keeps the export's objects as they are and
 adds what DHIS2 computes (org unit ``path``/``level``/``children``/``dataSets``, a combo's option
-combos), so metadata reads can expand nested fields the way the real API does.
+combos, every data set's and category option's sharing in both JSON forms), so metadata reads can
+expand nested fields the way the real API does. Every lookup an import asks per value is built
+once here, when the export is loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from dhispatch.runtime.sandbox.restrictions import Restrictions
+from dhispatch.runtime.sandbox.restrictions import load_restrictions
+from dhispatch.runtime.sandbox.sharing import Sharing
+from dhispatch.runtime.sandbox.users import MetadataError
+from dhispatch.runtime.sandbox.users import User
+from dhispatch.runtime.sandbox.users import load_users
+
+__all__ = ["COLLECTIONS", "REFERENCES", "SINGULAR", "MetadataError", "MetadataIndex", "User"]
+
 UID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
 
 # Collections the sandbox serves, and which collection a reference property points into.
@@ -20,9 +31,15 @@ COLLECTIONS = (
     "dataSets",
     "dataElements",
     "categoryCombos",
+    "categories",
+    "categoryOptions",
     "categoryOptionCombos",
     "organisationUnits",
+    "dataApprovalWorkflows",
+    "dataApprovalLevels",
     "users",
+    "userRoles",
+    "userGroups",
 )
 REFERENCES: dict[str, str] = {
     "dataSet": "dataSets",
@@ -30,6 +47,8 @@ REFERENCES: dict[str, str] = {
     "dataElement": "dataElements",
     "dataElements": "dataElements",
     "categoryCombo": "categoryCombos",
+    "categories": "categories",
+    "categoryOptions": "categoryOptions",
     "categoryOptionCombos": "categoryOptionCombos",
     "categoryOptionCombo": "categoryOptionCombos",
     "organisationUnits": "organisationUnits",
@@ -37,38 +56,26 @@ REFERENCES: dict[str, str] = {
     "parent": "organisationUnits",
     "children": "organisationUnits",
     "dataViewOrganisationUnits": "organisationUnits",
+    "workflow": "dataApprovalWorkflows",
+    "dataApprovalLevels": "dataApprovalLevels",
+    "userRoles": "userRoles",
+    "userGroups": "userGroups",
 }
 SINGULAR = {
     "dataSets": "DataSet",
     "dataElements": "DataElement",
     "categoryCombos": "CategoryCombo",
+    "categories": "Category",
+    "categoryOptions": "CategoryOption",
     "categoryOptionCombos": "CategoryOptionCombo",
     "organisationUnits": "OrganisationUnit",
+    "dataApprovalWorkflows": "DataApprovalWorkflow",
+    "dataApprovalLevels": "DataApprovalLevel",
     "users": "User",
+    "userRoles": "UserRole",
+    "userGroups": "UserGroup",
 }
-
-
-class MetadataError(ValueError):
-    """The export cannot be loaded (not an object, objects without ids, ...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    """A user as the sandbox authorises it."""
-
-    id: str
-    username: str
-    authorities: frozenset[str]
-    org_units: tuple[str, ...]
-    first_name: str = ""
-    surname: str = ""
-
-    @property
-    def is_super(self) -> bool:
-        return "ALL" in self.authorities
-
-    def has(self, authority: str) -> bool:
-        return self.is_super or authority in self.authorities
+SHARED = ("dataSets", "categoryOptions")  # the data-shareable collections the sandbox enforces
 
 
 @dataclass
@@ -77,7 +84,14 @@ class MetadataIndex:
 
     objects: dict[str, dict[str, dict[str, Any]]]
     users: dict[str, User] = field(default_factory=dict)  # by username
+    rules: Restrictions = field(default_factory=Restrictions)
     _by_key: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _ds_elements: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    _element_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _ds_units: dict[str, frozenset[str]] = field(default_factory=dict)
+    _combo_cocs: dict[str, frozenset[str]] = field(default_factory=dict)
+    _ancestry: dict[str, frozenset[str]] = field(default_factory=dict)
+    _default_coc: str | None = None
 
     @classmethod
     def load(cls, export: dict[str, Any]) -> MetadataIndex:
@@ -95,10 +109,27 @@ class MetadataIndex:
                 coll[item["id"]] = copy.deepcopy(item)
             objects[name] = coll
         index = cls(objects)
-        index._derive(export)
+        index._derive()
         return index
 
-    def _derive(self, export: dict[str, Any]) -> None:
+    def _derive(self) -> None:
+        self._derive_org_units()
+        self._derive_combos()
+        self._derive_data_sets()
+        for name in ("dataSets", "dataElements", "categoryOptionCombos", "organisationUnits"):
+            for obj in self.objects[name].values():
+                obj.setdefault("name", obj.get("code") or obj["id"])
+                for scheme in ("code", "name"):
+                    if isinstance(obj.get(scheme), str):
+                        self._by_key.setdefault((name, scheme, obj[scheme]), obj["id"])
+        objs = self.objects
+        self.users = load_users(objs["users"], objs["userRoles"], objs["userGroups"])
+        self.rules = load_restrictions(objs)
+        for name in SHARED:  # serve what is enforced, in both JSON forms
+            for uid, obj in objs[name].items():
+                obj.update((self.rules.sharing.get(uid) or Sharing()).to_json())
+
+    def _derive_org_units(self) -> None:
         ous = self.objects["organisationUnits"]
         for ou in ous.values():
             ou.setdefault("name", ou.get("code", ou["id"]))
@@ -118,6 +149,9 @@ class MetadataIndex:
                 cur = ous[pid]
             ou["path"] = "/" + "/".join(reversed(chain))
             ou["level"] = len(chain)
+            self._ancestry[ou["id"]] = frozenset(chain)
+
+    def _derive_combos(self) -> None:
         cocs = self.objects["categoryOptionCombos"]
         for combo in self.objects["categoryCombos"].values():
             ids = [c["id"] for c in combo.get("categoryOptionCombos", []) if c.get("id") in cocs]
@@ -128,8 +162,21 @@ class MetadataIndex:
                 and coc["id"] not in ids
             ]
             combo["categoryOptionCombos"] = [{"id": i} for i in ids]
+            self._combo_cocs[combo["id"]] = frozenset(ids)
             for i in ids:
                 cocs[i].setdefault("categoryCombo", {"id": combo["id"]})
+        self._default_coc = next(
+            (
+                uid
+                for uid, c in cocs.items()
+                if c.get("name") == "default" or c.get("code") == "default"
+            ),
+            None,
+        )
+
+    def _derive_data_sets(self) -> None:
+        ous = self.objects["organisationUnits"]
+        sets: dict[str, list[str]] = {}
         for ds in self.objects["dataSets"].values():
             ds.setdefault("openFuturePeriods", 0)
             ds.setdefault("expiryDays", 0)
@@ -138,33 +185,16 @@ class MetadataIndex:
             for ref in ds["organisationUnits"]:
                 if ref.get("id") in ous:
                     ous[ref["id"]]["dataSets"].append({"id": ds["id"]})
-        for name in ("dataSets", "dataElements", "categoryOptionCombos", "organisationUnits"):
-            for obj in self.objects[name].values():
-                obj.setdefault("name", obj.get("code") or obj["id"])
-                for scheme in ("code", "name"):
-                    if isinstance(obj.get(scheme), str):
-                        self._by_key.setdefault((name, scheme, obj[scheme]), obj["id"])
-        roles = {r["id"]: r for r in export.get("userRoles", []) if isinstance(r, dict)}
-        for user in self.objects["users"].values():
-            creds = user.get("userCredentials") or {}
-            username = user.get("username") or creds.get("username")
-            if not isinstance(username, str):
-                raise MetadataError(f"user {user['id']} has no username")
-            user["username"] = username
-            full_name = f"{user.get('firstName', '')} {user.get('surname', '')}".strip()
-            user.setdefault("name", full_name or username)
-            auths = set(user.get("authorities", []))
-            for ref in [*user.get("userRoles", []), *creds.get("userRoles", [])]:
-                auths |= set(roles.get(ref.get("id"), {}).get("authorities", []))
-            user["authorities"] = sorted(auths)
-            self.users[username] = User(
-                id=user["id"],
-                username=username,
-                authorities=frozenset(auths),
-                org_units=tuple(r["id"] for r in user.get("organisationUnits", [])),
-                first_name=user.get("firstName", ""),
-                surname=user.get("surname", ""),
-            )
+            members = {
+                dse["dataElement"]["id"]: (dse.get("categoryCombo") or {}).get("id")
+                for dse in ds["dataSetElements"]
+                if isinstance(dse.get("dataElement"), dict)
+            }
+            self._ds_elements[ds["id"]] = members
+            self._ds_units[ds["id"]] = frozenset(r.get("id") for r in ds["organisationUnits"])
+            for de in members:
+                sets.setdefault(de, []).append(ds["id"])
+        self._element_sets = {de: tuple(found) for de, found in sets.items()}
 
     # -- lookups ---------------------------------------------------------------------------
     def get(self, collection: str, uid: str) -> dict[str, Any] | None:
@@ -182,51 +212,37 @@ class MetadataIndex:
 
     def data_set_elements(self, ds_uid: str) -> dict[str, str | None]:
         """Data element uid -> the data set's category combo override (None: the DE's own)."""
-        ds = self.objects["dataSets"][ds_uid]
-        return {
-            dse["dataElement"]["id"]: (dse.get("categoryCombo") or {}).get("id")
-            for dse in ds["dataSetElements"]
-            if isinstance(dse.get("dataElement"), dict)
-        }
+        return self._ds_elements[ds_uid]
 
-    def data_sets_of_element(self, de_uid: str) -> list[str]:
-        return [ds for ds in self.objects["dataSets"] if de_uid in self.data_set_elements(ds)]
+    def data_sets_of_element(self, de_uid: str) -> tuple[str, ...]:
+        return self._element_sets.get(de_uid, ())
 
-    def combo_cocs(self, combo_uid: str | None) -> set[str]:
-        combo = self.objects["categoryCombos"].get(combo_uid or "")
-        return {c["id"] for c in combo["categoryOptionCombos"]} if combo else set()
+    def data_set_units(self, ds_uid: str) -> frozenset[str]:
+        """The org units a data set is assigned to."""
+        return self._ds_units[ds_uid]
+
+    def combo_cocs(self, combo_uid: str | None) -> frozenset[str]:
+        return self._combo_cocs.get(combo_uid or "", frozenset())
 
     def default_coc(self) -> str | None:
-        for coc in self.objects["categoryOptionCombos"].values():
-            if coc.get("name") == "default" or coc.get("code") == "default":
-                return str(coc["id"])
-        return None
+        return self._default_coc
 
-    def is_descendant(self, ou_uid: str, ancestors: tuple[str, ...]) -> bool:
+    def is_descendant(self, ou_uid: str, ancestors: tuple[str, ...] | frozenset[str]) -> bool:
         """Is the org unit one of, or below one of, the given org units?"""
-        ou = self.objects["organisationUnits"].get(ou_uid)
-        if ou is None:
-            return False
-        parts = set(ou["path"].strip("/").split("/"))
-        return any(a in parts for a in ancestors)
+        chain = self._ancestry.get(ou_uid)
+        return chain is not None and any(a in chain for a in ancestors)
+
+    def ancestor_at(self, ou_uid: str, level: int) -> str | None:
+        """The org unit's ancestor (or itself) at an org unit level (1 = root)."""
+        parts = self.objects["organisationUnits"][ou_uid]["path"].strip("/").split("/")
+        return parts[level - 1] if 1 <= level <= len(parts) else None
+
+    def level_of(self, ou_uid: str) -> int:
+        return int(self.objects["organisationUnits"][ou_uid]["level"])
 
     def descendants(self, ou_uid: str) -> list[str]:
-        prefix = self.objects["organisationUnits"][ou_uid]["path"]
-        return [
-            uid
-            for uid, ou in self.objects["organisationUnits"].items()
-            if ou["path"] == prefix or ou["path"].startswith(prefix + "/")
-        ]
+        return [uid for uid, chain in self._ancestry.items() if ou_uid in chain]
 
     def can_write_data(self, user: User, ds_uid: str) -> bool:
-        """Data write sharing: superusers always; others via publicAccess/userAccesses."""
-        if user.is_super:
-            return True
-        ds = self.objects["dataSets"][ds_uid]
-        public = ds.get("publicAccess") or (ds.get("sharing") or {}).get("public") or "rwrw----"
-        if len(public) >= 4 and public[3] == "w":
-            return True
-        for access in ds.get("userAccesses", []):
-            if access.get("id") == user.id and len(access.get("access", "")) >= 4:
-                return str(access["access"])[3] == "w"
-        return False
+        """Data write sharing of a data set (superusers always; see ``Restrictions``)."""
+        return self.rules.can_write_data(user, ds_uid)

@@ -140,6 +140,7 @@ _SIX = re.compile(r"^(\d{4})(April|Nov)?S([12])$")
 _YEAR = re.compile(r"^(\d{4})(Feb|April|July|Aug|Sep|Oct|Nov)?$")
 
 
+@lru_cache(maxsize=4096)
 def parse_period(text: str, minor: int | None = None) -> Period | None:
     """The period an id names, or None when core's parser (of version 2.<minor>) rejects it."""
     try:
@@ -226,3 +227,24 @@ def shift(period: Period, n: int) -> Period:
 def latest_open_period(ptype: str, open_future_periods: int, today: date) -> Period:
     """Core's ``getFuturePeriod(n)``: rewind one period first, so 0 locks the current period."""
     return shift(period_containing(ptype, today), open_future_periods - 1)
+
+
+def _add_months(day: date, months: int) -> date:
+    year, m0 = _month_add(day.year, day.month - 1, months)
+    last = (date(year + (m0 == 11), (m0 + 1) % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, m0 + 1, min(day.day, last))
+
+
+def shift_date(ptype: str, day: date, n: int) -> date:
+    """``PeriodType.getRewindedDate(day, -n)``: a date moved n periods of a type (n < 0: back)."""
+    if ptype in _MONTHLY:
+        return _add_months(day, n * _MONTHLY[ptype][0])
+    step = 1 if ptype == "Daily" else 14 if ptype == "BiWeekly" else 7
+    return day + timedelta(days=n * step)
+
+
+def frequency_order(ptype: str) -> int:
+    """``PeriodType.getFrequencyOrder``: the type's length in days (Daily 1 … Yearly 365)."""
+    if ptype in _MONTHLY:
+        return {1: 30, 2: 61, 3: 91, 6: 182, 12: 365}[_MONTHLY[ptype][0]]
+    return 1 if ptype == "Daily" else 14 if ptype == "BiWeekly" else 7

@@ -18,9 +18,10 @@ WARNING_MESSAGE_43 = "Import completed with warnings, please check import summar
 
 
 def web_message(
-    status_code: int, message: str, *, status: str = "ERROR", **extra: Any
+    status_code: int, message: str | None, *, status: str = "ERROR", **extra: Any
 ) -> dict[str, Any]:
-    """A DHIS2 WebMessage in its JSON field order; ``errorCode`` etc. only when given."""
+    """A DHIS2 WebMessage in its JSON field order; ``errorCode`` etc. only when given, no
+    ``message`` when there is none (NON_NULL)."""
     body: dict[str, Any] = {
         "httpStatus": HTTPStatus(status_code).phrase,
         "httpStatusCode": status_code,
@@ -28,7 +29,8 @@ def web_message(
     }
     if "code" in extra:
         body["code"] = extra.pop("code")
-    body["message"] = message
+    if message is not None:
+        body["message"] = message
     body.update(extra)
     return body
 
@@ -64,10 +66,15 @@ def summary_json(summary: ImportSummary, generation: int) -> dict[str, Any]:
             "deleted": summary.deleted,
         },
     }
-    if summary.conflicts:
-        body["conflicts"] = [conflict_json(c, generation) for c in summary.conflicts]
-    if 37 <= generation < 43 and summary.rejected:  # §11: rejectedIndexes ≤2.42
-        body["rejectedIndexes"] = sorted(summary.rejected)
+    if summary.description is None:
+        del body["description"]  # 2.43 sets none (DataEntrySummary.toImportSummary)
+    conflicts = [conflict_json(c, generation) for c in summary.conflicts]
+    if generation <= 36:  # a HashSet of {object, value}: equal pairs are one conflict
+        conflicts = list({(c["object"], c["value"]): c for c in conflicts}.values())
+    if conflicts:
+        body["conflicts"] = conflicts
+    if generation >= 37 and summary.rejected:  # 2.37+; 2.43 lists group indexes too
+        body["rejectedIndexes"] = list(summary.rejected)
     body["dataSetComplete"] = summary.data_set_complete
     if generation >= 38:
         # 2.38+ field order puts responseType last (recorded 2.41/2.42 fixture, §2.1).

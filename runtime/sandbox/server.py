@@ -15,6 +15,7 @@ from typing import Any
 
 from dhispatch.runtime.sandbox.app import SandboxApp
 from dhispatch.runtime.sandbox.app import row_json
+from dhispatch.runtime.sandbox.approvals import ApprovalStore
 from dhispatch.runtime.sandbox.auth import Authenticator
 from dhispatch.runtime.sandbox.faults import Faults
 from dhispatch.runtime.sandbox.metadata import MetadataIndex
@@ -42,8 +43,9 @@ def build_app(config: SandboxConfig, data_path: Path) -> SandboxApp:
     version = Version.parse(config.version)
     index = MetadataIndex.load(config.metadata)
     store = ValueStore(data_path)
+    approvals = ApprovalStore(data_path)
     auth = Authenticator(index, version, config.users, config.tokens, config.oauth_clients)
-    return SandboxApp(index, version, store, auth, Faults(), today=config.today)
+    return SandboxApp(index, version, store, approvals, auth, Faults(), today=config.today)
 
 
 class RunningSandbox:
@@ -72,6 +74,7 @@ class RunningSandbox:
         self._server.should_exit = True
         self._thread.join(timeout=STARTUP_TIMEOUT_S)
         self._app.store.close()
+        self._app.approvals.store.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
@@ -107,11 +110,18 @@ class RunningSandbox:
     def clear_faults(self) -> None:
         self._app.faults.clear()
 
+    def set_today(self, today: date | None) -> None:
+        """Move the sandbox's "today" (timeliness checks, ``serverDate``); None: the clock."""
+        self._app.today = today
+
     def values(self) -> list[dict[str, Any]]:
         return [row_json(r) for r in self._app.store.all()]
 
     def clear_values(self) -> None:
         self._app.store.clear()
+
+    def clear_approvals(self) -> None:
+        self._app.approvals.store.clear()
 
     def request_count(self) -> int:
         return self._app.faults.request_count()
@@ -132,13 +142,16 @@ def start_sandbox(config: SandboxConfig, port: int = 0) -> RunningSandbox:
         if tmpdir is not None:
             tmpdir.cleanup()
         raise
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every response waits ~40 ms (Nagle against the client's delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
     except OSError:
         sock.close()
         app.store.close()
+        app.approvals.store.close()
         if tmpdir is not None:
             tmpdir.cleanup()
         raise
@@ -162,6 +175,7 @@ def start_sandbox(config: SandboxConfig, port: int = 0) -> RunningSandbox:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             app.store.close()
+            app.approvals.store.close()
             if tmpdir is not None:
                 tmpdir.cleanup()
             raise RuntimeError(f"the sandbox did not start on 127.0.0.1:{actual}")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 Key = tuple[str, str, str, str, str]  # dataElement, period, orgUnit, categoryOptionCombo, AOC
 
+# The key is DHIS2's 5-tuple; its index leads with period and org unit because pushes write
+# one period, batched by org unit: a batch then lands on a few neighbouring index pages however
+# many values are stored, instead of one page per data element (ingest stays flat).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datavalue (
     dataelement TEXT NOT NULL, period TEXT NOT NULL, orgunit TEXT NOT NULL,
@@ -17,7 +20,7 @@ CREATE TABLE IF NOT EXISTS datavalue (
     value TEXT, comment TEXT, followup INTEGER NOT NULL DEFAULT 0,
     deleted INTEGER NOT NULL DEFAULT 0, storedby TEXT, created TEXT NOT NULL,
     lastupdated TEXT NOT NULL,
-    PRIMARY KEY (dataelement, period, orgunit, categoryoptioncombo, attributeoptioncombo)
+    PRIMARY KEY (period, orgunit, dataelement, categoryoptioncombo, attributeoptioncombo)
 )
 """
 
@@ -62,7 +65,12 @@ class ValueStore:
         return _row(found) if found else None
 
     def get_many(self, keys: Iterable[Key]) -> dict[Key, Row]:
-        """The stored rows of these keys (by row-value lookups on the primary key)."""
+        """The stored rows of these keys, one primary-key probe per key.
+
+        The join is driven from the VALUES list (``CROSS JOIN`` fixes SQLite's loop order): a
+        row-value ``IN (VALUES …)`` is planned as a scan of the whole table, so its cost grew
+        with every value stored.
+        """
         wanted = sorted(set(keys))
         out: dict[Key, Row] = {}
         chunk = 400  # 5 parameters per key, well under SQLite's variable limit
@@ -71,8 +79,10 @@ class ValueStore:
                 part = wanted[start : start + chunk]
                 marks = ",".join(["(?,?,?,?,?)"] * len(part))
                 rows = self._conn.execute(
-                    "SELECT * FROM datavalue WHERE (dataelement, period, orgunit,"
-                    f" categoryoptioncombo, attributeoptioncombo) IN (VALUES {marks})",
+                    f"WITH k(de, pe, ou, coc, aoc) AS (VALUES {marks})"
+                    " SELECT d.* FROM k CROSS JOIN datavalue d ON d.dataelement = k.de"
+                    " AND d.period = k.pe AND d.orgunit = k.ou"
+                    " AND d.categoryoptioncombo = k.coc AND d.attributeoptioncombo = k.aoc",
                     [v for key in part for v in key],
                 ).fetchall()
                 for raw in rows:
@@ -117,6 +127,13 @@ class ValueStore:
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY 1, 2, 3, 4, 5").fetchall()
         return [_row(r) for r in rows]
+
+    def count(self) -> int:
+        """Live (not soft-deleted) values."""
+        with self._lock:
+            return int(
+                self._conn.execute("SELECT count(*) FROM datavalue WHERE deleted = 0").fetchone()[0]
+            )
 
     def clear(self) -> None:
         with self._lock:

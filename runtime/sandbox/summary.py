@@ -52,6 +52,11 @@ class ImportOptions:
     atomic: bool = False
     skip_existing_check: bool = False
     strict: frozenset[str] = frozenset()  # the strict*/require* flags switched on (≤2.42)
+    preheat_cache: bool = False
+    # ≤2.42 system settings, on by default: every target data set must pass (§1.3)
+    strict_approval: bool = True
+    strict_locking: bool = True
+    strict_input_periods: bool = True
 
     @classmethod
     def from_request(cls, query: Mapping[str, str], payload: Mapping[str, Any]) -> ImportOptions:
@@ -90,6 +95,10 @@ class ImportOptions:
             atomic=_flag(query.get("atomic", False)),
             skip_existing_check=_flag(query.get("skipExistingCheck", False)),
             strict=frozenset(f for f in STRICT_FLAGS if _flag(query.get(f, False))),
+            preheat_cache=_flag(query.get("preheatCache", False)),
+            strict_approval=_flag(query.get("strictDataSetApproval", True)),
+            strict_locking=_flag(query.get("strictDataSetLocking", True)),
+            strict_input_periods=_flag(query.get("strictDataSetInputPeriods", True)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +111,7 @@ class ImportOptions:
             "mergeMode": "REPLACE",
             "reportMode": "FULL",
             "skipExistingCheck": self.skip_existing_check,
+            "preheatCache": self.preheat_cache,
             "sharing": False,
             "skipNotifications": False,
             "skipAudit": False,
@@ -111,9 +121,9 @@ class ImportOptions:
             "strictCategoryOptionCombos": "strictCategoryOptionCombos" in self.strict,
             "strictAttributeOptionCombos": "strictAttributeOptionCombos" in self.strict,
             "strictOrganisationUnits": "strictOrganisationUnits" in self.strict,
-            "strictDataSetApproval": True,
-            "strictDataSetLocking": True,
-            "strictDataSetInputPeriods": True,
+            "strictDataSetApproval": self.strict_approval,
+            "strictDataSetLocking": self.strict_locking,
+            "strictDataSetInputPeriods": self.strict_input_periods,
             "requireCategoryOptionCombo": "requireCategoryOptionCombo" in self.strict,
             "requireAttributeOptionCombo": "requireAttributeOptionCombo" in self.strict,
             "skipPatternValidation": False,
@@ -131,7 +141,7 @@ class Conflict:
     """One conflict; ``legacy`` is the ≤2.36 ``{object, value}`` rendering."""
 
     code: str | None
-    objects: tuple[tuple[str, str], ...]
+    objects: tuple[tuple[str, str | None], ...]
     message: str
     property: str | None
     indexes: tuple[int, ...]
@@ -144,7 +154,7 @@ class ImportSummary:
 
     options: ImportOptions
     status: str = "SUCCESS"
-    description: str = "Import process completed successfully"
+    description: str | None = "Import process completed successfully"  # None: omitted (2.43)
     imported: int = 0
     updated: int = 0
     ignored: int = 0
@@ -152,24 +162,31 @@ class ImportSummary:
     conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     data_set_complete: str = "false"  # "false", or the completion date that was registered
+    _rejected_set: set[int] = field(default_factory=set)
+    _by_key: dict[Any, int] = field(default_factory=dict)
+
+    def reject(self, *indexes: int) -> None:
+        """List values in ``rejectedIndexes`` (``addRejected``), each once."""
+        for index in indexes:
+            if index not in self._rejected_set:
+                self._rejected_set.add(index)
+                self.rejected.append(index)
 
     def add(self, conflict: Conflict) -> None:
-        """Merge by (errorCode, objects), appending indexes (ImportConflicts.addConflict)."""
-        for i, old in enumerate(self.conflicts):
-            if old.code == conflict.code and old.objects == conflict.objects:
-                if conflict.code is None and old.legacy != conflict.legacy:
-                    continue
-                self.conflicts[i] = Conflict(
-                    old.code,
-                    old.objects,
-                    old.message,
-                    old.property,
-                    old.indexes + conflict.indexes,
-                    old.legacy,
-                )
-                break
-        else:
+        """Merge by (errorCode, objects), appending indexes (``ImportConflicts.addConflict``);
+        conflicts without a code merge only when their texts agree too."""
+        key = (conflict.code, conflict.objects, conflict.legacy if conflict.code is None else None)
+        at = self._by_key.get(key)
+        if at is None:
+            self._by_key[key] = len(self.conflicts)
             self.conflicts.append(conflict)
-        for index in conflict.indexes:
-            if index >= 0 and index not in self.rejected:
-                self.rejected.append(index)
+            return
+        old = self.conflicts[at]
+        self.conflicts[at] = Conflict(
+            old.code,
+            old.objects,
+            old.message,
+            old.property,
+            old.indexes + conflict.indexes,
+            old.legacy,
+        )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dhispatch.errors import DhispatchError
+
 # The patch release reported for a bare "2.NN" (a recent patch of each line).
 _DEFAULT_PATCH = {36: 13, 37: 10, 38: 7, 39: 6, 40: 4, 41: 3, 42: 1, 43: 0, 44: 0}
 SUPPORTED_MINORS = tuple(_DEFAULT_PATCH)
 
 
-class VersionError(ValueError):
+class VersionError(DhispatchError):
     """An unsupported or malformed version string."""
 
 

@@ -8,6 +8,7 @@ when the connection opens).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -23,6 +24,9 @@ from dhispatch.runtime.sources.capabilities import Capabilities
 from dhispatch.runtime.sources.capabilities import read_capabilities
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
+from dhispatch.runtime.sources.model import split_credentials
+from dhispatch.runtime.sources.pg_session import session_options
+from dhispatch.runtime.sources.pg_session import timeout_message
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -63,7 +67,7 @@ class Database:
 
         file = Path(path)
         if not file.is_file():
-            raise SourceError(f"stock database {path} does not exist (or is not a file)")
+            raise SourceError(f"stock database {redact(path)} does not exist (or is not a file)")
 
         def connect() -> sqlite3.Connection:
             # mode=ro: SQLite itself refuses every write, whatever a query tries.
@@ -76,18 +80,27 @@ class Database:
     @classmethod
     def open_postgres(cls, url: str) -> Self:
         from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
 
-        scheme, _, rest = url.partition("://")
+        credentials = split_credentials(url)
+        _, _, rest = credentials.url.partition("://")
         try:
+            target = make_url(f"postgresql+psycopg://{rest}").set(
+                username=credentials.user, password=credentials.password
+            )
+            given = target.query.get("options")
+            options = session_options(
+                " ".join(given) if isinstance(given, tuple) else given, os.environ
+            )
             engine = create_engine(
-                f"postgresql+psycopg://{rest}",
+                target.difference_update_query(["options"]),
                 poolclass=NullPool,
                 # one snapshot for all statements of a computation (balances, flows and day
                 # buckets must see the same ledger); read-only transactions never conflict
                 isolation_level="REPEATABLE READ",
-                # Every transaction of this session is read-only: the server refuses writes.
-                connect_args={"options": "-c default_transaction_read_only=on"},
+                # read-only (the server refuses writes), and lock and statement time limits
+                connect_args={"options": options},
             )
         except Exception as exc:  # noqa: BLE001
             raise SourceError(f"invalid database URL {redact(url)}: {_first_line(exc)}") from None
@@ -132,7 +145,13 @@ class Database:
             raise
         except Exception as exc:  # noqa: BLE001 - never a traceback for a bad database
             self._conn.rollback()
-            raise SourceError(f"query on {self.label} failed: {redact(_first_line(exc))}") from None
+            message = (
+                timeout_message(exc, self.label, self._conn) if self.dialect != "sqlite" else None
+            )
+            self.release()
+            raise SourceError(
+                message or f"query on {self.label} failed: {redact(_first_line(exc))}"
+            ) from None
 
     def setting(self, name: str, value: str) -> None:
         """A PostgreSQL setting for the current read transaction only (``set_config`` local)."""

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 
+from dhispatch.errors import DhispatchError
 
-class SourceError(Exception):
+
+class SourceError(DhispatchError):
     """The stock database cannot be read as an open mSupply database; the message says why."""
 
 
@@ -43,20 +45,52 @@ class Item:
 class Scope:
     """Stores and items a run covers, each sorted by code, and each store's range: the items on
     a master list joined to the store's name (open mSupply's ``is_visible``), by store id.
-    A store missing from ``ranges`` has an empty range."""
+    A store missing from ``ranges`` has an empty range. No default: a scope narrowed without
+    its ranges would turn every never-held pair into "no value" (``dataclasses.replace`` keeps
+    them)."""
 
     stores: tuple[Store, ...]
     items: tuple[Item, ...]
-    ranges: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    ranges: Mapping[str, frozenset[str]]
 
     def in_range(self, store_id: str, item_id: str) -> bool:
         return item_id in self.ranges.get(store_id, frozenset())
 
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@\s]*@")
-_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
+# scheme://user:PASSWORD@host: a password may itself hold "@", "/" or even spaces (parsers
+# disagree on where it ends), so everything from the first ":" of the user info to the LAST "@"
+# of the line is hidden (at worst some of the host part with it).
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^\n]*@")
+# password=… in a libpq keyword string (bare, or quoted with \' escapes) or a URL parameter
+_PASSWORD_PARAM = re.compile(r"(?i)(?P<key>password\s*=\s*)(?:'(?:[^'\\]|\\.)*(?:'|$)|[^\s&]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A database URL split at the LAST "@" of its user info: libpq and SQLAlchemy cut at the
+    first, so a password holding "@" ("ss@Canary99") became part of the host, and the driver's
+    error printed it. ``url`` keeps scheme, host, port, database and query, never the user."""
+
+    url: str
+    user: str | None = None
+    password: str | None = None
+
+
+def split_credentials(url: str) -> Credentials:
+    """``scheme://user:password@host…`` as its user-free URL, user and (decoded) password."""
+    from urllib.parse import unquote
+
+    scheme, sep, rest = url.partition("://")
+    at = rest.rfind("@")
+    if not sep or at < 0:
+        return Credentials(url)
+    user, colon, password = rest[:at].partition(":")
+    return Credentials(
+        f"{scheme}://{rest[at + 1 :]}", unquote(user) or None, unquote(password) if colon else None
+    )
 
 
 def redact(text: str) -> str:
-    """``text`` with any URL password replaced by ``***`` (for every message we print)."""
-    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\g<head>:***@", text))
+    """``text`` with every database password replaced by ``***`` (for every message we print):
+    a URL's ``user:password@`` up to its last ``@``, and libpq's ``password=`` values."""
+    return _PASSWORD_PARAM.sub(r"\g<key>***", _PASSWORD_IN_URL.sub(r"\g<head>:***@", text))

@@ -18,6 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from dhispatch.runtime.plan import ItemFilter
+from dhispatch.runtime.plan import OrgUnitRule
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources.connection import Database
 from dhispatch.runtime.sources.item_fields import FIELD_TYPES
 from dhispatch.runtime.sources.item_fields import as_boolean
@@ -31,11 +34,11 @@ from dhispatch.runtime.sources.model import Store
 TEXT_FIELDS = tuple(f for f, kind in FIELD_TYPES.items() if kind == "text" and f[0] == "u")
 
 
-def build_scope(db: Database, spec: Mapping[str, Any]) -> Scope:
-    tests = [_item_test(db, f) for f in spec.get("items") or []]
+def build_scope(db: Database, rules: ScopeRules) -> Scope:
+    tests = [_item_test(db, f) for f in rules.items]
     items = [i.item for i in load_items(db) if all(test(i) for test in tests)]
     loaded = load_stores(db)
-    mapping = _org_unit_mapper(db, spec.get("org_unit") or {"kind": "store_code"})
+    mapping = _org_unit_mapper(db, rules.org_unit)
     stores = []
     for s in loaded:
         org_unit, note = mapping(s)
@@ -148,21 +151,18 @@ def store_ranges(db: Database, stores: list[LoadedStore]) -> dict[str, frozenset
     return out
 
 
-def _item_test(db: Database, spec: Mapping[str, Any]) -> Callable[[LoadedItem], bool]:
-    kind = spec.get("kind")
+def _item_test(db: Database, rule: ItemFilter) -> Callable[[LoadedItem], bool]:
+    kind, field = rule.kind, rule.field or ""
     if kind == "field_set":
-        field = str(spec["field"])
         test = field_test(field, "is set", None)
         return lambda i: test(i.raw(field))
     if kind == "field_compare":
-        field = str(spec["field"])
-        compare = field_test(field, str(spec["op"]), spec["value"])
+        compare = field_test(field, rule.op or "", rule.value)
         return lambda i: compare(i.raw(field))
     if kind == "custom_flag":
-        field = str(spec["field"])
         return lambda i: as_boolean(i.raw(field)) is True
     if kind == "master_list":
-        members = _master_list_items(db, str(spec["name"]))
+        members = _master_list_items(db, rule.name or "")
         return lambda i: i.item.id in members
     raise SourceError(f"unknown item filter {kind!r}")
 
@@ -182,17 +182,17 @@ def _master_list_items(db: Database, name: str) -> frozenset[str]:
 Mapper = Callable[[LoadedStore], tuple[str | None, str | None]]
 
 
-def _org_unit_mapper(db: Database, spec: Mapping[str, Any]) -> Mapper:
-    """(org unit, why there is none) for a store, by the spec's ``org_unit`` kind."""
-    kind = spec.get("kind")
+def _org_unit_mapper(db: Database, rule: OrgUnitRule) -> Mapper:
+    """(org unit, why there is none) for a store, by the plan's org unit rule."""
+    kind = rule.kind
     if kind == "store_code":
         return lambda s: (s.code, None) if s.code else (None, "the store has no code")
     if kind == "name_code":
         return lambda s: (s.name_code, None) if s.name_code else (None, "its name has no code")
     if kind == "name_custom_data":
-        return _custom_value(db, str(spec["key"]))
+        return _custom_value(db, rule.key or "")
     if kind == "mapping_file":
-        path = str(spec["path"])
+        path = rule.path or ""
         table = _read_mapping(Path(path))
         return lambda s: (
             (table[s.code], None) if s.code in table else (None, f"not in mapping file {path}")

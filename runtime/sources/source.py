@@ -5,8 +5,8 @@ The dependency runs one way: ``source`` → ``scope`` → ``connection`` → ``c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import re
+from typing import TYPE_CHECKING
 
 from dhispatch.runtime.sources.connection import Database
 from dhispatch.runtime.sources.model import Scope
@@ -14,11 +14,24 @@ from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
 from dhispatch.runtime.sources.scope import build_scope
 
+if TYPE_CHECKING:
+    from dhispatch.runtime.plan import ScopeRules
+
+# "host=… dbname=… password=…": libpq's keyword form (never a SQLite path we could open)
+_KEYWORD_DSN = re.compile(
+    r"(?i)\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options)\s*="
+)
+
 
 def open_source(database: str) -> Source:
     """Open ``database`` (SQLite path or ``postgresql://`` URL) read-only; check its layout."""
     if not database:
         raise SourceError("no stock database given")
+    if _KEYWORD_DSN.match(database):
+        raise SourceError(
+            f"{redact(database)!r} is a libpq keyword string; give the stock database as a "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (or a SQLite file path)"
+        )
     if database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return Source.open_postgres(database)
     if "://" in database:
@@ -38,9 +51,9 @@ class Source(Database):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def scope(self, source: Mapping[str, Any]) -> Scope:
-        """Stores and items selected by a plan's ``source`` object (filters AND-ed)."""
+    def scope(self, rules: ScopeRules) -> Scope:
+        """Stores and items selected by a plan's scope rules (filters AND-ed)."""
         try:
-            return build_scope(self, source)
+            return build_scope(self, rules)
         finally:
             self.release()

@@ -18,7 +18,9 @@ from dhispatch.runtime.dhis2 import OAuth2PasswordAuth
 from dhispatch.runtime.dhis2 import RetryPolicy
 from dhispatch.runtime.dhis2 import Secret
 from dhispatch.runtime.dhis2 import ServerError
+from dhispatch.runtime.dhis2 import ServerVersion
 from dhispatch.runtime.dhis2 import TokenAuth
+from dhispatch.runtime.dhis2 import reconcile
 from dhispatch.runtime.sandbox.server import RunningSandbox as Sandbox
 from dhispatch.runtime.sandbox.server import SandboxConfig
 from dhispatch.runtime.sandbox.server import start_sandbox
@@ -167,9 +169,17 @@ def test_partial_conflict_maps_to_the_value(sandbox: Sandbox) -> None:
     with client(sandbox) as c:
         result = c.push(values, data_set=DS, id_schemes=SCHEMES)
     assert result.http_status == 409 and result.status == "WARNING"
-    assert result.rejected_indexes == frozenset({1})
+    verdict = reconcile(result, values, ServerVersion.parse("2.40.4"))
+    assert (set(verdict.refused), verdict.held, verdict.unconfirmed) == ({1}, {0, 2}, None)
     assert result.conflicts[0].error_code == "E7610"
     assert stored(sandbox, values[2]) == "5"
+
+
+def test_codes_of_names_the_codes_of_uids(sandbox: Sandbox) -> None:
+    de, ou = fx.value(3, 4, "1").data_element, fx.org_unit(4)
+    with client(sandbox) as c:
+        codes = c.codes_of([de, ou, "xNOSUCHUID1"])
+    assert codes == {de: "DE_003", ou: "OU_004"}
 
 
 def test_async_import_is_polled_to_its_summary(sandbox: Sandbox) -> None:
@@ -185,14 +195,18 @@ def test_all_generations_read_the_same(version: str) -> None:
     good = fx.value(13, 5, "9")
     bad = DataValue("deNOPE00001", fx.PERIOD, fx.org_unit(5), None, "1")
     with start_sandbox(config(version)) as sb, client(sb) as c:
-        assert c.system_info().version.startswith(version)
+        server = ServerVersion.parse(c.system_info().version)
+        assert str(server).startswith(version)
         ok = c.push([good], data_set=DS, id_schemes=SCHEMES)
-        assert ok.ok and ok.rejected_indexes == frozenset()
+        assert ok.ok and reconcile(ok, [good], server).held == {0}
         mixed = c.push([good, bad], data_set=DS, id_schemes=SCHEMES)
     assert not mixed.ok
-    assert 1 in mixed.rejected_indexes
-    if version != "2.43":  # 2.43+ rejects the whole group on an unknown element (E81xx)
-        assert mixed.rejected_indexes == frozenset({1})
+    verdict = reconcile(mixed, [good, bad], server)
+    assert set(verdict.refused) == {1} and verdict.unconfirmed is None
+    if version == "2.43":  # 2.43+ refuses the whole group; the refusal names the element
+        assert (verdict.held, verdict.retry) == (frozenset(), {0})
+    else:
+        assert verdict.held == {0}
     assert mixed.http_status == (200 if version in ("2.36", "2.37") else 409)
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from dhispatch.runtime.cli.main import cli
 from dhispatch.runtime.dhis2 import BasicAuth
+from dhispatch.runtime.dhis2 import ConfigError
 from dhispatch.runtime.dhis2 import Dhis2Client
 from dhispatch.runtime.dhis2 import Dhis2Error
 from dhispatch.runtime.dhis2 import OAuth2PasswordAuth
@@ -23,9 +24,12 @@ from dhispatch.runtime.dhis2 import RetryPolicy
 from dhispatch.runtime.dhis2 import Secret
 from dhispatch.runtime.dhis2 import TokenAuth
 from dhispatch.runtime.dhis2 import auth_from_plan
+from dhispatch.runtime.plan import AuthSettings
+from dhispatch.runtime.plan import ValueOrEnv
 from dhispatch.runtime.sandbox.server import SandboxConfig
 from dhispatch.runtime.sandbox.server import start_sandbox
 from tests.client import fixtures as fx
+from tests.slow_server import slow_server
 
 CANARY_PW = f"canaryPw-{uuid.uuid4().hex}"
 CANARY_TOKEN = f"d2p_canary{uuid.uuid4().hex}"
@@ -95,8 +99,8 @@ def test_no_secret_in_outputs_logs_errors_or_reprs(
             with Dhis2Client(refusing.url, oauth, retry=FAST) as client:
                 attempt(client.system_info)  # the client secret is refused
             seen.append(
-                repr(auth_from_plan({"kind": "basic", "user": {"value": fx.ADMIN},
-                                     "password": {"env": "PW"}}, {"PW": CANARY_PW}))
+                repr(auth_from_plan(AuthSettings("basic", ValueOrEnv(fx.ADMIN),
+                                                 ValueOrEnv(env="PW")), {"PW": CANARY_PW}))
             )  # fmt: skip
     out, err = capfd.readouterr()
     logs = "\n".join(
@@ -134,3 +138,25 @@ def test_cli_test_connection_never_prints_the_secret(
     journal = (tmp_path / "state.sqlite").read_bytes()
     assert_clean("\n".join(outputs) + "\n".join(r.getMessage() for r in caplog.records))
     assert CANARY_PW.encode() not in journal
+
+
+@pytest.mark.parametrize("url", ["http://dhis2.example.org", "http://127.example.org/dhis"])
+def test_plain_http_to_another_machine_never_sends_the_credentials(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every request goes through a recording proxy on loopback, so anything the client would
+    # send to the remote host — Basic credentials in clear text above all — lands there.
+    with slow_server("bad_gateway") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        auth = BasicAuth(fx.ADMIN, Secret(CANARY_PW))
+        with pytest.raises(ConfigError) as refused:
+            Dhis2Client(url, auth, retry=FAST)
+        # the same URL marked insecure does go out (through the proxy): the test would see a leak
+        with Dhis2Client(url, auth, insecure=True, retry=FAST) as client, pytest.raises(Dhis2Error):
+            client.system_info()
+        seen = [r.decode("latin-1") for r in proxy.requests]
+    assert "refusing plain http to" in str(refused.value) and "unencrypted" in str(refused.value)
+    assert_clean(str(refused.value))
+    assert seen and all("authorization: basic" in r.lower() for r in seen)
+    assert len(seen) == 3  # only the insecure client's 3 attempts, none from the refused one

@@ -13,6 +13,7 @@ from dhispatch.runtime.dhis2 import BasicAuth
 from dhispatch.runtime.dhis2 import ConfigError
 from dhispatch.runtime.dhis2 import DataValue
 from dhispatch.runtime.dhis2 import Dhis2Client
+from dhispatch.runtime.dhis2 import HttpRefusal
 from dhispatch.runtime.dhis2 import IdSchemes
 from dhispatch.runtime.dhis2 import NetworkError
 from dhispatch.runtime.dhis2 import OAuth2PasswordAuth
@@ -22,6 +23,7 @@ from dhispatch.runtime.dhis2 import ServerError
 from dhispatch.runtime.dhis2 import TokenAuth
 from dhispatch.runtime.dhis2 import auth_from_plan
 from dhispatch.runtime.dhis2 import batches_by_org_unit
+from dhispatch.runtime.plan import AuthSettings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 OK_SUMMARY = {
@@ -35,7 +37,7 @@ INFO = {"version": "2.40.4", "revision": "abc", "calendar": "iso8601", "serverDa
 
 def make_client(handler: Handler, sleeps: list[float], **kw: object) -> Dhis2Client:
     return Dhis2Client(
-        "http://dhis2.test/dhis",
+        "https://dhis2.test/dhis",
         kw.pop("auth", BasicAuth("admin", Secret("district"))),  # type: ignore[arg-type]
         transport=httpx.MockTransport(handler),
         retry=RetryPolicy(attempts=4, base_delay=0.1, max_delay=5.0, jitter=0.5),
@@ -82,9 +84,9 @@ def test_other_4xx_are_never_retried(status: int) -> None:
         calls.append(1)
         return httpx.Response(status, json={"message": "no"})
 
-    with make_client(handler, []) as client, pytest.raises(ServerError):
+    with make_client(handler, []) as client, pytest.raises(HttpRefusal) as refused:
         client.me()
-    assert len(calls) == 1
+    assert len(calls) == 1 and refused.value.status == status
 
 
 @pytest.mark.parametrize(
@@ -245,14 +247,19 @@ def test_token_auth_header_and_plan_auth_resolution() -> None:
         seen.append(request.headers["Authorization"])
         return httpx.Response(200, json=INFO)
 
-    auth = auth_from_plan({"kind": "token", "token": {"env": "PAT"}}, {"PAT": "d2p_abc"})
+    auth = auth_from_plan(
+        AuthSettings.from_json({"kind": "token", "token": {"env": "PAT"}}), {"PAT": "d2p_abc"}
+    )
     assert isinstance(auth, TokenAuth)
     with make_client(handler, [], auth=auth) as client:
         client.system_info()
     assert seen == ["ApiToken d2p_abc"]
     with pytest.raises(ConfigError, match="environment variable DHIS2_PASSWORD is not set"):
         auth_from_plan(
-            {"kind": "basic", "user": {"value": "u"}, "password": {"env": "DHIS2_PASSWORD"}}, {}
+            AuthSettings.from_json(
+                {"kind": "basic", "user": {"value": "u"}, "password": {"env": "DHIS2_PASSWORD"}}
+            ),
+            {},
         )
 
 

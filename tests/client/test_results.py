@@ -1,11 +1,18 @@
-"""The four DHIS2 response generations normalise to one ImportResult (samples: reference §2)."""
+"""The four DHIS2 response generations read into one ImportResult, as sent, and what each proves
+(samples: reference §2; the judging itself is ``test_reconcile``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from dhispatch.runtime.dhis2 import DataValue
+from dhispatch.runtime.dhis2 import ImportResult
 from dhispatch.runtime.dhis2 import ProtocolError
+from dhispatch.runtime.dhis2 import ServerVersion
+from dhispatch.runtime.dhis2 import reconcile
+from dhispatch.runtime.dhis2.results import find_summary
 from dhispatch.runtime.dhis2.results import parse_import
 
 BATCH = [
@@ -16,11 +23,18 @@ BATCH = [
 ]
 
 
-def test_236_bare_summary_maps_conflicts_by_object() -> None:
+def read(status: int, body: Any, batch: list[DataValue] = BATCH) -> ImportResult:
+    summary = find_summary(body)
+    if summary is None:
+        raise ProtocolError("no import summary")
+    return parse_import(status, summary, len(batch))
+
+
+def test_236_bare_summary_places_conflicts_by_object() -> None:
     body = {
         "responseType": "ImportSummary",
         "status": "WARNING",
-        "importCount": {"imported": 2, "updated": 0, "ignored": 2, "deleted": 0},
+        "importCount": {"imported": 1, "updated": 0, "ignored": 3, "deleted": 0},
         "conflicts": [
             {"object": "deB", "value": "Data element not found or not accessible"},
             {
@@ -29,14 +43,13 @@ def test_236_bare_summary_maps_conflicts_by_object() -> None:
             },
         ],
     }
-    result = parse_import(200, body, BATCH)
+    result = read(200, body)
     assert (result.status, result.http_status, result.imported, result.ignored) == (
-        "WARNING", 200, 2, 2,
+        "WARNING", 200, 1, 3,
     )  # fmt: skip
-    assert result.conflicts[0].indexes == (2, 3)
-    assert result.conflicts[0].objects == {"object": "deB"}
-    assert result.conflicts[1].indexes == (1,)
-    assert result.rejected_indexes == frozenset({1, 2, 3})
+    assert result.conflicts[0].object == "deB" and result.conflicts[0].indexes is None
+    verdict = reconcile(result, BATCH, ServerVersion(36, 13))
+    assert set(verdict.refused) == {1, 2, 3} and verdict.held == {0}
     assert not result.ok
 
 
@@ -57,10 +70,11 @@ def test_237_bare_summary_with_indexes() -> None:
         ],
         "rejectedIndexes": [1],
     }
-    result = parse_import(200, body, BATCH)
+    result = read(200, body)
     assert result.conflicts[0].error_code == "E7619"
-    assert result.conflicts[0].indexes == (1,)
-    assert result.rejected_indexes == frozenset({1})
+    assert result.conflicts[0].indexes == (1,) and result.rejected == (1,)
+    verdict = reconcile(result, BATCH, ServerVersion(37, 10))
+    assert set(verdict.refused) == {1} and verdict.held == {0, 2, 3}
 
 
 def test_240_webmessage_409_warning_is_a_result_not_an_error() -> None:
@@ -90,12 +104,12 @@ def test_240_webmessage_409_warning_is_a_result_not_an_error() -> None:
             "responseType": "ImportSummary",
         },
     }
-    result = parse_import(409, body, BATCH[:1])
+    result = read(409, body, BATCH[:1])
     assert (result.status, result.http_status, result.ignored) == ("WARNING", 409, 1)
     assert result.conflicts[0].error_code == "E7641"
     assert result.conflicts[0].objects["period"] == "209503"
     assert result.description == "Import process completed successfully"
-    assert result.rejected_indexes == frozenset({0})
+    assert set(reconcile(result, BATCH[:1], ServerVersion(40, 4)).refused) == {0}
 
 
 def test_243_group_conflict_and_decode_failure() -> None:
@@ -108,30 +122,33 @@ def test_243_group_conflict_and_decode_failure() -> None:
             "status": "WARNING",
             "importCount": {"imported": 0, "updated": 2, "ignored": 2, "deleted": 0},
             "conflicts": [
-                {"objects": {"args": "deB-OU2"}, "value": "not usable", "errorCode": "E8022",
+                {"objects": {"args": "deB-OU2"}, "value": "not a number", "errorCode": "E8122",
                  "indexes": [2, 3]},
             ],
+            "rejectedIndexes": [2, 3],
         },
     }  # fmt: skip
-    result = parse_import(200, body, BATCH)
+    result = read(200, body)
     assert result.conflicts[0].objects == {"args": "deB-OU2"}
-    assert result.rejected_indexes == frozenset({2, 3})
+    verdict = reconcile(result, BATCH, ServerVersion(43, 0))
+    assert set(verdict.refused) == {2, 3} and verdict.held == {0, 1}
     decode = {
         "status": "ERROR",
         "response": {
             "responseType": "ImportSummary",
             "status": "ERROR",
-            "importCount": {"imported": 0, "updated": 0, "ignored": 4, "deleted": 0},
-            "conflicts": [{"objects": {"args": "x"}, "value": "DE not found", "errorCode": "E8103",
-                           "indexes": [-1]}],
+            "importCount": {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0},
+            "conflicts": [{"objects": {"args": "1-deA"}, "errorCode": "E8103",
+                           "value": "Value #1 data element not found: `deA`", "indexes": [-1]}],
         },
     }  # fmt: skip
-    failed = parse_import(409, decode, BATCH)
-    assert failed.conflicts[0].indexes == (0, 1, 2, 3)
-    assert failed.rejected_indexes == frozenset(range(4))
+    failed = read(409, decode)
+    assert failed.conflicts[0].indexes == (-1,)
+    verdict = reconcile(failed, BATCH, ServerVersion(43, 0))
+    assert set(verdict.refused) == {1} and verdict.retry == {0, 2, 3} and not verdict.held
 
 
-def test_data_set_abort_rejects_everything_and_webmessage_without_summary() -> None:
+def test_data_set_abort_refuses_everything() -> None:
     body = {
         "responseType": "ImportSummary",
         "status": "ERROR",
@@ -139,15 +156,21 @@ def test_data_set_abort_rejects_everything_and_webmessage_without_summary() -> N
         "importCount": {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0},
         "conflicts": [{"object": "xx", "value": "Data set not found", "errorCode": "E7600"}],
     }
-    assert parse_import(409, body, BATCH).rejected_indexes == frozenset(range(4))
-    bad = parse_import(400, {"httpStatusCode": 400, "message": "not valid DXF"}, BATCH)
-    assert (bad.status, bad.description, bad.ok) == ("ERROR", "not valid DXF", False)
+    verdict = reconcile(read(409, body), BATCH, ServerVersion(40, 4))
+    assert set(verdict.refused) == {0, 1, 2, 3} and not verdict.held
 
 
 @pytest.mark.parametrize(
     "body",
-    [[1, 2], {"unrelated": True}, {"responseType": "ImportSummary", "status": "MAYBE"}],
-)
-def test_unknown_shapes_are_protocol_errors(body: object) -> None:
+    [{"responseType": "ImportSummary", "status": "MAYBE"},
+     {"importCount": {"imported": "many"}, "status": "OK"},
+     {"importCount": {}, "status": "OK", "rejectedIndexes": ["0"]}],
+)  # fmt: skip
+def test_unreadable_summaries_are_protocol_errors(body: object) -> None:
     with pytest.raises(ProtocolError):
-        parse_import(200, body, BATCH)
+        read(200, body)
+
+
+@pytest.mark.parametrize("body", [[1, 2], {"unrelated": True}, {"message": "not valid DXF"}])
+def test_bodies_without_a_summary_are_not_results(body: object) -> None:
+    assert find_summary(body) is None

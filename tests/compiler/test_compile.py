@@ -8,10 +8,10 @@ from pathlib import Path
 from dhispatch.compiler import CompileResult
 from dhispatch.compiler import compile_source
 from dhispatch.compiler import plan_to_json
-from dhispatch.compiler.schema_check import plan_schema
-from dhispatch.compiler.vocabulary import INDICATORS
 from dhispatch.runtime.demo import identifiers as demo_country
+from dhispatch.runtime.plan import INDICATORS
 from dhispatch.runtime.plan import validate_plan
+from dhispatch.runtime.plan.loader import plan_schema
 
 ROOT = Path(__file__).parent.parent.parent
 

@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dhispatch.compiler import compile_source
-from dhispatch.compiler.vocabulary import INDICATORS
-from dhispatch.compiler.vocabulary import MODES
-from dhispatch.compiler.vocabulary import TEXT_FIELDS
 from dhispatch.dsl.fmt import format_source
+from dhispatch.runtime.plan import INDICATORS
 from dhispatch.runtime.plan import validate_plan
+from dhispatch.runtime.plan.catalogue import MODES
+from dhispatch.runtime.plan.catalogue import TEXT_FIELDS
 
 PERIODS = [("period_type Monthly", "Monthly"), ('period_format "YYYYMM"', "Monthly"),
            ('period_format "YYYYMMDD"', "Daily"), ("period_type Quarterly", "Quarterly"),
@@ -78,7 +78,7 @@ def valid_specs(draw: st.DrawFn) -> str:
             settings.append(
                 f'data_element "{draw(st.sampled_from([element, element + "{{ item.code }}"]))}"'
             )
-        for param in INDICATORS[indicator]:
+        for param in INDICATORS[indicator].params:
             if draw(st.booleans()):
                 settings.append(draw(PARAMS[param]))
         if draw(st.booleans()):

@@ -32,6 +32,7 @@ PASSWORD = f"pw-{CANARY}-admin"
 PAT = f"d2pat_{CANARY}0123456789abcdef"
 CLIENT_SECRET = f"sec-{CANARY}-client"
 END = date(2024, 6, 20)  # the demo ledger runs Jan..Jun 2024 up to this day
+MAY = ("202405", date(2024, 5, 1), date(2024, 5, 31))  # the period most tests push
 SEED = 11
 
 Cell = tuple[str, str, str, str, str]  # data element UID, period, org unit UID, COC UID, value
@@ -54,8 +55,17 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Country:
     return Country(db)
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
+@pytest.fixture(scope="session")
+def small_country(tmp_path_factory: pytest.TempPathFactory) -> Country:
+    """4 stores × 8 items: enough cells for several batches, cheap to push many times."""
+    from dhispatch.runtime.demo.generator import generate_demo
+
+    db = tmp_path_factory.mktemp("small-country") / "omsupply.sqlite"
+    generate_demo(str(db), stores=4, items=8, months=3, seed=SEED, end=END)
+    return Country(db)
+
+
+def _sandbox(today: date | None) -> Iterator[Any]:
     from dhispatch.runtime.demo.metadata import demo_metadata
     from dhispatch.runtime.sandbox.server import SandboxConfig
     from dhispatch.runtime.sandbox.server import start_sandbox
@@ -65,10 +75,23 @@ def sandbox() -> Iterator[Any]:
         users={dc.ADMIN_USER: PASSWORD},
         tokens={PAT: dc.ADMIN_USER},
         oauth_clients={"msupply": CLIENT_SECRET},
-        today=END,
+        today=today,
     )
     with start_sandbox(config) as running:
         yield running
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A sandbox whose "today" is pinned to the end of the demo ledger."""
+    yield from _sandbox(END)
+
+
+@pytest.fixture
+def live_sandbox() -> Iterator[Any]:
+    """A sandbox on the real clock: ``serve`` runs at the real now, and a slot whose period has
+    not started on DHIS2's clock is not run."""
+    yield from _sandbox(None)
 
 
 def env_for(db: str | Path) -> dict[str, str]:
@@ -136,6 +159,7 @@ def expected_cells(
     from dhispatch.runtime.demo import metadata as sd
     from dhispatch.runtime.indicators import IndicatorRequest
     from dhispatch.runtime.indicators import compute
+    from dhispatch.runtime.plan import ScopeRules
     from dhispatch.runtime.sources import open_source
 
     plan = compile_spec(spec)
@@ -143,7 +167,7 @@ def expected_cells(
     rounding = plan["target"]["rounding"]
     steps = [s for s in plan["steps"] if not s["paused"]]
     with open_source(str(db)) as source:
-        scope = source.scope(plan["source"])
+        scope = source.scope(ScopeRules.from_json(plan["source"]))
         requests = [
             IndicatorRequest(s["id"], s["indicator"], dict(s["params"]), period_start,
                              end_of(period_end, tz))

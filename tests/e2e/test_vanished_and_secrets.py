@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,18 @@ from click.testing import Result
 from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.demo import metadata as sd
 from tests.e2e.conftest import CANARY
+from tests.e2e.conftest import MAY
 from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli
 from tests.e2e.conftest import compile_spec
 from tests.e2e.conftest import expected_cells
 from tests.e2e.conftest import plan_file
 from tests.e2e.conftest import stored
-
-MAY = ("202405", date(2024, 5, 1), date(2024, 5, 31))
+from tests.hostile_dhis2 import EVIL
+from tests.hostile_dhis2 import FORGED
+from tests.hostile_dhis2 import hostile_dhis2
+from tests.hostile_dhis2 import url_of
+from tests.slow_server import slow_server
 
 
 def _left_scope(cell: tuple[str, ...]) -> bool:
@@ -59,8 +64,13 @@ def test_vanished_cells_follow_the_policy(
     text = cli(["plan", str(second), "--period", "202405", *state], country.db).output
     assert f"vanished (policy {policy}" in text
 
-    summary = json.loads(cli(["push", str(second), "--period", "202405", *state, "--json"],
-                             country.db).output)  # fmt: skip
+    push = ["push", str(second), "--period", "202405", *state, "--json"]
+    if policy != "keep":  # a third of the values DHIS2 holds would go: the drop guard stops it
+        blocked = json.loads(cli(push, country.db, code=1).output)
+        assert blocked["status"] == "blocked" and "--accept-drop" in blocked["blocked"]
+        assert blocked["batches"] == 0 and stored(sandbox) == expected
+        push.append("--accept-drop")
+    summary = json.loads(cli(push, country.db).output)
     assert summary["vanished"] == len(gone) and summary["unchanged"] == len(expected) - len(gone)
     if policy == "keep":
         assert stored(sandbox) == expected and summary["sent"] == 0
@@ -92,10 +102,12 @@ def test_canary_secret_never_appears_anywhere(
     plans = {s: plan_file(s, sandbox.url, country.db, tmp_path) for s in ("kiribati", "tonga",
                                                                           "vanuatu")}  # fmt: skip
     periods = {"kiribati": "202405", "tonga": "202405", "vanuatu": "20240531"}
+    # plan refuses a journal that does not exist (it never creates one)
+    outputs.append(_text(cli(["plan", str(plans["tonga"]), *st], country.db, code=1)))
     for spec, plan in plans.items():
-        outputs.append(_text(cli(["plan", str(plan), "--period", periods[spec], *st], country.db)))
         outputs.append(_text(cli(["push", str(plan), "--period", periods[spec], *st],
                                  country.db)))  # fmt: skip
+        outputs.append(_text(cli(["plan", str(plan), "--period", periods[spec], *st], country.db)))
     # failure paths too: expired credentials, an outage, a dry run
     sandbox.set_faults(expire_credentials=True)
     outputs.append(_text(cli(["push", str(plans["tonga"]), "--period", "202406", *st],
@@ -108,6 +120,18 @@ def test_canary_secret_never_appears_anywhere(
                               *st], country.db, code=None)))  # fmt: skip
     outputs.append(_text(cli(["run", "--once", *map(str, plans.values()), *st, "--now",
                               "2024-06-01T06:00:00+12:00"], country.db, code=None)))  # fmt: skip
+    # a batch parked behind a proxy that fails every import, listed by log, then retried
+    from tests.faults.proxy import fault_proxy
+
+    with fault_proxy(sandbox.url) as proxy:
+        proxy.poison = b'"dataValues"'
+        (tmp_path / "parked").mkdir()
+        parked = plan_file("kiribati", proxy.url, country.db, tmp_path / "parked")
+        outputs.append(_text(cli(["push", str(parked), "--period", "202404", *st, "--park-after",
+                                  "1", "--retry-delay", "0"], country.db, code=1)))  # fmt: skip
+    outputs.append(_text(cli(["log", *st], country.db)))
+    assert "parked batches (" in outputs[-1]
+    outputs.append(_text(cli(["log", "--retry-parked", *st], country.db)))
     outputs.append(_text(cli(["log", *st], country.db)))
     outputs.append(_text(cli(["log", "--json", *st], country.db)))
     reports = []
@@ -139,3 +163,95 @@ def test_demo_command_runs_end_to_end(tmp_path: Path, country: Country) -> None:
     log = json.loads(cli(["log", "--json", "--state", str(tmp_path / "demo" / "state.sqlite")],
                          country.db).output)  # fmt: skip
     assert log[0]["summary"]["sent"] == len(values)
+
+
+def test_a_plain_http_plan_is_refused_before_any_credential_leaves(
+    country: Country, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plan JSON edited (or generated elsewhere) to a plain-http remote URL, without
+    # ``insecure``: the compiler never sees it, so the client must refuse it. Any request would
+    # reach the recording proxy.
+    outputs = []
+    state = ["--state", str(tmp_path / "state.sqlite")]
+    with slow_server("bad_gateway") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        for url in ("http://dhis2.example.org", "http://127.example.org"):
+            plan = plan_file("kiribati", url, country.db, tmp_path)
+            outputs.append(_text(cli(["push", str(plan), "--period", "202405", *state,
+                                      "--retry-delay", "0"], country.db, code=1)))  # fmt: skip
+            outputs.append(_text(cli(["test-connection", str(plan), *state], country.db, code=2)))
+        sent = list(proxy.requests)
+    assert sent == []
+    assert all("refusing plain http to" in o for o in outputs), outputs
+    assert all(CANARY not in o for o in outputs)
+
+
+def test_a_plan_with_a_literal_password_is_refused_without_printing_it(
+    country: Country, sandbox: Any, tmp_path: Path
+) -> None:
+    plan = json.loads(plan_file("kiribati", sandbox.url, country.db, tmp_path).read_text("utf-8"))
+    plan["target"]["auth"]["password"] = {"value": f"pw-{CANARY}-literal"}
+    path = tmp_path / "literal.plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    state = ["--state", str(tmp_path / "state.sqlite")]
+    outputs = [
+        _text(cli([command, str(path), "--period", "202405", *state], country.db, code=1))
+        for command in ("push", "plan")
+    ] + [_text(cli(["test-connection", str(path), *state], country.db, code=1))]
+    assert all("$.target.auth.password: a secret must be an environment reference" in o
+               for o in outputs)  # fmt: skip
+    assert all(CANARY not in o for o in outputs)
+    assert sandbox.request_count() == 0
+
+
+def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
+    country: Country, tmp_path: Path
+) -> None:
+    # Store and item codes from the stock database, and every text DHIS2 sends back, carry
+    # OSC/CSI sequences, \r\n and a forged "dhispatch: all values accepted" line.
+    db = tmp_path / "hostile.sqlite"
+    shutil.copy(country.db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE store SET code = code || ?", (EVIL,))
+        conn.execute("UPDATE item SET code = code || ?", (EVIL,))
+    st = ["--state", str(tmp_path / "state.sqlite")]
+    with hostile_dhis2() as server:
+        plan = str(plan_file("kiribati", url_of(server), db, tmp_path))
+        results = [  # plan reads the journal the push wrote (it never creates one)
+            cli(["push", plan, "--period", "202405", *st], db, code=1),
+            cli(["plan", plan, "--period", "202405", *st], db),
+            cli(["test-connection", plan, *st], db),
+            cli(["log", *st], db),
+            cli(["report", "last", "--format", "md", *st], db),
+            cli(["report", "last", *st], db),
+        ]
+        server.failing = True
+        results.append(cli(["push", plan, "--period", "202406", *st, "--retry-delay", "0"], db,
+                           code=1))  # fmt: skip
+    outputs = [_text(r) for r in results]
+    assert "DHIS2 refused" in outputs[0] and "DHIS2 unreachable or refusing" in outputs[-1]
+    assert "version: 2.40.0" in outputs[2] and "S001" in outputs[1]
+    for text in outputs:
+        assert re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", text) is None, text
+        assert not any(line.startswith(FORGED) for line in text.splitlines())
+        assert CANARY not in text
+    assert "<img src=x" not in outputs[4] and "&lt;img src=x onerror=alert(1)&gt;" in outputs[4]
+
+
+def test_a_database_password_never_reaches_the_output(sandbox: Any, tmp_path: Path) -> None:
+    # OMSUPPLY_DB holds the password; one with "@" in it, and a libpq keyword string
+    state = tmp_path / "state.sqlite"
+    outputs = []
+    for database in (f"postgresql://omsupply:pw@{CANARY}@127.0.0.1:1/om",
+                     f"host=127.0.0.1 port=1 dbname=om password='{CANARY} x'"):  # fmt: skip
+        plan = str(plan_file("kiribati", sandbox.url, database, tmp_path))
+        for args in (["push", plan, "--period", "202405"], ["plan", plan, "--period", "202405"],
+                     ["run", "--once", plan]):  # fmt: skip
+            outputs.append(_text(cli([*args, "--state", str(state)], database, code=1)))
+    assert all(o.startswith("dhispatch: ") or "dhispatch: " in o for o in outputs), outputs
+    assert all(CANARY not in o for o in outputs)
+    with sqlite3.connect(state) as conn:
+        dump = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for (t,) in
+                conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]  # fmt: skip
+    assert all(CANARY not in d for d in dump)

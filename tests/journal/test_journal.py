@@ -12,7 +12,19 @@ from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.journal import JournalError
+from dhispatch.runtime.journal import Settlement
 from dhispatch.runtime.journal import strip_userinfo
+
+
+def answered(
+    counts: tuple[int, int, int, int],
+    held: set[int],
+    conflicts: tuple[ConflictRow, ...] = (),
+    refused: set[int] | None = None,
+) -> Settlement:
+    """DHIS2's answer to a batch as the courier records it."""
+    return Settlement(frozenset(held), conflicts, frozenset(refused or ()), http_status=200,
+                      counts=counts)  # fmt: skip
 
 
 def test_open_creates_parents_and_wal(tmp_path: Path) -> None:
@@ -63,36 +75,20 @@ def test_batch_lifecycle_updates_cells(tmp_path: Path) -> None:
             },
         ]
         bid = j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {"data_element": "CODE"}, payload)
-        pending = j.pending_batches("demo")
+        pending = j.due_batches("demo")
         assert [b.id for b in pending] == [bid] and pending[0].status == "pending"
         conflict = ConflictRow(
             bid, run, 1, "S1", "I2", "stock_on_hand", "x.push:3:1", "E7600", "no"
         )
-        j.batch_sent(
-            pending[0],
-            run,
-            http_status=200,
-            counts=(1, 0, 1, 0),
-            conflicts=[conflict],
-            refused={1},
-            seconds=0.1,
-        )
-        assert j.pending_batches("demo") == []
+        j.batch_settled(pending[0], run, answered((1, 0, 1, 0), {0}, (conflict,), {1}))
+        assert j.due_batches("demo") == []
         cells = j.cells("demo")
         assert list(cells) == [CellKey("DE1", "202401", "OU1", "C1")]
         assert cells[CellKey("DE1", "202401", "OU1", "C1")].value == "5"
         assert j.conflicts(run)[0].code == "E7600"
         # a DELETE batch removes the cell
         bid2 = j.add_batch(run, "demo", "DS", "DELETE", {}, payload[:1])
-        j.batch_sent(
-            j.pending_batches("demo")[0],
-            run,
-            http_status=200,
-            counts=(0, 0, 0, 1),
-            conflicts=[],
-            refused=set(),
-            seconds=0.0,
-        )
+        j.batch_settled(j.due_batches("demo")[0], run, answered((0, 0, 0, 1), {0}))
         assert j.cells("demo") == {} and bid2 > bid
         j.finish_run(run, "ok", {"sent": 1})
         assert j.run(run) is not None and j.runs()[0].summary == {"sent": 1}
@@ -110,8 +106,9 @@ def test_lock_refuses_second_runner(tmp_path: Path) -> None:
 def test_not_a_database(tmp_path: Path) -> None:
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"this is not sqlite at all, definitely not" * 100)
-    with pytest.raises(JournalError, match="not a dhispatch state database"):
+    with pytest.raises(JournalError, match="is corrupt") as info:
         Journal.open(bad)
+    assert info.value.cause == "corrupt"
 
 
 def test_streaming_diff_duplicates_and_vanished(tmp_path: Path) -> None:
@@ -131,8 +128,7 @@ def test_streaming_diff_duplicates_and_vanished(tmp_path: Path) -> None:
             rec_payload("OTHER", "5", step="amc"),
         ]
         j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, old)
-        j.batch_sent(j.pending_batches("demo")[0], run, http_status=200, counts=(5, 0, 0, 0),
-                     conflicts=[], refused=set(), seconds=0.0)  # fmt: skip
+        j.batch_settled(j.due_batches("demo")[0], run, answered((5, 0, 0, 0), set(range(5))))
         j.seen_begin()
         keys = [CellKey("A", "202401", "OU1", ""), CellKey("B", "202401", "OU1", ""),
                 CellKey("NEW", "202401", "OU1", "")]  # fmt: skip
@@ -151,8 +147,7 @@ def test_prune_empties_only_old_accepted_payloads(tmp_path: Path) -> None:
         run = j.start_run("demo", "0" * 64, "push")
         v = {"dataElement": "A", "period": "202401", "orgUnit": "OU1", "value": "1"}
         j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, [v, v])
-        j.batch_sent(j.pending_batches("demo")[0], run, http_status=200, counts=(1, 0, 0, 0),
-                     conflicts=[], refused=set(), seconds=0.0)  # fmt: skip
+        j.batch_settled(j.due_batches("demo")[0], run, answered((1, 0, 0, 0), {0, 1}))
         j.add_batch(run, "demo", "DS", "CREATE_AND_UPDATE", {}, [v])  # still pending
         assert j.prune(datetime(2000, 1, 1, tzinfo=UTC)) == 0
         assert j.prune(datetime(2999, 1, 1, tzinfo=UTC)) == 1

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dhispatch.runtime.periods import PeriodError
+from dhispatch.runtime.plan import Interval
 from dhispatch.runtime.schedule import ScheduleError
 from dhispatch.runtime.schedule import Slot
 from dhispatch.runtime.schedule import dropped_slots
@@ -22,6 +23,8 @@ from dhispatch.runtime.schedule import end_of_day
 from dhispatch.runtime.schedule import localize
 from dhispatch.runtime.schedule import manual_slot
 from dhispatch.runtime.schedule import slot_for
+from tests.plans import typed_plan
+from tests.plans import typed_step
 
 NAIROBI = "Africa/Nairobi"  # UTC+3 all year: the calendar edges without DST noise
 LONDON = "Europe/London"
@@ -43,8 +46,8 @@ def run(
 ) -> list[tuple[str, str, str]]:
     """(due, R, period) for every run in (after, until], as local wall-clock strings."""
     out = []
-    for due in due_instants(interval, tz, at(after, tz), at(until, tz)):
-        slot = slot_for(step(interval, basis), ptype, tz, due)
+    for due in due_instants(Interval.from_json(interval), tz, at(after, tz), at(until, tz)):
+        slot = slot_for(typed_step(step(interval, basis)), ptype, tz, due)
         assert slot.due == due and slot.due.tzinfo is not None
         out.append((_wall(slot.due), _wall(slot.reference), slot.period.id))
     return out
@@ -217,7 +220,7 @@ def test_dst_instants_have_the_right_offsets() -> None:
     assert fold.astimezone(UTC) == datetime(2024, 10, 27, 0, 30, tzinfo=UTC)  # first occurrence
     dues = list(
         due_instants(
-            {"kind": "daily"},
+            Interval("daily"),
             LONDON,
             at("2024-03-30 12:00", LONDON),
             at("2024-04-01 00:00", LONDON),
@@ -227,7 +230,7 @@ def test_dst_instants_have_the_right_offsets() -> None:
     # Santiago springs forward at midnight: 2024-09-08 00:00 does not exist, the run is at 01:00
     santiago = list(
         due_instants(
-            {"kind": "daily"},
+            Interval("daily"),
             "America/Santiago",
             datetime(2024, 9, 7, 12, tzinfo=UTC),
             datetime(2024, 9, 8, 12, tzinfo=UTC),
@@ -239,7 +242,12 @@ def test_dst_instants_have_the_right_offsets() -> None:
 def test_due_instants_window_is_half_open() -> None:
     interval = {"kind": "first_day_of_month"}
     dues = list(
-        due_instants(interval, NAIROBI, at("2024-01-01", NAIROBI), at("2024-03-01", NAIROBI))
+        due_instants(
+            Interval.from_json(interval),
+            NAIROBI,
+            at("2024-01-01", NAIROBI),
+            at("2024-03-01", NAIROBI),
+        )
     )
     assert [_wall(d) for d in dues] == ["2024-02-01 00:00:00", "2024-03-01 00:00:00"]
 
@@ -247,7 +255,10 @@ def test_due_instants_window_is_half_open() -> None:
 def test_previous_month_on_a_non_monthly_data_set_is_refused() -> None:
     with pytest.raises(PeriodError, match="previous_month fills a month.*Weekly"):
         slot_for(
-            step({"kind": "daily"}, "previous_month"), "Weekly", NAIROBI, at("2024-01-01", NAIROBI)
+            typed_step(step({"kind": "daily"}, "previous_month")),
+            "Weekly",
+            NAIROBI,
+            at("2024-01-01", NAIROBI),
         )
 
 
@@ -263,14 +274,15 @@ def test_previous_month_on_a_non_monthly_data_set_is_refused() -> None:
 )
 def test_bad_intervals_are_clear_errors(interval: dict[str, Any], message: str) -> None:
     with pytest.raises(ScheduleError, match=message):
-        list(due_instants(interval, NAIROBI, at("2024-01-01", NAIROBI), at("2024-12-31", NAIROBI)))
+        interval_ = Interval.from_json(interval)
+        list(due_instants(interval_, NAIROBI, at("2024-01-01", NAIROBI), at("2024-12-31", NAIROBI)))
 
 
 def test_bad_zone_and_naive_datetimes_are_clear_errors() -> None:
     with pytest.raises(ScheduleError, match="unknown time zone 'Mars/Olympus'"):
         list(
             due_instants(
-                {"kind": "daily"},
+                Interval("daily"),
                 "Mars/Olympus",
                 at("2024-01-01", NAIROBI),
                 at("2024-01-02", NAIROBI),
@@ -279,26 +291,33 @@ def test_bad_zone_and_naive_datetimes_are_clear_errors() -> None:
     with pytest.raises(ScheduleError, match="after must be a time-zone-aware datetime"):
         list(
             due_instants(
-                {"kind": "daily"}, NAIROBI, datetime(2024, 1, 1), at("2024-01-02", NAIROBI)
+                Interval("daily"), NAIROBI, datetime(2024, 1, 1), at("2024-01-02", NAIROBI)
             )
         )
     with pytest.raises(ScheduleError, match="unknown basis 'yesterday'"):
-        slot_for(step({"kind": "daily"}, "yesterday"), "Daily", NAIROBI, at("2024-01-02", NAIROBI))
+        slot_for(
+            typed_step(step({"kind": "daily"}, "yesterday")),
+            "Daily",
+            NAIROBI,
+            at("2024-01-02", NAIROBI),
+        )
 
 
 # --- catch-up --------------------------------------------------------------------------------
 
-CATCH_UP_PLAN: dict[str, Any] = {
-    "target": {"timezone": LONDON, "period_type": "Monthly"},
-    "steps": [
-        step({"kind": "first_day_of_month"}, "previous_month", "soh"),
-        step({"kind": "monthly", "day": 31}, "previous_period", "amc"),
-        step({"kind": "weekly", "weekday": "sunday"}, "current_day", "dos"),
-        step({"kind": "last_day_of_month"}, "current_day", "exp"),
-        {**step({"kind": "daily"}, "current_day", "paused"), "paused": True},
-        step({"kind": "cron", "expression": "0 6 15 * *"}, "previous_month", "val"),
-    ],
-}
+CATCH_UP_PLAN = typed_plan(
+    {
+        "target": {"timezone": LONDON, "period_type": "Monthly"},
+        "steps": [
+            step({"kind": "first_day_of_month"}, "previous_month", "soh"),
+            step({"kind": "monthly", "day": 31}, "previous_period", "amc"),
+            step({"kind": "weekly", "weekday": "sunday"}, "current_day", "dos"),
+            step({"kind": "last_day_of_month"}, "current_day", "exp"),
+            {**step({"kind": "daily"}, "current_day", "paused"), "paused": True},
+            step({"kind": "cron", "expression": "0 6 15 * *"}, "previous_month", "val"),
+        ],
+    }
+)
 LAST_RUN = at("2024-07-15 06:00", LONDON)  # the run of 15 July 06:00 itself was done
 WAKE = at("2024-11-03 08:00", LONDON)
 D = "due"  # R = the due instant (current_day)
@@ -397,13 +416,14 @@ NOW = at("2024-03-10 14:30", NAIROBI)
 def test_manual_slots(
     basis: str, kwargs: dict[str, Any], expected_reference: str, expected_period: str
 ) -> None:
-    slot = manual_slot(step({"kind": "daily"}, basis), "Monthly", NAIROBI, now=NOW, **kwargs)
+    push = typed_step(step({"kind": "daily"}, basis))
+    slot = manual_slot(push, "Monthly", NAIROBI, now=NOW, **kwargs)
     assert (_wall(slot.reference), slot.period.id) == (expected_reference, expected_period)
     assert slot.due == NOW
 
 
 def test_manual_slot_refusals() -> None:
-    push = step({"kind": "daily"}, "current_day")
+    push = typed_step(step({"kind": "daily"}, "current_day"))
     with pytest.raises(PeriodError, match="'2024W1' is a Weekly period, not Monthly"):
         manual_slot(push, "Monthly", NAIROBI, period="2024W1", now=NOW)
     with pytest.raises(PeriodError, match="202404 has not started yet"):
@@ -417,13 +437,14 @@ def test_instants_in_a_fold_compare_as_instants_not_wall_times() -> None:
     # earlier; the 01:45 run (fold=0, EDT) was therefore already due before `after`.
     after = datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=ZoneInfo(NEW_YORK))
     until = datetime(2024, 11, 4, 12, tzinfo=ZoneInfo(NEW_YORK))
-    dues = list(due_instants({"kind": "cron", "expression": "45 1 * * *"}, NEW_YORK, after, until))
+    cron = Interval("cron", expression="45 1 * * *")
+    dues = list(due_instants(cron, NEW_YORK, after, until))
     assert [d.astimezone(UTC).isoformat() for d in dues] == ["2024-11-04T06:45:00+00:00"]
     # the catch-up window is absolute time: 92 days before a GMT instant, not the same wall time
     daily_8 = step({"kind": "cron", "expression": "0 8 * * *"}, "current_day")
     plan = {"target": {"timezone": LONDON, "period_type": "Daily"}, "steps": [daily_8]}
     wake = at("2024-11-03 07:30", LONDON)  # GMT; 92 days earlier is 2024-08-03 08:30 BST
-    slots = due_slots(plan, wake - timedelta(days=200), wake)
+    slots = due_slots(typed_plan(plan), wake - timedelta(days=200), wake)
     assert _wall(slots[0].due) == "2024-08-04 08:00:00"  # 3 Aug 08:00 BST is before the window
     assert _wall(slots[-1].due) == "2024-11-02 08:00:00" and len(slots) == 91
 
@@ -438,8 +459,8 @@ def test_end_of_a_day_that_repeats_its_last_hour() -> None:
 
 def test_catch_up_daily_interval_each_run_fills_the_day_before() -> None:
     # the daily kind of the catch-up case: 111 runs (16 Jul .. 3 Nov), each its own period
-    plan = {"target": {"timezone": LONDON, "period_type": "Daily"},
-            "steps": [step({"kind": "daily"}, "previous_period", "daily")]}  # fmt: skip
+    plan = typed_plan({"target": {"timezone": LONDON, "period_type": "Daily"},
+                       "steps": [step({"kind": "daily"}, "previous_period", "daily")]})  # fmt: skip
     slots = due_slots(plan, LAST_RUN, WAKE, window=timedelta(days=120))
     assert len(slots) == 111
     assert _row(slots[0]) == ("2024-07-16 00:00:00", "daily", f"2024-07-15 {E}", "20240715")

@@ -12,10 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dhispatch.runtime.periods import PERIOD_TYPES
+from dhispatch.runtime.plan import Interval
 from dhispatch.runtime.schedule import WEEKDAYS
 from dhispatch.runtime.schedule import due_instants
 from dhispatch.runtime.schedule import slot_for
 from dhispatch.runtime.schedule import start_of_day
+from tests.plans import typed_step
 
 # Zones with DST at 01:00/02:00, at midnight (Santiago), by 30 minutes (Lord Howe), none.
 ZONES = ["UTC", "Europe/London", "America/New_York", "America/Santiago", "Australia/Lord_Howe",
@@ -47,9 +49,10 @@ def test_due_lists_are_ascending_bounded_and_split_invariant(
 ) -> None:
     until = after + span
     split = after + span * cut
-    whole = list(due_instants(interval, tz, after, until))
-    assert whole == list(due_instants(interval, tz, after, split)) + list(
-        due_instants(interval, tz, split, until)
+    typed = Interval.from_json(interval)
+    whole = list(due_instants(typed, tz, after, until))
+    assert whole == list(due_instants(typed, tz, after, split)) + list(
+        due_instants(typed, tz, split, until)
     )
     assert all(after < d <= until for d in whole)
     assert all(a < b for a, b in zip(whole, whole[1:], strict=False))
@@ -73,8 +76,8 @@ def test_basis_invariants(
 ) -> None:
     if basis == "previous_month":
         ptype = "Monthly"
-    step = {"id": "s", "interval": interval, "basis": basis, "paused": False}
-    for due in due_instants(interval, tz, after, after + timedelta(days=40)):
+    step = typed_step({"id": "s", "interval": interval, "basis": basis, "paused": False})
+    for due in due_instants(step.interval, tz, after, after + timedelta(days=40)):
         slot = slot_for(step, ptype, tz, due)
         day = slot.due.date()
         if basis == "current_day":

@@ -8,11 +8,20 @@ from typing import Any
 import pytest
 
 from dhispatch.compiler.preflight import PreflightInputError
-from dhispatch.compiler.preflight import Scope
-from dhispatch.compiler.preflight import preflight
+from dhispatch.compiler.preflight import ResolvedScope
+from dhispatch.compiler.preflight import preflight as preflight_of
+from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import validate_plan
 
 PATH = "specs/mini.push"
+
+
+def preflight(
+    plan: dict[str, Any], export: Any, scope: ResolvedScope | None = None
+) -> list[Diagnostic]:
+    """Preflight of a plan document (the tests edit plans as JSON, then type them)."""
+    return preflight_of(Plan.from_json(plan), export, scope)
 
 
 def make_plan() -> dict[str, Any]:
@@ -121,7 +130,7 @@ def make_export() -> dict[str, Any]:
     }
 
 
-SCOPE = Scope(
+SCOPE = ResolvedScope(
     elements={"stock_on_hand": [("I0001", "deSOH000001")], "adjustments": []},
     org_units=[("S001", "ou000000001")],
 )
@@ -153,7 +162,7 @@ def test_each_broken_fact_is_reported_at_its_line() -> None:
     export["dataElements"] = export["dataElements"][1:]  # deSOH000001 is gone
     export["categoryOptionCombos"][1]["categoryCombo"] = {"id": "ccOther0001"}
     export["categoryCombos"][0]["categoryOptionCombos"] = []
-    scope = Scope(
+    scope = ResolvedScope(
         elements={"stock_on_hand": [("I0001", "deSOH000001")]},
         org_units=[("S001", "ou000000001"), ("S009", "ouMissing01")],
     )

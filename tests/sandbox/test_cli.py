@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -80,6 +81,12 @@ def test_default_admin_password_from_the_environment_is_not_printed() -> None:
         (["--metadata", "{path}"], '{"dataSets": [{"name": "x"}]}', "needs a string 'id'"),
         (["--metadata", "/no/such/export.json"], None, "cannot read metadata"),
         (["--user", "nopassword"], None, "--user expects A:B"),
+        (
+            ["--metadata", "{path}"],
+            '{"dataSets": [{"id": "dsBadDates1", "dataInputPeriods": [{"period": {"id": "202401"},'
+            ' "openingDate": "soon"}]}]}',
+            "data set dsBadDates1 input period 202401 openingDate: 'soon' is not a date",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(
@@ -106,3 +113,30 @@ def test_a_busy_port_is_one_line_and_exit_1() -> None:
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_users_of_the_export_log_in_with_their_roles_groups_and_sharing(tmp_path: Path) -> None:
+    from tests.sandbox.helpers import contract_metadata
+
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(contract_metadata()), encoding="utf-8")
+    args = ["sandbox", "--port", "0", "--metadata", str(export), "--user", "grouped:gr0up-Pw",
+            "--user", "ghost:gh0st-Pw"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dhispatch.runtime.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" on ")[1].split()[0]
+        me = httpx.get(url + "/api/me", auth=("grouped", "gr0up-Pw")).json()
+        ghost = httpx.get(url + "/api/me", auth=("ghost", "gh0st-Pw")).json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert me["authorities"] == ["F_DATAVALUE_ADD"] and me["userGroups"] == [{"id": "ugWriters01"}]
+    assert "dsShared001" in me["dataSets"] and "dsNoShare01" not in me["dataSets"]
+    assert ghost["authorities"] == ["ALL"] and "dsNoShare01" in ghost["dataSets"]

@@ -71,9 +71,10 @@ def test_data_set_with_nested_fields(http: httpx.Client) -> None:
     assert body["organisationUnits"] == [
         {"id": OU_IN, "code": "IN_A"},
         {"id": OU_IN_B, "code": "IN_B"},
+        {"id": "ouClosed001", "code": "CLOSED"},
     ]
     everything = http.get(f"/api/dataSets/{DS}").json()
-    assert everything["name"] == "Monthly set" and "dataSetElements" in everything
+    assert everything["name"] == "Set MONTHLY" and "dataSetElements" in everything
     missing = http.get("/api/dataSets/dsNoSuch001")
     assert missing.status_code == 404
     assert missing.json()["message"] == "DataSet with id dsNoSuch001 could not be found."
@@ -92,7 +93,12 @@ def test_filters(http: httpx.Client) -> None:
         DE_INT
     ]
     assert ids("/api/dataElements", "name:ilike:zero") == [DE_ZERO]
-    assert ids("/api/organisationUnits", "parent:!null") == [OU_IN, OU_IN_B, "ouNotInDs01"]
+    assert ids("/api/organisationUnits", "parent:!null") == [
+        OU_IN,
+        OU_IN_B,
+        "ouNotInDs01",
+        "ouClosed001",
+    ]
     assert ids("/api/organisationUnits", "dataSets.id:eq:dsDailyOpen") == [OU_IN]
     assert ids("/api/dataElements", "code:eq:INT", "code:eq:ZERO", rootJunction="OR") == [
         DE_INT,
@@ -103,11 +109,14 @@ def test_filters(http: httpx.Client) -> None:
 
 def test_paging(http: httpx.Client) -> None:
     body = http.get("/api/organisationUnits", params={"pageSize": "3", "order": "code:asc"}).json()
-    assert body["pager"]["total"] == 4 and body["pager"]["pageCount"] == 2
-    assert [o["displayName"] for o in body["organisationUnits"]] == ["In A", "In B", "Outside"]
+    assert body["pager"]["total"] == 5 and body["pager"]["pageCount"] == 2
+    assert [o["displayName"] for o in body["organisationUnits"]] == ["Closed", "In A", "In B"]
     second = httpx.get(body["pager"]["nextPage"], auth=http.auth).json()
     assert second["pager"]["page"] == 2
-    assert second["organisationUnits"] == [{"id": ROOT, "displayName": "Root"}]
+    assert second["organisationUnits"] == [
+        {"id": "ouNotInDs01", "displayName": "Outside"},
+        {"id": ROOT, "displayName": "Root"},
+    ]
 
 
 def test_export_with_children_and_dates(http: httpx.Client) -> None:

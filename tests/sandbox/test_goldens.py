@@ -96,8 +96,9 @@ GOLDEN_240 = {
         "responseType": "ImportSummary",
     },
 }
-# 2.43+: wrapper, 200 on WARNING, conflicts {objects:{args}, value, errorCode, indexes} (§2.3),
-# no rejectedIndexes (§11 lists them for ≤2.42 only).
+# 2.43+: wrapper, 200 on WARNING, conflicts {objects:{args}, value, errorCode, indexes} (§2.3);
+# no description and a rejectedIndexes list (2.43 DataEntrySummary.toImportSummary sets no
+# description and calls addRejected for every dropped value).
 GOLDEN_243 = {
     "httpStatus": "OK",
     "httpStatusCode": 200,
@@ -106,16 +107,16 @@ GOLDEN_243 = {
     "response": {
         "status": "WARNING",
         "importOptions": OPTIONS,
-        "description": "…",
         "importCount": {"imported": 0, "updated": 1, "ignored": 1, "deleted": 0},
         "conflicts": [
             {
-                "objects": {"args": "12.5-INTEGER-value_not_integer"},
-                "value": "Value …",
+                "objects": {"args": "1-12.5-INTEGER-value_not_integer"},
+                "value": "Value #1 value `12.5` is no valid INTEGER: value_not_integer",
                 "errorCode": "E8122",
                 "indexes": [1],
             }
         ],
+        "rejectedIndexes": [1],
         "dataSetComplete": "false",
         "responseType": "ImportSummary",
     },

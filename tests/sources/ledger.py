@@ -139,7 +139,8 @@ def whole_pack_sizes(ledger: Ledger) -> Ledger:
         return p if float(p).is_integer() else 1.0
 
     batches = [
-        replace(b, pack_size=size(b.pack_size), total_packs=b.total_packs * b.pack_size / size(b.pack_size),
+        replace(b, pack_size=size(b.pack_size),
+                total_packs=b.total_packs * b.pack_size / size(b.pack_size),
                 available_packs=b.available_packs * b.pack_size / size(b.pack_size),
                 cost=b.cost * size(b.pack_size) / b.pack_size)
         for b in ledger.batches

@@ -19,6 +19,7 @@ from dhispatch.runtime.demo.generator import generate_demo
 from dhispatch.runtime.indicators import INDICATORS
 from dhispatch.runtime.indicators import IndicatorRequest
 from dhispatch.runtime.indicators import compute
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import SourceError
 from dhispatch.runtime.sources import open_source
 from tests.sources.ledger import BatchRow
@@ -47,7 +48,7 @@ def test_item_filters_follow_the_demo_country(demo: str) -> None:
     every = [dc.item_code(i) for i in range(1, ITEMS + 1)]
     with open_source(demo) as source:
         assert source.dialect == "sqlite"
-        all_items = source.scope({"items": [], "org_unit": ANY_ORG}).items
+        all_items = source.scope(ScopeRules.from_json({"items": [], "org_unit": ANY_ORG})).items
         # stock items only: the merged duplicate and the service item are not listed
         assert codes(all_items) == every
         item3 = all_items[2]
@@ -77,41 +78,59 @@ def test_item_filters_follow_the_demo_country(demo: str) -> None:
             ),
         }
         for name, (filters, rule) in cases.items():
-            got = codes(source.scope({"items": filters, "org_unit": ANY_ORG}).items)
+            got = codes(
+                source.scope(ScopeRules.from_json({"items": filters, "org_unit": ANY_ORG})).items
+            )
             want = [dc.item_code(i) for i in range(1, ITEMS + 1) if rule(i)]
             assert got == want, name
         with pytest.raises(SourceError, match="no master list named 'Nope'"):
-            source.scope({"items": [{"kind": "master_list", "name": "Nope"}], "org_unit": ANY_ORG})
+            source.scope(
+                ScopeRules.from_json(
+                    {"items": [{"kind": "master_list", "name": "Nope"}], "org_unit": ANY_ORG}
+                )
+            )
 
 
 def test_org_unit_mappings(demo: str, tmp_path: Path) -> None:
     with open_source(demo) as source:
         custom = source.scope(
-            {"items": [], "org_unit": {"kind": "name_custom_data", "key": "Dhis2Code"}}
+            ScopeRules.from_json(
+                {"items": [], "org_unit": {"kind": "name_custom_data", "key": "Dhis2Code"}}
+            )
         )
         assert [s.code for s in custom.stores] == [dc.store_code(j) for j in range(1, 9)]
         for j, store in enumerate(custom.stores, start=1):
             assert store.org_unit == (dc.store_code(j) if dc.store_has_dhis2_code(j) else None)
         assert (
-            source.scope({"items": [], "org_unit": {"kind": "name_code"}}).stores[0].org_unit
+            source.scope(ScopeRules.from_json({"items": [], "org_unit": {"kind": "name_code"}}))
+            .stores[0]
+            .org_unit
             == "N0001"
         )
         mapping = tmp_path / "ou.csv"
         mapping.write_text("store_code,org_unit\nS001,ouA\nS002,\n", encoding="utf-8")
         mapped = source.scope(
-            {"items": [], "org_unit": {"kind": "mapping_file", "path": str(mapping)}}
+            ScopeRules.from_json(
+                {"items": [], "org_unit": {"kind": "mapping_file", "path": str(mapping)}}
+            )
         )
         assert [s.org_unit for s in mapped.stores[:3]] == ["ouA", None, None]
         bad = tmp_path / "bad.csv"
         bad.write_text("code;unit\n", encoding="utf-8")
         with pytest.raises(SourceError, match="needs columns store_code and org_unit"):
-            source.scope({"items": [], "org_unit": {"kind": "mapping_file", "path": str(bad)}})
+            source.scope(
+                ScopeRules.from_json(
+                    {"items": [], "org_unit": {"kind": "mapping_file", "path": str(bad)}}
+                )
+            )
         with pytest.raises(SourceError, match="cannot read org unit mapping"):
             source.scope(
-                {
-                    "items": [],
-                    "org_unit": {"kind": "mapping_file", "path": str(tmp_path / "none.csv")},
-                }
+                ScopeRules.from_json(
+                    {
+                        "items": [],
+                        "org_unit": {"kind": "mapping_file", "path": str(tmp_path / "none.csv")},
+                    }
+                )
             )
 
 
@@ -198,7 +217,7 @@ def test_demo_is_deterministic_and_realistic(demo: str, tmp_path: Path) -> None:
           GROUP BY l.stock_line_id) m ON m.id = s.id""").fetchone()[0]
     assert worst < 1e-3
     with open_source(demo) as source:
-        scope = source.scope({"items": [], "org_unit": ANY_ORG})
+        scope = source.scope(ScopeRules.from_json({"items": [], "org_unit": ANY_ORG}))
         at = datetime(2024, 3, 31, 23, 59, tzinfo=UTC)
         reqs = [
             IndicatorRequest(n, n, {}, date(2024, 3, 1), at)
@@ -223,7 +242,7 @@ def test_demo_on_postgresql_equals_sqlite(postgres_db: str, demo: str) -> None:
     results = []
     for database in (demo, postgres_db):
         with open_source(database) as source:
-            scope = source.scope({"items": [], "org_unit": ANY_ORG})
+            scope = source.scope(ScopeRules.from_json({"items": [], "org_unit": ANY_ORG}))
             results.append(
                 [
                     (v.key, v.store_id, v.item_id, v.value)
@@ -258,7 +277,7 @@ def test_postgresql_session_is_read_only(postgres_db: str) -> None:
         raw.rollback()
         assert source.rows("SELECT count(*) FROM invoice_line")[0][0] == 1
         # after a computation the session holds no open transaction (no old snapshot kept)
-        scope = source.scope({"items": [], "org_unit": ANY_ORG})
+        scope = source.scope(ScopeRules.from_json({"items": [], "org_unit": ANY_ORG}))
         at = datetime(2024, 1, 31, 23, 59, tzinfo=UTC)
         reqs = [IndicatorRequest("soh", "stock_on_hand", {}, date(2024, 1, 1), at)]
         assert [v.value for v in compute(source, scope, reqs, tz="UTC")] == [1.0]

@@ -20,6 +20,7 @@ from dhispatch.runtime.indicators import INDICATORS
 from dhispatch.runtime.indicators import IndicatorRequest
 from dhispatch.runtime.indicators import IndicatorValue
 from dhispatch.runtime.indicators import compute
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import Source
 from dhispatch.runtime.sources import open_source
 from tests.sources.ledger import EFFECTIVE
@@ -109,7 +110,7 @@ def _requests() -> list[IndicatorRequest]:
 
 
 def _values(source: Source, per_pass: int | None) -> list[IndicatorValue]:
-    scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+    scope = source.scope(ScopeRules())
     assert len(scope.stores) == N_STORES
     return list(compute(source, scope, _requests(), tz=TZ, stores_per_pass=per_pass))
 
@@ -210,7 +211,7 @@ def test_postgresql_snapshot_released_between_chunks(postgres_db: str) -> None:
         create_schema(conn, "postgresql")
         write(conn, "postgresql", ledger)
     with open_source(postgres_db) as source:
-        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        scope = source.scope(ScopeRules())
         values = compute(source, scope, _requests(), tz=TZ, stores_per_pass=2)
         per_chunk = 2 * len(ledger.items) * len(_requests())
         seen = 0

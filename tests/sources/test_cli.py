@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -145,3 +146,50 @@ def test_usage_errors_exit_2_and_problems_exit_1(tmp_path: Path) -> None:
     assert code == 1 and "CanaryPassw0rd" not in out + err
     code, _, err = run("demo-data", "-o", str(tmp_path / "no" / "dir.sqlite"))
     assert code == 1 and "does not exist" in err
+
+
+def test_demo_data_never_replaces_what_it_was_not_asked_to(tmp_path: Path) -> None:
+    small = ("--stores", "1", "--items", "1", "--months", "1", "--end", "2024-01-31")
+    real = tmp_path / "production-copy.sqlite"
+    real.write_bytes(b"a real open mSupply database")
+    code, _, err = run("demo-data", "-o", str(real), *small)
+    assert code == 1 and "already exists" in err and "--force" in err
+    assert real.read_bytes() == b"a real open mSupply database"
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    to_file, to_device, to_folder = (tmp_path / n for n in ("to-file", "to-device", "to-dir"))
+    to_file.symlink_to(real)
+    to_device.symlink_to("/dev/null")
+    to_folder.symlink_to(folder)
+    for path, kind in [(folder, "a directory"), (fifo, "a FIFO"), (to_file, "a symbolic link"),
+                       (to_device, "a symbolic link"), (to_folder, "a symbolic link")]:  # fmt: skip
+        for force in ((), ("--force",)):
+            code, _, err = run("demo-data", "-o", str(path), *small, *force)
+            assert code == 1 and f"is {kind}" in err, (path, err)
+    assert real.read_bytes() == b"a real open mSupply database" and to_file.is_symlink()
+    assert fifo.is_fifo() and to_device.is_symlink() and not any(folder.iterdir())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".demo-")] == []
+
+    code, out, _ = run("demo-data", "-o", str(real), *small, "--force")
+    assert code == 0 and "wrote" in out and real.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_database_passwords_never_reach_an_error_line(tmp_path: Path) -> None:
+    canary = "Canary99"
+    for database in (
+        f"postgresql://postgres:ss@{canary}@127.0.0.1:1/omsupply",  # '@' in the password
+        f"postgresql://postgres:ss@{canary}/x@127.0.0.1:1/omsupply",
+        f"postgres://u:{canary}@127.0.0.1:1/x?sslmode=disable",
+        f"postgresql://127.0.0.1:1/x?sslmode=disable&password={canary}",
+        f"host=127.0.0.1 port=1 dbname=x password={canary}",  # libpq keyword strings
+        f"host=127.0.0.1 port=1 password='{canary} with\\' spaces' dbname=x",
+        f"dbname=x password = {canary}",
+    ):
+        code, out, err = run("indicators", "--source", database, "--at", "2024-01-31")
+        assert code == 1 and err.startswith("dhispatch: ") and "Traceback" not in err, err
+        assert canary not in out + err, err
+    code, _, err = run("demo-data", "-o", f"postgresql://u:ss@{canary}@127.0.0.1:1/x")
+    assert code == 1 and canary not in err

@@ -13,6 +13,7 @@ from dhispatch.runtime.indicators import INDICATORS
 from dhispatch.runtime.indicators import IndicatorRequest
 from dhispatch.runtime.indicators.explain import explain
 from dhispatch.runtime.indicators.span import NOT_IN_RANGE
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import SourceError
 from dhispatch.runtime.sources import open_source
 from dhispatch.runtime.sources.schema import CURRENT
@@ -23,7 +24,7 @@ from tests.sources.test_handworked import build
 from tests.sources.test_handworked import end_of
 from tests.sources.test_situations import pending_ledger
 
-SPEC = {"items": [], "org_unit": {"kind": "store_code"}}
+SPEC = ScopeRules()
 
 
 def _requests() -> list[IndicatorRequest]:

@@ -23,6 +23,7 @@ import pytest
 from dhispatch.runtime.indicators import INDICATORS
 from dhispatch.runtime.indicators import IndicatorRequest
 from dhispatch.runtime.indicators import compute
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import open_source
 from tests.sources.ledger import BatchRow
 from tests.sources.ledger import Ledger
@@ -210,7 +211,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def values(database: str, reqs: list[IndicatorRequest]) -> dict[tuple[str, str, str], Any]:
     with open_source(database) as source:
-        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        scope = source.scope(ScopeRules())
         return {
             (v.key, v.store_id, v.item_id): v.value for v in compute(source, scope, reqs, tz=TZ)
         }
@@ -291,7 +292,7 @@ def test_utc_instead_of_tarawa_moves_the_month_boundary(tmp_path: Path) -> None:
     write_sqlite(path, build())
     at = datetime(2024, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)
     with open_source(path) as source:
-        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        scope = source.scope(ScopeRules())
         req = IndicatorRequest("soh", "stock_on_hand", {}, date(2024, 1, 1), at)
         got = {(v.store_id, v.item_id): v.value for v in compute(source, scope, [req], tz="UTC")}
     assert got[("sA", "amox")] == 250
@@ -328,7 +329,7 @@ def test_day_buckets_follow_a_dst_change(
             write(conn, "postgresql", ledger)
     end = datetime(2024, 3, 31, 23, 59, 59, tzinfo=ny)
     with open_source(database) as source:
-        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        scope = source.scope(ScopeRules())
         reqs = [IndicatorRequest("dos", "days_out_of_stock", {}, date(2024, 3, 1), end)]
         (value,) = compute(source, scope, reqs, tz="America/New_York")
     assert value.value == 14 + 11

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from dhispatch.runtime.indicators import INDICATORS
 from dhispatch.runtime.indicators import IndicatorRequest
 from dhispatch.runtime.indicators import compute
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import open_source
 from tests.sources.ledger import EFFECTIVE
 from tests.sources.ledger import BatchRow
@@ -155,7 +156,7 @@ def requests(draw: st.DrawFn) -> tuple[list[IndicatorRequest], str]:
 
 def _check(database: str, ledger: Ledger, reqs: list[IndicatorRequest], tz: str) -> None:
     with open_source(database) as source:
-        scope = source.scope({"items": [], "org_unit": {"kind": "store_code"}})
+        scope = source.scope(ScopeRules())
         got = {(v.key, v.store_id, v.item_id): v.value for v in compute(source, scope, reqs, tz=tz)}
     assert len(got) == len(ledger.stores) * len(ledger.items) * len(reqs)
     for req in reqs:

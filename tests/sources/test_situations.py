@@ -24,6 +24,7 @@ from dhispatch.runtime.indicators import compute
 from dhispatch.runtime.indicators.compute import NO_CONSUMPTION
 from dhispatch.runtime.indicators.span import NOT_IN_RANGE
 from dhispatch.runtime.indicators.span import ReferenceDateError
+from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import SourceError
 from dhispatch.runtime.sources import open_source
 from dhispatch.runtime.sources.schema import CURRENT
@@ -41,6 +42,9 @@ from tests.sources.test_handworked import end_of as handworked_end
 
 DIALECTS = ["sqlite", "postgresql"]
 ANY_ORG = {"kind": "store_code"}
+CUSTOM_CODE = ScopeRules.from_json(
+    {"items": [], "org_unit": {"kind": "name_custom_data", "key": "Dhis2Code"}}
+)
 
 
 def T(y: int, m: int, d: int, hh: int = 10) -> datetime:  # noqa: N802
@@ -59,7 +63,7 @@ def run(
     database: str, reqs: Sequence[IndicatorRequest], tz: str = "UTC", **kw: Any
 ) -> dict[tuple[str, str, str], IndicatorValue]:
     with open_source(database) as source:
-        scope = source.scope({"items": [], "org_unit": ANY_ORG})
+        scope = source.scope(ScopeRules.from_json({"items": [], "org_unit": ANY_ORG}))
         return {
             (v.key, v.store_id, v.item_id): v for v in compute(source, scope, reqs, tz=tz, **kw)
         }
@@ -329,18 +333,20 @@ def test_store_codes_from_name_properties_then_custom_data(dialect: str, make_db
         "SG": (None, "its name's property 'Dhis2Code' is true, not a code"),
     }
     with open_source(make_db(stores_ledger(), dialect, CURRENT)) as source:
-        stores = source.scope({"items": [], "org_unit": {"kind": "name_custom_data",
-                                                          "key": "Dhis2Code"}}).stores  # fmt: skip
+        stores = source.scope(CUSTOM_CODE).stores
         assert {s.code: (s.org_unit, s.org_unit_note) for s in stores} == want
-        other = source.scope({"items": [], "org_unit": {"kind": "name_custom_data", "key": "Nope"}})
+        other = source.scope(
+            ScopeRules.from_json(
+                {"items": [], "org_unit": {"kind": "name_custom_data", "key": "Nope"}}
+            )
+        )
         assert other.stores[0].org_unit_note == (
             "no 'Nope' in its name's properties or custom data ('Nope' is not a name property "
             "of this database)"
         )
     # before 2.1.0 names have no properties: only legacy custom data is read
     with open_source(make_db(stores_ledger(), dialect, (2, 0, 0))) as source:
-        stores = source.scope({"items": [], "org_unit": {"kind": "name_custom_data",
-                                                          "key": "Dhis2Code"}}).stores  # fmt: skip
+        stores = source.scope(CUSTOM_CODE).stores
         got = {s.code: (s.org_unit, s.org_unit_note) for s in stores}
     assert got["SA"] == (None, "no 'Dhis2Code' in its name's custom data")
     assert got["SB"] == ("OU_B", None) and got["SC"] == ("OU_C2", None)
@@ -372,7 +378,8 @@ def test_indicators_command_says_which_stores_have_no_code(make_db: MakeDb) -> N
 def fields_ledger() -> Ledger:
     led = Ledger([StoreRow("s", "S")], ["a", "b", "c", "d"])
     led.item_fields = {
-        "a": {"user_field_1": "DE_A", "user_field_4": True, "user_field_5": 2.5, "user_field_7": "true"},
+        "a": {"user_field_1": "DE_A", "user_field_4": True, "user_field_5": 2.5,
+              "user_field_7": "true"},
         "b": {"user_field_1": "", "user_field_4": False, "user_field_5": 0, "user_field_7": False},
         "c": {"user_field_1": "  ", "user_field_4": "1", "user_field_5": "3"},
         "d": {"user_field_1": None, "user_field_5": "n/a", "user_field_7": 1},
@@ -394,7 +401,9 @@ def test_item_user_fields_of_every_type(dialect: str, make_db: MakeDb) -> None:
     ]
     with open_source(make_db(fields_ledger(), dialect, CURRENT)) as source:
         for item_filter, want in cases:
-            scope = source.scope({"items": [item_filter], "org_unit": ANY_ORG})
+            scope = source.scope(
+                ScopeRules.from_json({"items": [item_filter], "org_unit": ANY_ORG})
+            )
             assert [i.id for i in scope.items] == want, item_filter
         for bad, message in (
             ({"kind": "field_set", "field": "user_field_4"},
@@ -405,5 +414,5 @@ def test_item_user_fields_of_every_type(dialect: str, make_db: MakeDb) -> None:
              "user_field_1 is a text field: '>' does not apply (use is set, =, !=)"),
         ):  # fmt: skip
             with pytest.raises(SourceError) as caught:
-                source.scope({"items": [bad], "org_unit": ANY_ORG})
+                source.scope(ScopeRules.from_json({"items": [bad], "org_unit": ANY_ORG}))
             assert str(caught.value) == message

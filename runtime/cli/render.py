@@ -1,0 +1,281 @@
+"""How the run commands show runs: progress, the summary table, refused values, runner notices.
+
+Store and item names, DHIS2's messages and error texts are foreign: each passes through
+``printable`` before it reaches the terminal, and rich tables get them as plain ``Text`` (never
+markup), so none of them can drive the terminal or forge a line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dhispatch.runtime.journal import ConflictRow
+from dhispatch.runtime.printable import printable
+from dhispatch.runtime.run import RunResult
+from dhispatch.runtime.runner import NextDue
+from dhispatch.runtime.runner import NothingDue
+from dhispatch.runtime.runner import PlanFailed
+from dhispatch.runtime.runner import RunFinished
+from dhispatch.runtime.runner import RunnerEvent
+from dhispatch.runtime.runner import RunStarted
+from dhispatch.runtime.runner import SlotsDropped
+
+
+class Progress:
+    """A rich progress counter on a terminal; silent otherwise (logs stay clean)."""
+
+    def __init__(self, label: str, quiet: bool = False) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._task: Any = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+            from rich.progress import SpinnerColumn
+            from rich.progress import TextColumn
+            from rich.progress import TimeElapsedColumn
+
+            self._bar = RichProgress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.completed} values"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.label, total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def __call__(self, what: str, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=count)
+
+
+def text_cell(value: Any) -> Any:
+    """A rich table cell showing ``value`` as it is: printable, never read as markup."""
+    from rich.text import Text
+
+    return Text(printable(value))
+
+
+def console() -> Any:
+    """A rich console; when output is not a terminal, wide enough that tables never squeeze."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
+
+
+def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The table rows of a summary as the journal stores it (so old runs render too)."""
+    sk = summary.get("skipped", {})
+    t = summary.get("timings", {})
+    return [
+        ("status", str(summary.get("status"))),
+        ("periods", ", ".join(summary.get("periods", [])) or "—"),
+        ("values computed", str(summary.get("values", 0))),
+        (
+            "  new / changed / unchanged",
+            f"{summary.get('new', 0)} / {summary.get('changed', 0)} / "
+            f"{summary.get('unchanged', 0)}",
+        ),
+        (f"vanished ({summary.get('vanished_policy', 'keep')})", str(summary.get("vanished", 0))),
+        ("sent / refused", f"{summary.get('sent', 0)} / {summary.get('refused', 0)}"),
+        (
+            "DHIS2 imported / updated / ignored / deleted",
+            f"{summary.get('imported', 0)} / {summary.get('updated', 0)} / "
+            f"{summary.get('ignored', 0)} / {summary.get('deleted', 0)}",
+        ),
+        (
+            "batches (resent / failed / queued values)",
+            f"{summary.get('batches', 0)} ({summary.get('resent_batches', 0)} / "
+            f"{summary.get('failed_batches', 0)} / {summary.get('queued', 0)})",
+        ),
+        (
+            "values due again / parked / already waiting",
+            f"{summary.get('unconfirmed', 0)} / {summary.get('parked', 0)} / "
+            f"{summary.get('waiting', 0)}",
+        ),
+        ("stores without org unit (skipped)", str(sk.get("stores_without_org_unit", 0))),
+        ("items without reference (skipped)", str(sk.get("items_without_reference", 0))),
+        (
+            "seconds: indicators / payload / journal / HTTP / total",
+            f"{t.get('indicators', 0):.2f} / {t.get('payload', 0):.2f} / "
+            f"{t.get('journal', 0):.2f} / {t.get('http', 0):.2f} / {t.get('total', 0):.2f}",
+        ),
+    ]
+
+
+def print_summary(title: str, summary: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for k, v in summary_rows(summary):
+        table.add_row(k, v)
+    console().print(table)
+
+
+def print_conflicts(conflicts: Sequence[ConflictRow], sources: Mapping[str, str]) -> None:
+    """Each refused value as a diagnostic pointing at the spec line of its push."""
+    if not conflicts:
+        return
+    from dhispatch.dsl.diagnostics import Diagnostic
+    from dhispatch.dsl.diagnostics import render
+
+    for shown, c in enumerate(conflicts):
+        if shown >= 20:
+            click.echo(f"… and {len(conflicts) - shown} more (see `dhispatch report`)", err=True)
+            break
+        where = ", ".join(
+            x for x in (c.store and f"store {c.store}", c.item and f"item {c.item}") if x
+        )
+        text = f"DHIS2 refused {c.indicator or 'a value'}" + (f" ({where})" if where else "")
+        text = printable(f"{text}: {c.message}")
+        code = printable(c.code or "DHIS2")
+        span = _span(c.origin)
+        if span is not None:
+            diag = Diagnostic(code=code, message=text, span=span)
+            click.echo(render(diag, sources.get(span.path)), err=True)
+        else:
+            click.echo(f"error[{code}]: {text}", err=True)
+
+
+def _span(origin: str | None) -> Any:
+    from dhispatch.dsl.diagnostics import Span
+
+    if not origin:
+        return None
+    try:
+        return Span.parse_origin(origin)
+    except ValueError:
+        return None
+
+
+def print_run(result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool) -> None:
+    """A run's outcome: its summary (table or JSON), refused values, where to look next."""
+    summary = result.summary.as_json()
+    if as_json:
+        click.echo(json.dumps({"run": result.run_id, **summary}, indent=2, sort_keys=True))
+    else:
+        title = f"run {result.run_id}" if result.run_id is not None else "preview"
+        print_summary(title, summary)
+        print_notices(result)
+    print_conflicts(result.conflicts, sources)
+    if not as_json and result.run_id is not None:
+        click.echo(
+            f"journal: {state}  ·  dhispatch log --state {state}  ·  "
+            f"dhispatch report {result.run_id} --state {state}"
+        )
+    if result.status == "stopped":
+        click.echo("dhispatch: stopped on request after the batch in flight; the next run "
+                   "continues", err=True)  # fmt: skip
+
+
+def print_notices(result: RunResult) -> None:
+    """What the run could not do, one line each on stderr: nothing fails silently."""
+    s, n = result.summary, result.summary.notices
+    say = _say
+    if s.status == "failed" and s.error:
+        say(f"DHIS2 unreachable or refusing: {s.error}; the batches are kept and the next run "
+            "resends them")  # fmt: skip
+    elif s.counts.unconfirmed:
+        say(f"{s.counts.unconfirmed} values are due again: DHIS2's answer did not prove it holds "
+            f"them ({s.error}); the next run resends them")  # fmt: skip
+    if s.counts.parked:
+        say(f"{s.counts.parked} values were parked after failing the same way too often; see "
+            "dhispatch log (--retry-parked / --drop-parked)")  # fmt: skip
+    elif n.parked_batches:
+        say(f"{n.parked_batches} parked batch(es) wait for an operator: see dhispatch log")
+    if n.blocked:
+        say(n.blocked)
+    for problem in n.unformattable[:10]:
+        say(f"skipped a value that cannot be sent: {problem}")
+    if n.future_slots:
+        say(f"not run: the period of {', '.join(n.future_slots)} has not started on DHIS2's "
+            "clock (they stay due)")  # fmt: skip
+    if n.clock_skew is not None:
+        ahead = "ahead of" if n.clock_skew > 0 else "behind"
+        say(f"this machine's clock is {abs(n.clock_skew) / 3600:.1f} hours {ahead} DHIS2's; "
+            "check its time (slots are computed from it)")  # fmt: skip
+
+
+def _say(text: str) -> None:
+    """One line on stderr; whatever foreign text it carries (DHIS2's messages, store and item
+    codes) made inert first."""
+    click.echo(f"dhispatch: {printable(text)}", err=True)
+
+
+# statuses that exit 1: values refused, due again, parked, or nothing sent at all
+FAILING = frozenset({"conflicts", "failed", "unconfirmed", "parked", "blocked", "deferred"})
+
+
+def exit_code(results: Iterable[RunResult]) -> int:
+    """1 when any value was refused, left due, parked, or the run failed or was blocked."""
+    bad = any(r.status in FAILING or r.refused for r in results)
+    return 1 if bad else 0
+
+
+class RunnerPrinter:
+    """Prints the runner's events as the run commands always have: a progress counter while a
+    run computes (on a terminal), then its summary."""
+
+    def __init__(
+        self, sources: Mapping[str, Mapping[str, str]], state: Path, *, as_json: bool = False
+    ) -> None:
+        self._sources = sources  # plan name -> the spec texts its origins point into
+        self._state = state
+        self._as_json = as_json
+        self._bar: Progress | None = None
+
+    def progress(self, what: str, count: int) -> None:
+        """The runner's progress callback: feeds the counter of the run in flight."""
+        if self._bar is not None:
+            self._bar(what, count)
+
+    def __call__(self, event: RunnerEvent) -> None:
+        if isinstance(event, RunStarted):
+            label = f"{event.plan.name}: computing and sending"
+            self._bar = Progress(label, quiet=self._as_json).__enter__()
+        elif isinstance(event, RunFinished):
+            self._close_bar()
+            sources = self._sources.get(event.plan.name, {})
+            print_run(event.result, sources, self._state, as_json=self._as_json)
+        elif isinstance(event, SlotsDropped):
+            click.echo(f"dhispatch: {event.plan.name}: {event.count} slots are older than the "
+                       "catch-up window and were not run (use backfill)", err=True)  # fmt: skip
+        elif isinstance(event, NothingDue):
+            click.echo(f"{event.plan.name}: nothing due")
+        elif isinstance(event, PlanFailed):
+            self._close_bar()
+            lines = "\n".join(printable(line) for line in event.error.lines())
+            click.echo(f"dhispatch: {event.plan.name}: {lines}", err=True)
+        elif isinstance(event, NextDue) and event.at is not None:
+            click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def __enter__(self) -> RunnerPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close_bar()  # a run that raised leaves no bar behind

@@ -1,0 +1,200 @@
+"""The journal's view of DHIS2: the last confirmed value per cell of a plan and target, and the
+temporary tables a run diffs against (cells produced, cells waiting in due or parked batches),
+kept in SQLite so that memory stays bounded by the batch size."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+
+from dhispatch.runtime.journal.records import LEGACY_TARGET
+from dhispatch.runtime.journal.records import CellKey
+from dhispatch.runtime.journal.records import CellRecord
+from dhispatch.runtime.journal.store import Store
+
+_KEY = "data_element, period, org_unit, coc, aoc"
+_RECORD = f"{_KEY}, value, step_id, store, item, run_id"
+_TEMP_KEY = "de TEXT, period TEXT, ou TEXT, coc TEXT, aoc TEXT"
+
+
+def _record(r: Sequence[Any]) -> CellRecord:
+    key = CellKey(r[0], r[1], r[2], r[3], r[4])
+    return CellRecord(key, r[5], r[6], r[7], r[8], r[9])
+
+
+def _key_args(k: CellKey) -> tuple[str, str, str, str, str]:
+    return (k.data_element, k.period, k.org_unit, k.coc, k.aoc)
+
+
+class CellsMixin:
+    """Cell queries of a ``Journal`` (whose ``_db`` is the store)."""
+
+    _db: Store
+
+    def cells(
+        self,
+        plan_name: str,
+        periods: Iterable[str] | None = None,
+        target_id: int = LEGACY_TARGET,
+    ) -> dict[CellKey, CellRecord]:
+        """The last confirmed value per cell for a plan and target (optionally some periods)."""
+        sql = f"SELECT {_RECORD} FROM cells WHERE plan_name = ? AND target_id = ?"
+        args: list[Any] = [plan_name, target_id]
+        if periods is not None:
+            plist = sorted(set(periods))
+            if not plist:
+                return {}
+            sql += f" AND period IN ({','.join('?' * len(plist))})"
+            args += plist
+        return {(rec := _record(r)).key: rec for r in self._db.rows(sql, args)}
+
+    # ---- the cells a run produces -----------------------------------------------------------
+
+    def seen_begin(self) -> None:
+        self._db.run(
+            f"CREATE TEMP TABLE IF NOT EXISTS seen ({_TEMP_KEY}, "
+            "PRIMARY KEY (de, period, ou, coc, aoc)) WITHOUT ROWID"
+        )
+        self._db.run(f"CREATE TEMP TABLE IF NOT EXISTS probe ({_TEMP_KEY})")
+        self._db.run("DELETE FROM temp.seen")
+
+    def seen_end(self) -> None:
+        self._db.run("DROP TABLE IF EXISTS temp.seen")
+        self._db.run("DROP TABLE IF EXISTS temp.probe")
+        self._db.run("DROP TABLE IF EXISTS temp.queued")
+
+    def seen_add(self, keys: Sequence[CellKey]) -> CellKey | None:
+        """Remember produced cells; returns a cell produced twice (a bug to refuse), else None."""
+        conn = self._db.conn
+        with self._db.tx():
+            for k in keys:
+                try:
+                    conn.execute("INSERT INTO temp.seen VALUES (?, ?, ?, ?, ?)", _key_args(k))
+                except sqlite3.IntegrityError:
+                    return k
+        return None
+
+    def cells_for(
+        self, plan_name: str, keys: Sequence[CellKey], target_id: int = LEGACY_TARGET
+    ) -> dict[CellKey, CellRecord]:
+        """The journal's last confirmed values for the given cells."""
+        with self._db.tx() as db:
+            db.run("DELETE FROM temp.probe")
+            db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
+            rows = db.rows(
+                "SELECT c.data_element, c.period, c.org_unit, c.coc, c.aoc, c.value, c.step_id, "
+                "c.store, c.item, c.run_id FROM temp.probe p JOIN cells c ON c.plan_name = ? "
+                "AND c.target_id = ? AND c.data_element = p.de AND c.period = p.period "
+                "AND c.org_unit = p.ou AND c.coc = p.coc AND c.aoc = p.aoc",
+                (plan_name, target_id),
+            )
+        return {(rec := _record(r)).key: rec for r in rows}
+
+    def vanished(
+        self,
+        plan_name: str,
+        pairs: Iterable[tuple[str, str]],
+        periods: Sequence[str],
+        target_id: int = LEGACY_TARGET,
+    ) -> list[CellRecord]:
+        """Cells confirmed before for a (step, period) of this run that the run did not produce."""
+        wanted = set(pairs)
+        if not periods:
+            return []
+        rows = self._db.rows(
+            f"SELECT {_RECORD} FROM cells c WHERE plan_name = ? AND target_id = ? "
+            f"AND period IN ({','.join('?' * len(periods))}) "
+            "AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.de = c.data_element AND "
+            "s.period = c.period AND s.ou = c.org_unit AND s.coc = c.coc AND s.aoc = c.aoc) "
+            "ORDER BY period, org_unit, data_element, coc, aoc",
+            (plan_name, target_id, *periods),
+        )
+        return [rec for r in rows if ((rec := _record(r)).step_id, rec.key.period) in wanted]
+
+    def held_values(
+        self,
+        plan_name: str,
+        pairs: Iterable[tuple[str, str]],
+        periods: Sequence[str],
+        target_id: int = LEGACY_TARGET,
+    ) -> int:
+        """How many non-zero values the journal says DHIS2 holds for these (step, period)s."""
+        wanted = set(pairs)
+        if not periods:
+            return 0
+        rows = self._db.rows(
+            "SELECT step_id, period, count(*) FROM cells WHERE plan_name = ? AND target_id = ? "
+            f"AND period IN ({','.join('?' * len(periods))}) AND value NOT IN ('0', '0.0') "
+            "GROUP BY step_id, period",
+            (plan_name, target_id, *periods),
+        )
+        return sum(int(r[2]) for r in rows if (r[0], r[1]) in wanted)
+
+    # ---- values waiting in due or parked batches ----------------------------------------------
+
+    def queued_begin(self, plan_name: str, target_id: int = LEGACY_TARGET) -> int:
+        """Load the values of this plan's due and parked batches (the newest batch's value per
+        cell wins), so the diff does not send a value again that is already on its way."""
+        self._db.run(
+            f"CREATE TEMP TABLE IF NOT EXISTS queued ({_TEMP_KEY}, value TEXT, status TEXT, "
+            "PRIMARY KEY (de, period, ou, coc, aoc)) WITHOUT ROWID"
+        )
+        with self._db.tx() as db:
+            db.run("DELETE FROM temp.queued")
+            db.run(
+                "INSERT OR REPLACE INTO temp.queued SELECT json_extract(j.value, '$.dataElement'), "
+                "json_extract(j.value, '$.period'), json_extract(j.value, '$.orgUnit'), "
+                "coalesce(json_extract(j.value, '$.categoryOptionCombo'), ''), "
+                "coalesce(json_extract(j.value, '$.attributeOptionCombo'), ''), "
+                "json_extract(j.value, '$.value'), b.status FROM batches b, json_each(b.payload) j "
+                "WHERE b.plan_name = ? AND b.target_id = ? AND b.strategy != 'DELETE' "
+                "AND b.status IN ('pending', 'failed', 'parked') "
+                "ORDER BY coalesce(b.origin_id, b.id), b.id",
+                (plan_name, target_id),
+            )
+            row = db.one("SELECT count(*) FROM temp.queued")
+        return int(row[0]) if row else 0
+
+    def queued_for(self, keys: Sequence[CellKey]) -> dict[CellKey, tuple[str, str]]:
+        """(value, batch status) of the given cells waiting in due or parked batches; call
+        after ``cells_for`` (which fills the probe with the same keys)."""
+        rows = self._db.rows(
+            "SELECT q.de, q.period, q.ou, q.coc, q.aoc, q.value, q.status FROM temp.probe p "
+            "JOIN temp.queued q ON q.de = p.de AND q.period = p.period AND q.ou = p.ou "
+            "AND q.coc = p.coc AND q.aoc = p.aoc"
+        )
+        return {CellKey(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6]) for r in rows}
+
+
+class OutboxMixin:
+    """A run's batches staged in a temporary table between computing and sending, so the drop
+    guard sees every change before anything is sent while memory stays bounded."""
+
+    _db: Store
+
+    def outbox_begin(self) -> None:
+        self._db.run(
+            "CREATE TEMP TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, strategy TEXT, "
+            "payload TEXT)"
+        )
+        self._db.run("DELETE FROM temp.outbox")
+
+    def outbox_add(self, strategy: str, payload: list[dict[str, Any]]) -> None:
+        self._db.run(
+            "INSERT INTO temp.outbox(strategy, payload) VALUES (?, ?)",
+            (strategy, json.dumps(payload, separators=(",", ":"))),
+        )
+
+    def outbox_take(self) -> tuple[str, list[dict[str, Any]]] | None:
+        """The oldest staged batch, removed from the outbox; None when it is empty."""
+        row = self._db.one("SELECT id, strategy, payload FROM temp.outbox ORDER BY id LIMIT 1")
+        if row is None:
+            return None
+        self._db.run("DELETE FROM temp.outbox WHERE id = ?", (row[0],))
+        return str(row[1]), json.loads(row[2])
+
+    def outbox_end(self) -> None:
+        self._db.run("DROP TABLE IF EXISTS temp.outbox")

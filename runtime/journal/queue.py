@@ -1,0 +1,302 @@
+"""The journal's batches: journalled before sending, settled by what DHIS2 proved, due again
+when it proved nothing, re-batched (split) to a smaller size, parked after failing one way too
+often, and retried or dropped by an operator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from dhispatch.runtime.journal.records import LEGACY_TARGET
+from dhispatch.runtime.journal.records import BatchRow
+from dhispatch.runtime.journal.records import Settlement
+from dhispatch.runtime.journal.records import iso
+from dhispatch.runtime.journal.records import now
+from dhispatch.runtime.journal.records import payload_digest
+from dhispatch.runtime.journal.store import Store
+
+_COLUMNS = (
+    "id, run_id, plan_name, data_set, strategy, id_schemes, payload, digest, size, status, "
+    "http_status, imported, updated, ignored, deleted, attempts, error, target_id, origin_id, "
+    "parent_id, failures, failure_kind, note, created_at"
+)
+
+
+class QueueMixin:
+    """Batch rows of a ``Journal`` (whose ``_db`` is the store)."""
+
+    _db: Store
+
+    def add_batch(
+        self,
+        run_id: int,
+        plan_name: str,
+        data_set: str,
+        strategy: str,
+        id_schemes: dict[str, str],
+        payload: list[dict[str, Any]],
+        target_id: int = LEGACY_TARGET,
+    ) -> int:
+        """Commit a batch as ``pending`` — always before the HTTP request that sends it."""
+        with self._db.tx() as db:
+            return _insert(db, run_id, plan_name, data_set, strategy, id_schemes, payload,
+                           target_id)  # fmt: skip
+
+    def batch(self, batch_id: int) -> BatchRow | None:
+        row = self._db.one(f"SELECT {_COLUMNS} FROM batches WHERE id = ?", (batch_id,))
+        return None if row is None else _batch(row)
+
+    def due_batches(self, plan_name: str, target_id: int = LEGACY_TARGET) -> list[BatchRow]:
+        """Batches not yet settled (pending after a crash, failed in an outage or with an
+        answer that proved nothing), in the order their values were first journalled."""
+        rows = self._db.rows(
+            f"SELECT {_COLUMNS} FROM batches WHERE plan_name = ? AND target_id = ? "
+            "AND status IN ('pending', 'failed') ORDER BY coalesce(origin_id, id), id",
+            (plan_name, target_id),
+        )
+        return [_batch(r) for r in rows]
+
+    def parked_batches(
+        self, plan_name: str | None = None, target_id: int | None = None
+    ) -> list[BatchRow]:
+        sql = f"SELECT {_COLUMNS} FROM batches WHERE status = 'parked'"
+        args: list[Any] = []
+        if plan_name is not None:
+            sql += " AND plan_name = ?"
+            args.append(plan_name)
+        if target_id is not None:
+            sql += " AND target_id = ?"
+            args.append(target_id)
+        return [_batch(r) for r in self._db.rows(sql + " ORDER BY id", args)]
+
+    def waiting(self) -> list[tuple[str, int, str, int]]:
+        """(plan, target id, status, batches) of every batch still due or parked."""
+        rows = self._db.rows(
+            "SELECT plan_name, target_id, status, count(*) FROM batches WHERE status IN "
+            "('pending', 'failed', 'parked') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+        return [(str(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    def batches(self, run_id: int | None = None) -> list[BatchRow]:
+        if run_id is None:
+            rows = self._db.rows(f"SELECT {_COLUMNS} FROM batches ORDER BY id")
+        else:
+            rows = self._db.rows(
+                f"SELECT {_COLUMNS} FROM batches WHERE run_id = ? OR sent_run_id = ? ORDER BY id",
+                (run_id, run_id),
+            )
+        return [_batch(r) for r in rows]
+
+    def batch_seconds(self, run_id: int) -> float:
+        row = self._db.one(
+            "SELECT coalesce(sum(seconds), 0) FROM batches WHERE sent_run_id = ?", (run_id,)
+        )
+        return float(row[0]) if row else 0.0
+
+    def batch_attempt(self, batch_id: int) -> None:
+        """Count an attempt before sending (so a crash mid-request is visible in the journal)."""
+        with self._db.tx() as db:
+            db.run("UPDATE batches SET attempts = attempts + 1 WHERE id = ?", (batch_id,))
+
+    def split_batch(
+        self, row: BatchRow, size: int, run_id: int, *, keep_failures: bool = True
+    ) -> list[BatchRow]:
+        """Re-batch ``row`` into children of at most ``size`` values (the row becomes
+        ``split``); they keep its lineage, and its failure count unless ``keep_failures`` is
+        False (a 413 halving is progress, not another failure)."""
+        parts = [row.payload[i : i + size] for i in range(0, len(row.payload), size)]
+        with self._db.tx() as db:
+            ids = [_insert(db, run_id, row.plan_name, row.data_set, row.strategy,
+                           row.id_schemes, part, row.target_id, parent=row,
+                           failures=(row.failures, row.failure_kind) if keep_failures else None,
+                           status=row.status if keep_failures else "pending",
+                           error=row.error if keep_failures else None)
+                   for part in parts]  # fmt: skip
+            db.run(
+                "UPDATE batches SET status = 'split', note = ? WHERE id = ?",
+                (f"split into batches {ids[0]}-{ids[-1]} of at most {size} values", row.id),
+            )
+        return [b for b in (self.batch(i) for i in ids) if b is not None]
+
+    def batch_failed(
+        self,
+        row: BatchRow,
+        run_id: int,
+        http_status: int | None,
+        error: str,
+        *,
+        kind: str | None = None,
+        park_after: int | None = None,
+    ) -> str:
+        """The batch stays due (``failed``) with the reason; a failure of ``kind`` (None: an
+        outage, which is not the batch's doing and is not counted) repeated ``park_after``
+        times in a row parks it. Returns the new status."""
+        failures, status, note = row.failures, "failed", None
+        if kind is not None:
+            failures = failures + 1 if row.failure_kind == kind else 1
+            if park_after is not None and failures >= park_after:
+                status = "parked"
+                note = f"parked after failing {failures} times in a row: {error}"
+        with self._db.tx() as db:
+            db.run(
+                "UPDATE batches SET status = ?, http_status = ?, error = ?, sent_run_id = ?, "
+                "failures = ?, failure_kind = coalesce(?, failure_kind), note = ? WHERE id = ?",
+                (status, http_status, error, run_id, failures, kind, note, row.id),
+            )
+        return status
+
+    def batch_settled(self, row: BatchRow, run_id: int, outcome: Settlement) -> None:
+        """Record what DHIS2 proved for an answered batch and, in the same transaction, the
+        cells it now holds (or no longer holds: DELETE). Values it proved nothing about
+        (``outcome.remaining``) go on in a child batch that stays due (failed)."""
+        imported, updated, ignored, deleted = outcome.counts
+        status = "split" if outcome.remaining else "sent"
+        with self._db.tx() as db:
+            db.run(
+                "UPDATE batches SET status = ?, http_status = ?, imported = ?, updated = ?, "
+                "ignored = ?, deleted = ?, error = NULL, sent_at = ?, sent_run_id = ?, "
+                "seconds = seconds + ?, note = ? WHERE id = ?",
+                (status, outcome.http_status, imported, updated, ignored, deleted, now(), run_id,
+                 outcome.seconds, _note(outcome), row.id),
+            )  # fmt: skip
+            db.many(
+                "INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(k.batch_id, run_id, k.idx, k.store, k.item, k.indicator, k.origin, k.code,
+                  k.message) for k in outcome.conflicts],
+            )  # fmt: skip
+            _record_cells(db, row, run_id, outcome.held)
+            if outcome.remaining:
+                rest = [row.payload[i] for i in sorted(outcome.remaining)]
+                _insert(db, run_id, row.plan_name, row.data_set, row.strategy, row.id_schemes,
+                        rest, row.target_id, parent=row, failures=(row.failures, row.failure_kind),
+                        status="failed", error=outcome.reason)  # fmt: skip
+
+    def unpark(self, batch_id: int | None = None) -> int:
+        """Make parked batches (one, or all) due again, their failure count reset; how many."""
+        sql = "UPDATE batches SET status = 'failed', failures = 0, failure_kind = NULL, note = ? "
+        sql += "WHERE status = 'parked'"
+        args: list[Any] = [f"retry requested {now()}"]
+        if batch_id is not None:
+            sql += " AND id = ?"
+            args.append(batch_id)
+        with self._db.tx() as db:
+            return int(db.run(sql, args).rowcount)
+
+    def drop_parked(self, batch_id: int) -> bool:
+        """Give up a parked batch (an operator's decision, recorded); False if not parked."""
+        with self._db.tx() as db:
+            cur = db.run(
+                "UPDATE batches SET status = 'dropped', note = coalesce(note, '') || ? "
+                "WHERE id = ? AND status = 'parked'",
+                (f" — dropped {now()}", batch_id),
+            )
+            return bool(cur.rowcount)
+
+    def fresh_indexes(self, row: BatchRow) -> list[int]:
+        """The positions of ``row``'s values DHIS2 still needs: not superseded by a value of
+        the same cell confirmed from a batch journalled after this one (a parked batch retried
+        late must not overwrite a newer value)."""
+        found = self._db.rows(
+            "SELECT CAST(j.key AS INTEGER) FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM "
+            "cells c WHERE c.plan_name = ? AND c.target_id = ? AND c.batch_id > ? "
+            "AND c.data_element = json_extract(j.value, '$.dataElement') "
+            "AND c.period = json_extract(j.value, '$.period') "
+            "AND c.org_unit = json_extract(j.value, '$.orgUnit') "
+            "AND c.coc = coalesce(json_extract(j.value, '$.categoryOptionCombo'), '') "
+            "AND c.aoc = coalesce(json_extract(j.value, '$.attributeOptionCombo'), '')) "
+            "ORDER BY 1",
+            (json.dumps(row.payload), row.plan_name, row.target_id, row.origin_id or row.id),
+        )
+        return [int(r[0]) for r in found]
+
+    def prune(self, before: datetime) -> int:
+        """Empty the payloads of batches DHIS2 accepted before ``before`` (rows, digests, counts
+        and conflicts stay); due and parked batches are never touched. Returns how many."""
+        with self._db.tx() as db:
+            n = db.run(
+                "UPDATE batches SET payload = '[]' WHERE status IN ('sent', 'split', 'dropped') "
+                "AND sent_at < ? AND payload != '[]'",
+                (iso(before),),
+            ).rowcount
+        self._db.run("VACUUM")
+        return int(n)
+
+
+def _note(outcome: Settlement) -> str | None:
+    if outcome.remaining:
+        return f"{len(outcome.remaining)} values due again: {outcome.reason}"
+    return None
+
+
+def _insert(
+    db: Store,
+    run_id: int,
+    plan_name: str,
+    data_set: str,
+    strategy: str,
+    id_schemes: dict[str, str],
+    payload: Sequence[dict[str, Any]],
+    target_id: int,
+    *,
+    parent: BatchRow | None = None,
+    failures: tuple[int, str | None] | None = None,
+    status: str = "pending",
+    error: str | None = None,
+) -> int:
+    count, kind = failures or (0, None)
+    cur = db.run(
+        "INSERT INTO batches(run_id, plan_name, data_set, strategy, id_schemes, payload, digest, "
+        "size, created_at, target_id, origin_id, parent_id, failures, failure_kind, status, "
+        "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (run_id, plan_name, data_set, strategy, json.dumps(id_schemes, sort_keys=True),
+         json.dumps(list(payload), separators=(",", ":")), payload_digest(list(payload)),
+         len(payload), now(), target_id,
+         None if parent is None else (parent.origin_id or parent.id),
+         None if parent is None else parent.id, count, kind, status, error),
+    )  # fmt: skip
+    assert cur.lastrowid is not None
+    if parent is None:
+        db.run("UPDATE batches SET origin_id = id WHERE id = ?", (cur.lastrowid,))
+    return cur.lastrowid
+
+
+def _record_cells(db: Store, batch: BatchRow, run_id: int, held: frozenset[int]) -> None:
+    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE)."""
+    stamp = now()
+    origin = batch.origin_id or batch.id
+    keys, rows = [], []
+    for i in sorted(held):
+        v = batch.payload[i]
+        key = (batch.plan_name, batch.target_id, v["dataElement"], v["period"], v["orgUnit"],
+               v.get("categoryOptionCombo") or "", v.get("attributeOptionCombo") or "")  # fmt: skip
+        keys.append(key)
+        rows.append((*key, v["value"], v.get("step", ""), v.get("store", ""), v.get("item", ""),
+                     run_id, stamp, origin))  # fmt: skip
+    if batch.strategy == "DELETE":
+        db.many(
+            "DELETE FROM cells WHERE plan_name = ? AND target_id = ? AND data_element = ? AND "
+            "period = ? AND org_unit = ? AND coc = ? AND aoc = ?",
+            keys,
+        )
+    else:
+        db.many(
+            "INSERT OR REPLACE INTO cells(plan_name, target_id, data_element, period, org_unit, "
+            "coc, aoc, value, step_id, store, item, run_id, pushed_at, batch_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def _batch(r: tuple[Any, ...]) -> BatchRow:
+    (id_, run_id, plan, data_set, strategy, schemes, payload, digest, size, status, http, imp,
+     upd, ign, dele, attempts, error, target, origin, parent, failures, kind, note,
+     created) = r  # fmt: skip
+    return BatchRow(
+        id=id_, run_id=run_id, plan_name=plan, data_set=data_set, strategy=strategy,
+        id_schemes=json.loads(schemes), payload=json.loads(payload), digest=digest, size=size,
+        status=status, http_status=http, imported=imp, updated=upd, ignored=ign, deleted=dele,
+        attempts=attempts, error=error, target_id=target, origin_id=origin, parent_id=parent,
+        failures=failures, failure_kind=kind, note=note, created_at=created,
+    )  # fmt: skip

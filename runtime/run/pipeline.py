@@ -1,0 +1,327 @@
+"""One run of a plan's slots, stage by stage: reach DHIS2 → resend the queue → cells → diff →
+guard → batches → send → record.
+
+DHIS2 is asked first for its version (how its counts read) and clock (slots whose period has not
+started there are not run). The queue of due batches goes before anything new; after an outage
+the run computes nothing (the same cells would only queue again behind them). Cells stream from
+the stock database and are diffed against the journal a chunk at a time into staged batches, so
+memory is bounded by the batch size and the drop guard sees every change before anything is sent.
+A slot completes only when every value of it was settled (``ledger``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from dhispatch.runtime.cells import Cell
+from dhispatch.runtime.journal import CellRecord
+from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.run.batches import Batch
+from dhispatch.runtime.run.batches import Batcher
+from dhispatch.runtime.run.batches import vanished_batches
+from dhispatch.runtime.run.clock import split_future
+from dhispatch.runtime.run.diff import JournalDiff
+from dhispatch.runtime.run.guard import DEFAULT_MAX_DROP
+from dhispatch.runtime.run.guard import DropGuard
+from dhispatch.runtime.run.guard import vanishing
+from dhispatch.runtime.run.mode import RunMode
+from dhispatch.runtime.run.produce import produce
+from dhispatch.runtime.run.record import complete_slots
+from dhispatch.runtime.run.record import finish
+from dhispatch.runtime.run.record import run_status
+from dhispatch.runtime.run.send import DEFAULT_PARK_AFTER
+from dhispatch.runtime.run.send import Connection
+from dhispatch.runtime.run.send import Delivery
+from dhispatch.runtime.run.send import Sender
+from dhispatch.runtime.run.summary import CellChange
+from dhispatch.runtime.run.summary import Notices
+from dhispatch.runtime.run.summary import RunCounts
+from dhispatch.runtime.run.summary import RunResult
+from dhispatch.runtime.run.summary import RunSummary
+from dhispatch.runtime.run.summary import Skipped
+from dhispatch.runtime.run.target import resolve_target
+from dhispatch.runtime.run.timing import Timings
+from dhispatch.runtime.schedule import Slot
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_BATCH_SIZE = 1000
+
+ProgressFn = Callable[[str, int], None]
+"""Called as values are computed: ``("values", count so far)``."""
+StopFn = Callable[[], bool]
+"""Asked between batches: True finishes the batch in flight and stops (serve's SIGTERM, a
+console's cancel button); the slots stay due, so the next run recomputes and sends the rest."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to run: batch size, ``force`` (resend unchanged cells), failures in a row before a
+    batch is parked, the drop guard's share and its override, the environment holding the
+    credentials and database location (default ``os.environ``), the deadline of one DHIS2
+    request (None: the client's), hooks, and test seams.
+
+    ``cancel`` is the event behind ``stop`` when there is one (serve's SIGTERM): setting it also
+    ends DHIS2 retries and backoff at once and abandons a request in flight after a short grace.
+    """
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    force: bool = False
+    env: Mapping[str, str] | None = None
+    progress: ProgressFn | None = None
+    stop: StopFn | None = None
+    cancel: threading.Event | None = None
+    deadline: float | None = None
+    transport: httpx.BaseTransport | None = None
+    retry_delay: float | None = None
+    park_after: int = DEFAULT_PARK_AFTER
+    max_drop: float = DEFAULT_MAX_DROP
+    accept_drop: bool = False
+    now: datetime | None = None  # the instant the run believes it is (catch-up's now)
+
+
+def execute(
+    plan: Plan,
+    journal: Journal,
+    slots: Sequence[Slot],
+    *,
+    mode: RunMode,
+    trigger: str,
+    options: RunOptions = RunOptions(),  # noqa: B008 - frozen, so a shared default is safe
+) -> RunResult:
+    """Run (or preview) ``slots`` of ``plan``: resend queued batches, then every stage."""
+    return _Run(plan, journal, slots, mode, options).go(trigger)
+
+
+class _Run:
+    """The state one run carries between its stages."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        journal: Journal,
+        slots: Sequence[Slot],
+        mode: RunMode,
+        options: RunOptions,
+    ) -> None:
+        self.plan, self.journal, self.slots = plan, journal, tuple(slots)
+        self.mode, self.options = mode, options
+        self.env = dict(os.environ if options.env is None else options.env)
+        self.timings = Timings()
+        self.counts = RunCounts()
+        self.per_store: dict[str, Counter[str]] = {}
+        self.changes: list[CellChange] = []
+        self.vanished: list[CellRecord] = []
+        self.skipped: Skipped | None = None
+        self.notices = Notices()
+        self.stopped = False
+        self.sender = Sender(
+            plan.name, plan.target, journal, mode,
+            Connection(self.env, options.transport, options.retry_delay, options.deadline,
+                       options.cancel),
+            self.counts, self.timings, Delivery(options.batch_size, options.park_after),
+        )  # fmt: skip
+
+    def go(self, trigger: str) -> RunResult:
+        started = time.perf_counter()
+        target = resolve_target(self.journal, self.plan, self.env, create=self.mode.records_run)
+        run_id = None
+        if self.mode.records_run:
+            with self.timings.measure("journal"):
+                run_id = self.journal.start_run(
+                    self.plan.name, self.plan.metadata.spec_sha256, self.mode.trigger(trigger),
+                    target or 0,
+                )  # fmt: skip
+        try:
+            self._stages(run_id, target)
+            if run_id is not None and target is not None and self.mode.completes_slots:
+                settled = self.sender.ledger.settled(self.slots)
+                complete_slots(self.journal, self.plan.name, settled, run_id, self.timings, target)
+        except BaseException as exc:
+            if run_id is not None:
+                self._record_abort(run_id, exc)
+            raise
+        finally:
+            self.sender.close()
+        if run_id is not None and target is not None:
+            parked = len(self.journal.parked_batches(self.plan.name, target))
+            self.notices = replace(self.notices, parked_batches=parked)
+        self.timings.total = time.perf_counter() - started
+        summary = self._summary()
+        conflicts = finish(self.journal, run_id, summary)
+        return RunResult(run_id, summary, conflicts, tuple(self.changes), tuple(self.vanished))
+
+    def _record_abort(self, run_id: int, exc: BaseException) -> None:
+        """A run that raised (Ctrl-C, a source error) is recorded with what it did so far —
+        the values DHIS2 confirmed before it stopped are in its counts."""
+        interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+        summary = replace(self._summary(), status="interrupted" if interrupted else "error")
+        data = summary.as_json()
+        data["error"] = "interrupted (Ctrl-C or a signal)" if interrupted else str(exc)
+        self.journal.finish_run(run_id, summary.status, data)
+
+    def _stages(self, run_id: int | None, target: int | None) -> None:
+        self.sender.connect()
+        if self._stop_requested():
+            self.sender.ledger.whole_run = True  # asked to stop while reaching DHIS2
+            return
+        if run_id is not None and target is not None:
+            self.sender.start(run_id, target)
+        if not self.sender.online:
+            self.sender.ledger.whole_run = True  # whatever is computed is only queued
+        self._check_clock()
+        if run_id is not None and not self.sender.resend_queue():
+            self.sender.ledger.whole_run = True
+            return  # DHIS2 still refuses the queue: compute nothing, the slots stay due
+        if not self.slots:
+            return
+        if self._stop_requested():
+            self.sender.ledger.whole_run = True  # asked to stop before computing: slots stay due
+            return
+        with JournalDiff(self.journal, self.plan.name, self.timings, target) as diff:
+            self.journal.outbox_begin()
+            self._compute(diff)
+            if not self.stopped:
+                self._vanished(diff)
+            if not self.stopped and not self._blocked(diff):
+                self._send_outbox(run_id)
+            self.journal.outbox_end()
+
+    def _check_clock(self) -> None:
+        """Slots whose period has not started on DHIS2's date are not run (nor completed)."""
+        clock = self.sender.clock
+        if clock is None:
+            return
+        running, later = split_future(self.slots, clock)
+        self.slots = tuple(running)
+        self.notices = replace(
+            self.notices,
+            future_slots=tuple(f"{s.step_id} {s.period.id}" for s in later),
+            clock_skew=clock.skew(self.options.now or datetime.now(UTC)),
+        )
+
+    def _compute(self, diff: JournalDiff) -> None:
+        """Stages 1-3 for the computed cells, one chunk (a batch's worth) at a time, into the
+        outbox."""
+        size = self.options.batch_size
+        batcher = Batcher(size, force=self.options.force)
+        require = self.mode is not RunMode.PREVIEW
+        with produce(self.plan, self.env, self.slots, self.timings,
+                     require_stores=require) as production:  # fmt: skip
+            self.skipped = production.skipped
+            chunk: list[Cell] = []
+            for cell in production.cells:
+                chunk.append(cell)
+                self.counts.values += 1
+                if len(chunk) >= size:
+                    self._stage(batcher.add(self._diff(diff, chunk)))
+                    self._progress()
+                    if self._stop_requested():
+                        break
+            else:
+                self._stage(batcher.add(self._diff(diff, chunk)))
+            self._unformattable(production.unformattable)
+        self._progress()
+        rest = batcher.rest()
+        if rest is not None and not self.stopped:
+            self._stage([rest])
+
+    def _unformattable(self, problems: Sequence[str]) -> None:
+        self.counts.unformattable = len(problems)
+        self.notices = replace(self.notices, unformattable=tuple(problems[:200]))
+
+    def _diff(self, diff: JournalDiff, chunk: list[Cell]) -> list[CellChange]:
+        changes = diff.classify(chunk)
+        chunk.clear()
+        ledger = self.sender.ledger
+        for change in changes:
+            setattr(self.counts, change.state, getattr(self.counts, change.state) + 1)
+            self.counts.to_zero += change.to_zero
+            counter = self.per_store.setdefault(change.cell.store, Counter())
+            counter[change.cell.indicator] += 1
+            if change.state == "waiting" and change.queue_status != "parked":
+                ledger.cell_due(change.cell.step_id, change.cell.key.period)
+        if self.mode is RunMode.PREVIEW:
+            self.changes += changes
+            return []
+        return changes
+
+    def _stage(self, batches: Iterable[Batch]) -> None:
+        for batch in batches:
+            if self.mode.stores or self.mode is RunMode.DRY_RUN:
+                self.journal.outbox_add(batch.strategy, batch.payload)
+
+    def _vanished(self, diff: JournalDiff) -> None:
+        self.vanished = diff.vanished(self.slots)
+        self.counts.vanished = len(self.vanished)
+        if self.mode is not RunMode.PREVIEW:
+            steps = {s.id: s for s in self.plan.steps}
+            size = self.options.batch_size
+            self._stage(vanished_batches(self.vanished, self.plan.vanished, steps, size))
+
+    def _blocked(self, diff: JournalDiff) -> bool:
+        """The drop guard, before anything of this run is sent."""
+        guard = DropGuard(self.options.max_drop, self.options.accept_drop)
+        gone = vanishing(self.vanished, self.plan.vanished)
+        why = guard.verdict(diff.held(self.slots), self.counts.to_zero, gone)
+        if why is None or self.mode is RunMode.PREVIEW:
+            self.notices = replace(self.notices, blocked=why)
+            return False
+        self.notices = replace(self.notices, blocked=why)
+        self.sender.ledger.whole_run = True
+        return True
+
+    def _send_outbox(self, run_id: int | None) -> None:
+        """Stage 4: the staged batches, oldest first, until done or asked to stop."""
+        while (staged := self.journal.outbox_take()) is not None:
+            strategy, payload = staged
+            self.sender.deliver(Batch(payload, strategy), run_id)
+            if self._stop_requested():
+                self.sender.ledger.whole_run = True
+                break
+
+    def _stop_requested(self) -> bool:
+        """Asked to stop (or a stop abandoned a request): the run stops, its slots stay due."""
+        if self.sender.cancelled or (self.options.stop is not None and self.options.stop()):
+            self.stopped = True
+        return self.stopped
+
+    def _progress(self) -> None:
+        if self.options.progress is not None:
+            self.options.progress("values", self.counts.values)
+
+    def _status(self) -> str:
+        return run_status(
+            self.mode, self.plan.target.enabled, self.sender.online,
+            self.stopped or self.sender.cancelled, self.counts,
+            blocked=self.notices.blocked is not None and self.mode is not RunMode.PREVIEW,
+            deferred=bool(self.notices.future_slots),
+        )  # fmt: skip
+
+    def _summary(self) -> RunSummary:
+        return RunSummary(
+            plan=self.plan.name,
+            status=self._status(),
+            slots=self.slots,
+            vanished_policy=self.plan.vanished,
+            counts=replace(self.counts),
+            skipped=self.skipped,
+            per_store={store: dict(c) for store, c in self.per_store.items()},
+            timings=replace(self.timings),
+            error=self.sender.error,
+            notices=self.notices,
+        )

@@ -1,0 +1,211 @@
+"""Stage 1 of a run: slots → indicator values computed in the stock database → DHIS2 cells.
+
+The source stays open while the cells stream (values are computed store chunk by store chunk), so
+the stage is a context manager; what the scope leaves out (stores without an org unit, items
+without a data element) is known before the first cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from dhispatch.runtime.cells import Cell
+from dhispatch.runtime.cells import ElementResolver
+from dhispatch.runtime.cells import ValueBuildError
+from dhispatch.runtime.cells import format_value
+from dhispatch.runtime.journal import CellKey
+from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.plan import Step
+from dhispatch.runtime.run.errors import RunError
+from dhispatch.runtime.run.summary import Skipped
+from dhispatch.runtime.run.timing import Timings
+from dhispatch.runtime.schedule import Slot
+
+if TYPE_CHECKING:
+    from dhispatch.runtime.indicators import IndicatorRequest
+    from dhispatch.runtime.indicators import IndicatorValue
+    from dhispatch.runtime.sources import Item
+    from dhispatch.runtime.sources import Scope
+    from dhispatch.runtime.sources import Source
+    from dhispatch.runtime.sources import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Production:
+    """The stage's result: what was skipped, the cells as they are computed, and (filled as
+    they stream) the values that could not be written as a number."""
+
+    skipped: Skipped
+    cells: Generator[Cell, None, None]
+    unformattable: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Targets:
+    """The scope resolved for the slots' steps: where each computed value lands."""
+
+    stores: Mapping[str, Store]  # id -> store, only stores with an org unit
+    items: Mapping[str, Item]  # id -> item, only items some step has a data element for
+    elements: Mapping[str, Mapping[str, str]]  # step id -> item id -> data element
+    skipped: Skipped
+    scope: Scope  # those stores and items, with the stores' ranges (which pairs get values)
+
+
+def resolve_database(plan: Plan, env: Mapping[str, str]) -> str:
+    """The stock database location: literal, or read from an environment variable."""
+    database = plan.source.database
+    value = database.resolve(env)
+    if value is None:
+        raise RunError(
+            f"environment variable {database.env} is not set (the spec reads the stock database "
+            f"from it, {plan.source.origin})"
+        )
+    return value
+
+
+@contextmanager
+def produce(
+    plan: Plan,
+    env: Mapping[str, str],
+    slots: Sequence[Slot],
+    timings: Timings,
+    *,
+    require_stores: bool = False,
+) -> Iterator[Production]:
+    """Open the stock database, resolve the scope, and stream the slots' cells.
+
+    ``require_stores``: a run that would send refuses a scope where no store maps to an org unit
+    (a column gone, every code removed) instead of succeeding with nothing, forever."""
+    from dhispatch.runtime.sources import SourceError
+    from dhispatch.runtime.sources import open_source
+
+    database = resolve_database(plan, env)
+    try:
+        with open_source(database) as source:
+            targets = _resolve(plan, source.scope(plan.source.scope), slots)
+            if require_stores and slots and not targets.stores:
+                raise RunError(_no_stores(plan, targets.skipped))
+            unformattable: list[str] = []
+            cells = _cells(plan, source, targets, slots, timings, unformattable)
+            try:
+                yield Production(targets.skipped, cells, unformattable)
+            finally:
+                cells.close()
+    except (SourceError, ValueBuildError) as exc:
+        raise RunError(str(exc)) from exc
+
+
+def _no_stores(plan: Plan, skipped: Skipped) -> str:
+    total = len(skipped.stores_without_org_unit)
+    rule = plan.source.scope.org_unit.kind
+    return (
+        f"{plan.source.origin}: 0 of the {total} stores in scope map to a DHIS2 org unit "
+        f"(org_unit rule {rule}): nothing would be sent; check the mapping column or codes"
+    )
+
+
+def _resolve(plan: Plan, scope: Scope, slots: Sequence[Slot]) -> _Targets:
+    """Each step's data element per item (resolved once, not per store), stores with org units."""
+    elements: dict[str, dict[str, str]] = {}
+    no_ref: dict[str, tuple[str, ...]] = {}
+    for step_id in sorted({s.step_id for s in slots}):
+        resolve = ElementResolver(plan.step(step_id))
+        found = {item.id: resolve(item) for item in scope.items}
+        elements[step_id] = {item: de for item, de in found.items() if de is not None}
+        no_ref[step_id] = tuple(i.code for i in scope.items if found[i.id] is None)
+    wanted = {item for per_step in elements.values() for item in per_step}
+    skipped = Skipped(tuple(s.code for s in scope.stores if not s.org_unit), no_ref)
+    stores = {s.id: s for s in scope.stores if s.org_unit}
+    items = {i.id: i for i in scope.items if i.id in wanted}
+    narrowed = replace(scope, stores=tuple(stores.values()), items=tuple(items.values()))
+    return _Targets(stores, items, elements, skipped, narrowed)
+
+
+def _cells(
+    plan: Plan,
+    source: Source,
+    targets: _Targets,
+    slots: Sequence[Slot],
+    timings: Timings,
+    unformattable: list[str],
+) -> Generator[Cell, None, None]:
+    """Compute every slot's indicator for the targeted stores × items, and make cells."""
+    # looked up at call time, so a benchmark can stand in for the indicator engine
+    from dhispatch.runtime import indicators
+
+    if not targets.stores or not targets.items:
+        return
+    steps = {s.id: s for s in plan.steps}
+    by_key = {f"{s.step_id}|{s.period.id}": s for s in slots}
+    requests = [_request(steps[slot.step_id], key, slot) for key, slot in by_key.items()]
+    values = indicators.compute(source, targets.scope, requests, tz=plan.target.timezone)
+    rounding, aoc = plan.target.rounding, plan.target.attribute_option_combo or ""
+    while True:
+        with timings.measure("indicators"):
+            value = next(values, None)
+        if value is None:
+            return
+        slot = by_key[value.key]
+        with timings.measure("payload"):
+            try:
+                cell = _cell(steps[slot.step_id], slot, targets, value, rounding, aoc)
+            except ValueBuildError as exc:
+                unformattable.append(str(exc))  # one bad stock line, not the whole country
+                continue
+        if cell is not None:
+            yield cell
+
+
+def _request(step: Step, key: str, slot: Slot) -> IndicatorRequest:
+    from dhispatch.runtime.indicators import IndicatorRequest
+
+    return IndicatorRequest(
+        key=key,
+        indicator=step.indicator,
+        params=dict(step.params),
+        period_start=slot.period.start,
+        reference=slot.reference,
+    )
+
+
+def _cell(
+    step: Step,
+    slot: Slot,
+    targets: _Targets,
+    value: IndicatorValue,
+    rounding: int | None,
+    aoc: str,
+) -> Cell | None:
+    """The cell of one computed value; None when it has no value or no place in DHIS2."""
+    if value.value is None:
+        return None
+    element = targets.elements[slot.step_id].get(str(value.item_id))
+    store = targets.stores.get(str(value.store_id))
+    if element is None or store is None:
+        return None
+    item = targets.items[str(value.item_id)]
+    try:
+        text = format_value(float(value.value), rounding)
+    except ValueBuildError as exc:
+        raise ValueBuildError(
+            f"{step.origin}: {step.indicator} for store {store.code}, item {item.code}, period "
+            f"{slot.period.id}: {exc}"
+        ) from exc
+    coc = step.category_option_combo or ""
+    key = CellKey(element, slot.period.id, str(store.org_unit), coc, aoc)
+    return Cell(
+        key=key,
+        value=text,
+        step_id=step.id,
+        indicator=step.indicator,
+        origin=step.origin,
+        store=store.code,
+        item=item.code,
+    )

@@ -1,0 +1,146 @@
+"""The plan contract: one catalogue that the schema, the compiler, preflight and the runtime share,
+and a typed plan that says exactly what the JSON says."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dhispatch.compiler.preflight import preflight
+from dhispatch.runtime.plan import INDICATORS
+from dhispatch.runtime.plan import PARAMETERS
+from dhispatch.runtime.plan import PERIOD_TYPES
+from dhispatch.runtime.plan import catalogue
+from dhispatch.runtime.plan import load_plan
+from dhispatch.runtime.plan import parse_plan
+from dhispatch.runtime.plan import schema_path
+from tests.plans import ORIGIN
+from tests.plans import plan_document
+
+GOLDEN_PLANS = sorted((Path(__file__).parents[1] / "golden" / "ok").glob("*.plan.json"))
+SCHEMA = json.loads(schema_path().read_text(encoding="utf-8"))
+DEFS = SCHEMA["$defs"]
+
+
+def _enum(*path: str) -> list[Any]:
+    node: Any = DEFS
+    for key in path:
+        node = node[key]
+    return list(node["enum"])
+
+
+def test_the_schema_lists_exactly_the_catalogue() -> None:
+    assert _enum("step", "properties", "indicator") == list(INDICATORS)
+    assert _enum("period_type") == list(PERIOD_TYPES)
+    assert _enum("step", "properties", "basis") == list(catalogue.BASES)
+    assert SCHEMA["properties"]["setup"]["properties"]["mode"]["enum"] == list(catalogue.MODES)
+    assert sorted(_enum("item_field")) == sorted(catalogue.ITEM_FIELDS)
+    assert SCHEMA["properties"]["vanished"]["enum"] == list(catalogue.VANISHED)
+    assert set(DEFS["params"]["properties"]) == set(PARAMETERS)
+    assert DEFS["params"]["properties"]["soh"]["enum"] == list(catalogue.SOH_KINDS)
+    intervals = [o["properties"]["kind"] for o in DEFS["interval"]["oneOf"]]
+    kinds = [k for i in intervals for k in i.get("enum", [i.get("const")])]
+    assert sorted(kinds) == sorted(catalogue.INTERVALS)
+    weekly = next(o for o in DEFS["interval"]["oneOf"] if o["properties"]["kind"].get("const"))
+    assert weekly["properties"]["weekday"]["enum"] == list(catalogue.WEEKDAYS)
+
+
+def test_every_indicator_parameter_is_in_the_catalogue() -> None:
+    assert {p for i in INDICATORS.values() for p in i.params} == set(PARAMETERS)
+
+
+def _sum_export(indicators: list[str]) -> dict[str, Any]:
+    """A data set whose elements (one per indicator) all aggregate by SUM."""
+    return {
+        "dataSets": [
+            {
+                "id": "QX4ZTUbOt3a",
+                "periodType": "Monthly",
+                "openFuturePeriods": 1,
+                "dataSetElements": [
+                    {"dataElement": {"id": f"de{n:09d}"}} for n in range(len(indicators))
+                ],
+            }
+        ],
+        "dataElements": [
+            {"id": f"de{n:09d}", "code": f"DE_{name}", "valueType": "NUMBER",
+             "aggregationType": "SUM", "zeroIsSignificant": True,
+             "categoryCombo": {"id": "bjDvmb4bfuf"}}
+            for n, name in enumerate(indicators)
+        ],
+        "categoryCombos": [{"id": "bjDvmb4bfuf", "name": "default"}],
+        "categoryOptionCombos": [
+            {"id": "HllvX50cXC0", "name": "default", "categoryCombo": {"id": "bjDvmb4bfuf"}}
+        ],
+    }  # fmt: skip
+
+
+def test_preflight_warns_about_summed_snapshots_exactly_as_the_catalogue_says() -> None:
+    # preflight once kept its own snapshot list, without stock_expired and stocked_out (which the
+    # runtime computes as levels at R); W913 must follow the one catalogue for every indicator
+    names = list(INDICATORS)
+    steps = [
+        {"id": name, "indicator": name, "origin": f"test.push:{n + 1}:1",
+         "data_element": {"kind": "fixed", "id": f"DE_{name}"}, "params": {}}
+        for n, name in enumerate(names)
+    ]  # fmt: skip
+    plan = parse_plan(plan_document({"steps": steps}))
+    warned = {d.span.line for d in preflight(plan, _sum_export(names)) if d.code == "W913"}
+    assert {names[line - 1] for line in warned} == {n for n, i in INDICATORS.items() if i.snapshot}
+    assert INDICATORS["stock_expired"].snapshot and INDICATORS["stocked_out"].snapshot
+
+
+@pytest.mark.parametrize("path", GOLDEN_PLANS, ids=lambda p: p.name)
+def test_the_typed_plan_says_what_the_json_says(path: Path) -> None:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    plan = load_plan(path)
+    assert plan.name == doc["name"] and plan.vanished == doc["vanished"]
+    assert plan.metadata.spec_sha256 == doc["metadata"]["spec_sha256"]
+    target = doc["target"]
+    assert (plan.target.url, plan.target.data_set, plan.target.timezone) == (
+        target["url"], target["data_set"], target["timezone"],
+    )  # fmt: skip
+    assert plan.target.rounding == target["rounding"]
+    assert plan.target.id_schemes.as_json() == target["id_schemes"]
+    assert plan.target.attribute_option_combo == target.get("attribute_option_combo")
+    assert plan.source.database.env == doc["source"]["database"].get("env")
+    assert [f.kind for f in plan.source.scope.items] == [f["kind"] for f in doc["source"]["items"]]
+    assert plan.source.scope.org_unit.kind == doc["source"]["org_unit"]["kind"]
+    assert [s.id for s in plan.steps] == [s["id"] for s in doc["steps"]]
+    for step, raw in zip(plan.steps, doc["steps"], strict=True):
+        assert dict(step.params) == raw["params"]
+        assert (step.indicator, step.basis, step.paused) == (
+            raw["indicator"], raw["basis"], raw["paused"],
+        )  # fmt: skip
+        assert step.interval.kind == raw["interval"]["kind"]
+        assert step.data_element.kind == raw["data_element"]["kind"]
+        assert step.category_option_combo == raw["category_option_combo"]
+        assert dict(step.origins) == raw.get("origins", {})
+
+
+def test_the_typed_plan_is_read_only() -> None:
+    plan = parse_plan(plan_document({}))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        plan.steps[0].params["soh"] = "available"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        plan.target.origins["url"] = ORIGIN  # type: ignore[index]
+
+
+def test_the_compiler_writes_the_catalogue_defaults() -> None:
+    from dhispatch.compiler import compile_source
+
+    text = (Path(__file__).parents[2] / "specs" / "kiribati.push").read_text(encoding="utf-8")
+    text += (
+        '\npush stock_expiring { category_option "h9mSLj2ZY99" interval monthly '
+        "basis current_day }\n"
+    )
+    result = compile_source(text, "specs/kiribati.push")
+    assert result.plan is not None, result.diagnostics
+    expiring = [s for s in result.plan["steps"] if s["indicator"] == "stock_expiring"][-1]
+    assert expiring["params"] == {"within_days": PARAMETERS["within_days"].default}
