@@ -2,9 +2,10 @@
 
 The legacy item record (``item.legacy_record``) carries text (``user_field_1|2|3|6``), boolean
 (``user_field_4|7``) and number (``user_field_5``) custom fields; ``code`` and
-``universal_code`` are text. Each type has the operators that make sense for it (the compiler
-refuses the others at ``check``); a value that does not read as the field's type (a number
-field holding ``"n/a"``) satisfies no comparison.
+``universal_code`` are text. Each type has the operators that make sense for it (the plan
+catalogue's ``FIELD_TYPES`` and ``OPERATORS``; the compiler refuses the others at ``check``);
+a value that does not read as the field's type (a number field holding ``"n/a"``) satisfies no
+comparison.
 """
 
 from __future__ import annotations
@@ -14,25 +15,9 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
+from dhispatch.runtime.plan.catalogue import FIELD_TYPES
+from dhispatch.runtime.plan.catalogue import OPERATORS
 from dhispatch.runtime.sources.model import SourceError
-
-FIELD_TYPES: Mapping[str, str] = {
-    "code": "text",
-    "universal_code": "text",
-    "user_field_1": "text",
-    "user_field_2": "text",
-    "user_field_3": "text",
-    "user_field_6": "text",
-    "user_field_4": "boolean",
-    "user_field_7": "boolean",
-    "user_field_5": "number",
-}
-# Operators per type: "is set" tests presence; comparisons take a literal of the field's type.
-OPERATORS: Mapping[str, tuple[str, ...]] = {
-    "text": ("is set", "=", "!="),
-    "boolean": ("=", "!="),
-    "number": ("=", "!=", ">", ">=", "<", "<="),
-}
 
 _TRUE = ("true", "1", "yes", "y")
 _FALSE = ("false", "0", "no", "n", "")

@@ -21,8 +21,8 @@ from typing import Any
 from dhispatch.runtime.plan import ItemFilter
 from dhispatch.runtime.plan import OrgUnitRule
 from dhispatch.runtime.plan import ScopeRules
+from dhispatch.runtime.plan.catalogue import FIELD_TYPES
 from dhispatch.runtime.sources.connection import Database
-from dhispatch.runtime.sources.item_fields import FIELD_TYPES
 from dhispatch.runtime.sources.item_fields import as_boolean
 from dhispatch.runtime.sources.item_fields import as_text
 from dhispatch.runtime.sources.item_fields import field_test
