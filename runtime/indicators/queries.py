@@ -157,23 +157,7 @@ class MovementPass:
         cuts = self._instants(groups)
         where = {cut: n for n, cut in enumerate(cuts)}  # at > cut  <=>  b > where[cut]
         classes = self._classes()
-        sums = []
-        for key in self._cols:
-            if key[0] == "all":
-                sums.append("SUM(m.units)")
-            elif key[0] == "moves":
-                lo, hi = where[key[1]], where[key[2]]
-                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} THEN 1 ELSE 0 END)")
-            elif key[0] == "outflow":
-                lo, hi = where[key[1]], where[key[2]]
-                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.units < 0 "
-                            "THEN m.units ELSE 0 END)")  # fmt: skip
-            elif key[0] == "after":
-                sums.append(f"SUM(CASE WHEN m.b > {where[key[1]]} THEN m.units ELSE 0 END)")
-            else:
-                lo, hi, cls = where[key[2]], where[key[3]], classes[key[1]]
-                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.c = {cls} "
-                            "THEN m.units ELSE 0 END)")  # fmt: skip
+        sums = self._sums(where, classes)
         # each store's own cut (NULL for a store outside the pass, whose lines then never pass)
         stores = [p(ids) for ids, _ in groups]
         cut = "CASE " + " ".join(f"WHEN i.store_id IN {s} THEN {p(src.ts(c))}" for s, (_, c)
@@ -233,6 +217,27 @@ FROM (
 GROUP BY {keys}
 {"ORDER BY " + keys if ordered else ""}
 """
+
+    def _sums(self, where: dict[datetime, int], classes: dict[tuple[str, ...], int]) -> list[str]:
+        """One SUM per registered column, in column order, testing ``b`` and ``c`` only."""
+        sums = []
+        for key in self._cols:
+            if key[0] == "all":
+                sums.append("SUM(m.units)")
+            elif key[0] == "moves":
+                lo, hi = where[key[1]], where[key[2]]
+                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} THEN 1 ELSE 0 END)")
+            elif key[0] == "outflow":
+                lo, hi = where[key[1]], where[key[2]]
+                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.units < 0 "
+                            "THEN m.units ELSE 0 END)")  # fmt: skip
+            elif key[0] == "after":
+                sums.append(f"SUM(CASE WHEN m.b > {where[key[1]]} THEN m.units ELSE 0 END)")
+            else:
+                lo, hi, cls = where[key[2]], where[key[3]], classes[key[1]]
+                sums.append(f"SUM(CASE WHEN m.b > {lo} AND m.b <= {hi} AND m.c = {cls} "
+                            "THEN m.units ELSE 0 END)")  # fmt: skip
+        return sums
 
     def _instants(self, groups: Sequence[tuple[list[str], datetime]]) -> list[datetime]:
         """Every instant a sum, a key or a store's cut compares ``at`` with, in order."""
