@@ -45,7 +45,13 @@ def command(
     loaded = load_plan_arg(spec_or_plan)
     plan = loaded.plan
     export = _read_export(metadata_file) if metadata_file else fetch_metadata(plan, timeout=timeout)
-    scope = ResolvedScope(*addresses(plan, source_db)) if source_db else None
+    scope = None
+    if source_db:
+        elements, org_units, unmapped = addresses(plan, source_db)
+        scope = ResolvedScope(elements, org_units)
+        # stores the run will skip: which, and why (no code, no such property, not in the file)
+        for code, why in unmapped:
+            click.echo(f"store {printable(code)} has no org unit: {printable(why)}", err=True)
     try:
         diagnostics = preflight(plan, export, scope)
     except PreflightInputError as exc:  # name the file the export came from
