@@ -511,6 +511,10 @@ def _clean(v: float | None) -> float | None:
         return 0.0  # (and never -0.0)
     if v.is_integer():
         return v
+    if v != v or abs(v) > 1e15:
+        # NaN, ±inf (a corrupt stock line) and huge values pass as they are: the cell builder
+        # refuses what cannot be sent, for that cell alone
+        return v
     return round(round(v * 1e11) / 100) / 1e9
 
 
