@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import date
 from datetime import datetime
 from datetime import time
+from itertools import chain
 from typing import Any
 
 import click
@@ -146,8 +147,11 @@ def command(
                 click.echo(f"store {printable(store.code)} has no org unit: {note}", err=True)
         by_store = {s.id: s for s in scope.stores}
         by_item = {i.id: i for i in scope.items}
+        values = compute(source, scope, requests, tz=tz, within_data=True)
+        # a refused date fails at the first value: before any output (no header, no lone "[")
+        first = next(values, None)
         writer = _Writer(fmt)
-        for value in compute(source, scope, requests, tz=tz, within_data=True):
+        for value in chain((first,) if first is not None else (), values):
             store = by_store[value.store_id]
             writer.row(store.code, store.org_unit, by_item[value.item_id].code, value.key,
                        value.value, value.reason)  # fmt: skip

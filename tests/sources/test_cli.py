@@ -193,3 +193,17 @@ def test_database_passwords_never_reach_an_error_line(tmp_path: Path) -> None:
         assert canary not in out + err, err
     code, _, err = run("demo-data", "-o", f"postgresql://u:ss@{canary}@127.0.0.1:1/x")
     assert code == 1 and canary not in err
+
+
+def test_a_refused_date_prints_one_line_and_no_output(tmp_path: Path) -> None:
+    """A date after the newest movement (or after today) is refused before any output: no CSV
+    header, no lone '[' of a JSON array on stdout, one line on stderr."""
+    db = str(tmp_path / "c.sqlite")
+    code, _, err = run("demo-data", "-o", db, "--stores", "1", "--items", "2", "--months", "1",
+                       "--seed", "1", "--end", "2024-01-31")  # fmt: skip
+    assert code == 0, err
+    for fmt in ("csv", "json"):
+        code, out, err = run("indicators", "--source", db, "--at", "2024-02-10", "--format", fmt)
+        assert (code, out) == (1, "")
+        assert err.startswith("dhispatch: reference date 2024-02-10 is after the data")
+        assert len(err.strip().splitlines()) == 1
