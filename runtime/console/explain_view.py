@@ -1,19 +1,18 @@
-"""The explanation of one pushed value: the runtime's ``explain`` (every ledger line behind the
-value, and the rule applied) when this build has it, else the value recomputed in the stock
-database exactly as ``dhispatch indicators`` gives it, saying that the ledger view is missing."""
+"""The explanation of one pushed value, as ``dhispatch explain`` gives it: the value and the rule
+that made it (or why there is none), and every ledger line of the store × item behind it —
+counted or left out, and why — with the running balance."""
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.plan import Plan
 
-EXPLAIN_MODULE = "dhispatch.runtime.indicators.explain"
+if TYPE_CHECKING:
+    from dhispatch.runtime.indicators.explain import Explanation as Found
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +29,6 @@ class Explanation:
     heading: str
     tables: tuple[Table, ...]
     facts: tuple[tuple[str, str], ...] = ()
-    note: str | None = None
     error: str | None = None
 
 
@@ -52,6 +50,7 @@ def _explain(
     heading: str,
 ) -> Explanation:  # fmt: skip
     from dhispatch.runtime.indicators import IndicatorRequest
+    from dhispatch.runtime.indicators.explain import explain
     from dhispatch.runtime.run.produce import resolve_database
     from dhispatch.runtime.schedule import manual_slot
     from dhispatch.runtime.sources import open_source
@@ -61,70 +60,43 @@ def _explain(
     slot = manual_slot(step, target.period_type, target.timezone, period=period)
     request = IndicatorRequest(step.id, step.indicator, dict(step.params), slot.period.start,
                                slot.reference)  # fmt: skip
-    facts = (("indicator", step.indicator), ("period", f"{slot.period.start} .. {slot.period.end}"),
-             ("computed at", slot.reference.isoformat()))  # fmt: skip
     with open_source(resolve_database(plan, env)) as source:
-        runtime_explain = _runtime_explain()
-        if runtime_explain is not None:
-            found = runtime_explain(source, plan.source.scope, store, item, [request],
-                                    tz=target.timezone)  # fmt: skip
-            return Explanation(heading, _tables(found), facts)
-        rows = _recompute(source, plan, store, item, request)
-    note = (
-        "this build has no ledger explanation (dhispatch explain); shown: the value recomputed "
-        "from the stock database as `dhispatch indicators` gives it"
-    )
-    table = Table("value", ("store", "org unit", "item", "indicator", "value"), rows)
-    return Explanation(heading, (table,), facts, note=note)
+        found = explain(source, plan.source.scope, store, item, [request], tz=target.timezone)
+    return Explanation(heading, _tables(found), _facts(found, step.indicator))
 
 
-def _runtime_explain() -> Any:
-    try:
-        module = importlib.import_module(EXPLAIN_MODULE)
-    except ImportError:
-        return None
-    return getattr(module, "explain", None)
+def _facts(found: Found, indicator: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("indicator", indicator),
+        ("store", f"{found.store} ({found.store_name}), org unit {found.org_unit or 'none'}"),
+        ("item", f"{found.item} ({found.item_name})"
+                 + ("" if found.in_range else ", not in the store's range")),
+        ("period", f"{found.period_start} .. R = {found.reference.isoformat()} ({found.tz})"),
+        ("database", f"{found.database}, open mSupply {found.version}"),
+        ("stock now", f"{_n(found.stock_now)} (available {_n(found.available_now)})"),
+    )  # fmt: skip
 
 
-def _recompute(
-    source: Any, plan: Plan, store: str, item: str, request: Any
-) -> tuple[tuple[str, ...], ...]:
-    from dhispatch.runtime.indicators import compute
-    from dhispatch.runtime.sources import Scope
+def _tables(found: Found) -> tuple[Table, ...]:
+    values = Table(
+        "value", ("indicator", "value", "rule (or why there is none)"),
+        tuple((v.indicator, _n(v.value), v.reason or v.rule) for v in found.values),
+    )  # fmt: skip
+    title = f"ledger lines (opening balance {_n(found.opening)}"
+    title += f", {found.earlier_lines} earlier counted lines)" if found.earlier_lines else ")"
+    lines = Table(
+        title,
+        ("invoice", "type", "status", "line", "day", "units", "counted", "balance", "note"),
+        tuple((ln.invoice, ln.invoice_type, ln.invoice_status,
+               f"{ln.line_type}{' ' + ln.line_status if ln.line_status else ''}",
+               "" if ln.day is None else ln.day.isoformat(), _n(ln.units),
+               "yes" if ln.counted else "left out", _n(ln.balance), ln.note)
+              for ln in found.lines),
+    )  # fmt: skip
+    return values, lines
 
-    scope = source.scope(plan.source.scope)
-    stores = tuple(s for s in scope.stores if s.code == store)
-    items = tuple(i for i in scope.items if i.code == item)
-    if not stores or not items:
-        missing = "store" if not stores else "item"
-        raise DhispatchError(f"no {missing} with that code in the spec's scope of the database")
-    values = compute(source, Scope(stores=stores, items=items), [request], tz=plan.target.timezone)
-    return tuple(
-        (store, stores[0].org_unit or "", item, request.indicator, _text(v.value)) for v in values
-    )
 
-
-def _text(value: float | None) -> str:
+def _n(value: float | None) -> str:
     if value is None:
-        return "no value"
+        return ""
     return str(int(value)) if value == int(value) else f"{value:.9f}".rstrip("0").rstrip(".")
-
-
-def _tables(found: Any) -> tuple[Table, ...]:
-    """Every list of records in the runtime's explanation as a table, whatever its fields."""
-    is_record = dataclasses.is_dataclass(found) and not isinstance(found, type)
-    data = dataclasses.asdict(found) if is_record else dict(found)
-    out = []
-    for name, value in data.items():
-        if isinstance(value, list | tuple) and value and isinstance(value[0], dict):
-            columns = tuple(value[0])
-            rows = tuple(tuple(_cell(r.get(c)) for c in columns) for r in value)
-            out.append(Table(name.replace("_", " "), columns, rows))
-    scalars = tuple(
-        (k.replace("_", " "), _cell(v)) for k, v in data.items() if not isinstance(v, list | tuple)
-    )
-    return (Table("about", ("field", "value"), scalars), *out)
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)

@@ -99,7 +99,9 @@ def test_grid_shows_each_org_unit_and_period_and_the_markup_store_as_text(page: 
     expect(page.locator("h1")).to_contain_text("Explain")
     step = page.locator("h1").inner_text().split(", ")[1]
     expect(page.locator("dl.facts dd").first).to_have_text(step)  # the indicator of the step
-    expect(page.locator("table.list tbody tr")).not_to_have_count(0)
+    expect(page.locator("table.list").first.locator("tbody tr")).to_have_count(1)  # the value
+    expect(page.locator("h2", has_text="ledger lines")).to_be_visible()
+    expect(page.locator("table.list").nth(1).locator("tbody tr")).not_to_have_count(0)
 
 
 def test_push_now_runs_in_the_background_and_shows_the_result(page: Page, site: Site) -> None:
