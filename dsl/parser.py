@@ -99,8 +99,11 @@ def get_parser(strict: bool = False) -> Lark:
 
 
 def _cache_dir() -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "dhispatch"
+    """The user's cache directory (``platformdirs``: ``$XDG_CACHE_HOME/dhispatch``, else
+    ``~/.cache/dhispatch`` on Linux; ``%LOCALAPPDATA%\\dhispatch\\Cache`` on Windows)."""
+    from platformdirs import user_cache_path
+
+    folder = user_cache_path("dhispatch", appauthor=False)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:

@@ -32,10 +32,13 @@ class CommandError(DhispatchError):
 
 
 def default_state() -> Path:
-    """``$XDG_STATE_HOME/dhispatch/state.sqlite`` (else under ``~/.local/state``): one stable
-    place, whatever directory cron, serve or a manual push starts in."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base).expanduser() / "dhispatch" / "state.sqlite"
+    """``state.sqlite`` in the user's state directory as ``platformdirs`` knows it:
+    ``$XDG_STATE_HOME/dhispatch`` (else ``~/.local/state/dhispatch``) on Linux,
+    ``%LOCALAPPDATA%\\dhispatch`` on Windows, ``~/Library/Application Support/dhispatch`` on
+    macOS — one stable place, whatever directory cron, serve or a manual push starts in."""
+    from platformdirs import user_state_path
+
+    return user_state_path("dhispatch", appauthor=False) / "state.sqlite"
 
 
 def state_path(option: str | None, plans: Sequence[Plan] = ()) -> Path:

@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STATE_HELP = (
     "the journal (state database); default: the spec's journal setting, else $DHISPATCH_STATE, "
-    "else $XDG_STATE_HOME/dhispatch/state.sqlite"
+    "else state.sqlite in the platform's state directory (Linux: $XDG_STATE_HOME/dhispatch)"
 )
 
 
