@@ -24,6 +24,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.accept_drop
 @options.retry_delay
 @options.deadline
+@options.log_format
 def command(
     spec_or_plan: str,
     first: str,
@@ -37,9 +38,13 @@ def command(
     accept_drop: bool,
     retry_delay: float | None,
     deadline: float | None,
+    log_format: str,
 ) -> None:
     """Push the periods --from..--to, one run per period, each computed at its own end."""
+    from dhispatch.runtime.cli import logs
     from dhispatch.runtime.cli.render import exit_code
+
+    logs.setup(log_format)
 
     loaded = load_plan_arg(spec_or_plan)
     delivery = options.delivery(park_after, max_drop, accept_drop)

@@ -25,6 +25,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.max_drop
 @options.accept_drop
 @options.deadline
+@options.log_format
 @options.retry_delay
 def command(
     spec_or_plan: str,
@@ -39,10 +40,14 @@ def command(
     max_drop: int | None,
     accept_drop: bool,
     deadline: float | None,
+    log_format: str,
     retry_delay: float | None,
 ) -> None:
     """Push every active step now (current day), as of --at DATE, or for --period P."""
+    from dhispatch.runtime.cli import logs
     from dhispatch.runtime.cli.render import exit_code
+
+    logs.setup(log_format)
 
     loaded = load_plan_arg(spec_or_plan)
     options.one_of_at_or_period(at, period)

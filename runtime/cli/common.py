@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from dhispatch.runtime.plan import Plan
 
 if TYPE_CHECKING:
     from dhispatch.runtime.runner import Runner
+    from dhispatch.runtime.runner import RunnerEvent
 
 
 class CommandError(DhispatchError):
@@ -136,9 +138,11 @@ def runner_for(
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     delivery: DeliveryOptions | None = None,
+    report: Callable[[RunnerEvent], None] | None = None,
 ) -> Iterator[Runner]:
     """The runner of a command: its journal (locked for pushes), its options, and a printer
-    that shows each run as it ends."""
+    that shows each run as it ends (``report``, when given, sees the events instead: serve's
+    log lines)."""
     from datetime import timedelta
 
     from dhispatch.runtime.cli.render import RunnerPrinter
@@ -160,8 +164,8 @@ def runner_for(
             window=timedelta(days=window_days) if window_days else DEFAULT_WINDOW,
             env=env,
             stop=stop or threading.Event(),
-            progress=printer.progress,
-            report=printer,
+            progress=printer.progress if report is None else None,
+            report=printer if report is None else report,
             retry_delay=retry_delay,
             deadline=deadline,
         )

@@ -77,6 +77,14 @@ accept_drop = click.option(
 )
 
 
+log_format = click.option(
+    "--log-format", type=click.Choice(["auto", "text", "json"]), default="auto",
+    show_default=True,
+    help="messages: auto (rich at a terminal, else plain lines), text, or json (one object a "
+    "line, for log collectors)",
+)  # fmt: skip
+
+
 def delivery(park_after: int | None, max_drop: int | None, accept_drop: bool) -> Any:
     """The runner's delivery settings from the three options above."""
     from dhispatch.runtime.cli.common import DeliveryOptions
