@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from dhispatch.errors import DhispatchError
 from dhispatch.errors import UsageError
 from dhispatch.runtime.plan.urls import is_loopback
 from dhispatch.runtime.printable import printable
@@ -188,6 +189,10 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+class HealthError(DhispatchError):
+    """The health endpoint cannot listen (the port is taken, the address is not this machine's)."""
+
+
 class HealthServer:
     """``GET /health`` on ``host:port`` in a daemon thread, until ``close``."""
 
@@ -197,15 +202,17 @@ class HealthServer:
         try:
             self._server = server_class((host, port), handler)
         except OSError as exc:
-            raise UsageError(f"--health {host}:{port}: cannot listen: {exc.strerror}") from exc
+            raise HealthError(f"--health {host}:{port}: cannot listen: {exc.strerror}") from exc
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="dhispatch-health")  # fmt: skip
         self._thread.start()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
+        address = self._server.server_address
+        assert isinstance(address, tuple)
+        host, port = str(address[0]), int(address[1])
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/health"
 
     def close(self) -> None:

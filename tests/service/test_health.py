@@ -116,3 +116,16 @@ def test_addresses(text: str, public: bool, expected: tuple[str, int]) -> None:
 def test_refused_addresses(text: str, why: str) -> None:
     with pytest.raises(UsageError, match=why):
         parse_address(text)
+
+
+def test_a_port_taken_is_one_error() -> None:
+    from dhispatch.runtime.health import HealthError
+    from dhispatch.runtime.health import HealthServer
+
+    first = HealthServer(Health([NAME]), "127.0.0.1", 0)
+    try:
+        port = int(first.url.rsplit(":", 1)[1].split("/")[0])
+        with pytest.raises(HealthError, match=f"--health 127.0.0.1:{port}: cannot listen"):
+            HealthServer(Health([NAME]), "127.0.0.1", port)
+    finally:
+        first.close()
