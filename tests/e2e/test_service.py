@@ -87,6 +87,7 @@ def test_serve_logs_json_lines_and_health_follows_dhis2(
         assert code == 503
         assert f"kiribati-national: last run {failed['run']} ended failed" in body["reasons"]
         assert body["plans"]["kiribati-national"]["last_status"] == "failed"
+        assert CANARY not in json.dumps(body)  # the health answer is an output path too
         # DHIS2 is back: the next wake-up delivers, health is ok again
         live_sandbox.clear_faults()
         until(lambda: event("run_finished", status="ok"), timeout=120)
