@@ -65,6 +65,27 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+class _LazyRichHandler(logging.Handler):
+    """rich's handler, built at the first record: ``dhispatch check`` at a terminal logs nothing
+    and should not pay for importing rich (cold start matters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            from dhispatch.runtime.cli.terminal import stderr_console
+
+            self._rich = RichHandler(
+                console=stderr_console(), show_path=False, markup=False, rich_tracebacks=False,
+                log_time_format="[%X]",
+            )  # fmt: skip
+        self._rich.handle(record)
+
+
 _json = False
 
 
@@ -80,14 +101,7 @@ def setup(fmt: str = "auto", *, service: bool = False, level: int = logging.INFO
     _json = fmt == "json"
     handler: logging.Handler
     if fmt == "auto" and sys.stderr.isatty():
-        from rich.logging import RichHandler
-
-        from dhispatch.runtime.cli.terminal import stderr_console
-
-        handler = RichHandler(
-            console=stderr_console(), show_path=False, markup=False, rich_tracebacks=False,
-            log_time_format="[%X]",
-        )  # fmt: skip
+        handler = _LazyRichHandler()
     else:
         handler = _StderrHandler()
         if _json:
