@@ -94,9 +94,12 @@ def json_active() -> bool:
     return _json
 
 
-def setup(fmt: str = "auto", *, service: bool = False, level: int = logging.INFO) -> None:
+def setup(fmt: str = "auto", *, service: bool = False) -> None:
     """(Re)configure the ``dhispatch`` logger: ``fmt`` auto (rich at a terminal, else plain),
-    text (plain even at a terminal) or json; ``service`` stamps plain lines with the time."""
+    text (plain even at a terminal) or json; ``service`` stamps plain lines with the time and
+    lets informational records through (a run started, the client retrying), which a command
+    leaves out: its output is its result and what went wrong."""
+    level = logging.INFO if service else logging.WARNING
     global _json
     _json = fmt == "json"
     handler: logging.Handler

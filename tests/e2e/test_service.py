@@ -42,16 +42,18 @@ def until(check: Callable[[], Any], timeout: float = 90) -> Any:
     raise AssertionError("timed out")
 
 
-def reader(stream: IO[str]) -> queue.Queue[str]:
-    """Lines of ``stream`` as they arrive (the log must not wait for a buffer to fill)."""
+def reader(stream: IO[str]) -> tuple[queue.Queue[str], threading.Thread]:
+    """Lines of ``stream`` as they arrive (the log must not wait for a buffer to fill), and the
+    thread reading them (joined once the process ended: every line read)."""
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
         for line in stream:
             lines.put(line)
 
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return lines, thread
 
 
 def test_serve_logs_json_lines_and_health_follows_dhis2(
@@ -67,7 +69,7 @@ def test_serve_logs_json_lines_and_health_follows_dhis2(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stderr is not None
-    lines = reader(proc.stderr)
+    lines, pump = reader(proc.stderr)
     seen: list[dict[str, Any]] = []
 
     def event(name: str, **match: Any) -> dict[str, Any] | None:
@@ -96,13 +98,18 @@ def test_serve_logs_json_lines_and_health_follows_dhis2(
         assert body["plans"]["kiribati-national"]["last_connection"] is not None
         assert health(url.replace("/health", "/other"))[0] == 404
         proc.send_signal(signal.SIGTERM)
-        out, rest = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        pump.join(timeout=10)  # stderr read to its end by the pump alone
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.stdout.close()
+    proc.stderr.close()
     assert proc.returncode == 0
-    until(lambda: event("serve_stopped"), timeout=5)
+    assert event("serve_stopped") is not None
     for record in seen:  # time, level and message on every line, in UTC
         assert record["time"].endswith("Z") and record["level"] and record["message"]
     assert {"run_started", "run_finished", "next_due"} <= {e.get("event") for e in seen}
@@ -120,17 +127,21 @@ def test_text_log_lines_are_timestamped(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stderr is not None
-    lines = reader(proc.stderr)
+    lines, pump = reader(proc.stderr)
     got: list[str] = []
     try:
         # the run's line arrives while serve is still running: written a line at a time
         until(lambda: got.extend(iter_queue(lines)) or any("next due" in x for x in got))
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        pump.join(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+    proc.stderr.close()
     finished = [x for x in got if ": run 1 " in x]
     assert len(finished) == 1, got
     stamp, level, rest = finished[0].split(maxsplit=2)
