@@ -33,6 +33,7 @@ DhispatchError                  (exit 1)
 │   └── Cancelled               the run was asked to stop before DHIS2 answered
 ├── RunError                    runtime.run: a run that cannot proceed (names the spec line)
 ├── MetadataFetchError          runtime.runner: preflight could not fetch the target's metadata
+├── HealthError                 runtime.health: serve's --health address cannot be listened on
 ├── ReportError                 runtime.report: no such run, no such format
 ├── CommandError                runtime.cli.common: a spec with errors, a file it cannot use
 ├── MetadataError               runtime.sandbox.metadata: a malformed export for the sandbox
