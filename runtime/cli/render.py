@@ -1,4 +1,5 @@
-"""How the run commands show runs: progress, the summary table, refused values, runner notices.
+"""How the run commands show runs: the summary table, refused values, runner notices (as log
+warnings), and the progress bars (``progress.py``) fed while a run goes.
 
 Store and item names, DHIS2's messages and error texts are foreign: each passes through
 ``printable`` before it reaches the terminal, and rich tables get them as plain ``Text`` (never
