@@ -23,6 +23,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.max_drop
 @options.accept_drop
 @options.retry_delay
+@options.metadata_max_age
 @options.deadline
 @options.log_format
 def command(
@@ -37,6 +38,7 @@ def command(
     max_drop: int | None,
     accept_drop: bool,
     retry_delay: float | None,
+    metadata_max_age: float | None,
     deadline: float | None,
     log_format: str,
 ) -> None:
@@ -49,7 +51,7 @@ def command(
     loaded = load_plan_arg(spec_or_plan)
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=True, as_json=as_json, batch_size=batch_size,
-                    deadline=deadline, retry_delay=retry_delay,
-                    delivery=delivery) as runner:  # fmt: skip
+                    deadline=deadline, retry_delay=retry_delay, delivery=delivery,
+                    metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         results = runner.backfill(loaded.plan, first, last, force=force)
     sys.exit(exit_code(results))

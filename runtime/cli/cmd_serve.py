@@ -53,6 +53,7 @@ def stop_on_signals() -> threading.Event:
 @options.park_after
 @options.max_drop
 @options.accept_drop
+@options.metadata_max_age
 @options.deadline
 @options.log_format
 @click.option(
@@ -76,6 +77,7 @@ def command(
     park_after: int | None,
     max_drop: int | None,
     accept_drop: bool,
+    metadata_max_age: float | None,
     deadline: float | None,
     log_format: str,
     health_at: str | None,
@@ -97,6 +99,7 @@ def command(
         runner = stack.enter_context(
             runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
                        deadline=deadline, stop=stop, delivery=delivery,
+                       metadata_max_age=metadata_max_age,
                        report=_fan_out(log_event, health.observe))
         )  # fmt: skip
         runner.journal  # noqa: B018 - take the lock before announcing anything
