@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.journal import Journal
+from dhispatch.runtime.journal.payload import payload_digest
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import BatchRow
 from dhispatch.runtime.journal.records import CellKey
@@ -15,7 +16,6 @@ from dhispatch.runtime.journal.records import RunRow
 from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import TargetKey
 from dhispatch.runtime.journal.records import cell_key
-from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.records import strip_userinfo
 from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 

@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 
+from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import CellKey
 from dhispatch.runtime.journal.records import CellRecord
+from dhispatch.runtime.journal.records import cell_key
 from dhispatch.runtime.journal.store import Store
 
 _KEY = "data_element, period, org_unit, coc, aoc"
@@ -41,7 +43,7 @@ class CellsMixin:
         target_id: int = LEGACY_TARGET,
     ) -> dict[CellKey, CellRecord]:
         """The last confirmed value per cell for a plan and target (optionally some periods)."""
-        sql = f"SELECT {_RECORD} FROM cells WHERE plan_name = ? AND target_id = ?"
+        sql = f"SELECT {_RECORD} FROM cell_values WHERE plan_name = ? AND target_id = ?"
         args: list[Any] = [plan_name, target_id]
         if periods is not None:
             plist = sorted(set(periods))
@@ -85,10 +87,15 @@ class CellsMixin:
             db.run("DELETE FROM temp.probe")
             db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
             rows = db.rows(
-                "SELECT c.data_element, c.period, c.org_unit, c.coc, c.aoc, c.value, c.step_id, "
-                "c.store, c.item, c.run_id FROM temp.probe p JOIN cells c ON c.plan_name = ? "
-                "AND c.target_id = ? AND c.data_element = p.de AND c.period = p.period "
-                "AND c.org_unit = p.ou AND c.coc = p.coc AND c.aoc = p.aoc",
+                "SELECT p.de, p.period, p.ou, p.coc, p.aoc, c.value, st.name, so.name, it.name, "
+                "c.run_id FROM temp.probe p JOIN names pe ON pe.name = p.period "
+                "JOIN names ou ON ou.name = p.ou JOIN names de ON de.name = p.de "
+                "JOIN names co ON co.name = p.coc JOIN names ao ON ao.name = p.aoc "
+                "JOIN cells c ON c.plan = (SELECT id FROM names WHERE name = ?) "
+                "AND c.target_id = ? AND c.period = pe.id AND c.org_unit = ou.id "
+                "AND c.data_element = de.id AND c.coc = co.id AND c.aoc = ao.id "
+                "JOIN names st ON st.id = c.step JOIN names so ON so.id = c.store "
+                "JOIN names it ON it.id = c.item",
                 (plan_name, target_id),
             )
         return {(rec := _record(r)).key: rec for r in rows}
@@ -105,7 +112,7 @@ class CellsMixin:
         if not periods:
             return []
         rows = self._db.rows(
-            f"SELECT {_RECORD} FROM cells c WHERE plan_name = ? AND target_id = ? "
+            f"SELECT {_RECORD} FROM cell_values c WHERE plan_name = ? AND target_id = ? "
             f"AND period IN ({','.join('?' * len(periods))}) "
             "AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.de = c.data_element AND "
             "s.period = c.period AND s.ou = c.org_unit AND s.coc = c.coc AND s.aoc = c.aoc) "
@@ -126,7 +133,8 @@ class CellsMixin:
         if not periods:
             return 0
         rows = self._db.rows(
-            "SELECT step_id, period, count(*) FROM cells WHERE plan_name = ? AND target_id = ? "
+            "SELECT step_id, period, count(*) FROM cell_values WHERE plan_name = ? "
+            "AND target_id = ? "
             f"AND period IN ({','.join('?' * len(periods))}) AND value NOT IN ('0', '0.0') "
             "GROUP BY step_id, period",
             (plan_name, target_id, *periods),
@@ -144,17 +152,17 @@ class CellsMixin:
         )
         with self._db.tx() as db:
             db.run("DELETE FROM temp.queued")
-            db.run(
-                "INSERT OR REPLACE INTO temp.queued SELECT json_extract(j.value, '$.dataElement'), "
-                "json_extract(j.value, '$.period'), json_extract(j.value, '$.orgUnit'), "
-                "coalesce(json_extract(j.value, '$.categoryOptionCombo'), ''), "
-                "coalesce(json_extract(j.value, '$.attributeOptionCombo'), ''), "
-                "json_extract(j.value, '$.value'), b.status FROM batches b, json_each(b.payload) j "
-                "WHERE b.plan_name = ? AND b.target_id = ? AND b.strategy != 'DELETE' "
-                "AND b.status IN ('pending', 'failed', 'parked') "
-                "ORDER BY coalesce(b.origin_id, b.id), b.id",
+            # one batch in memory at a time; the newest batch's value per cell wins
+            for blob, status in db.rows(
+                "SELECT payload, status FROM batches WHERE plan_name = ? AND target_id = ? "
+                "AND strategy != 'DELETE' AND status IN ('pending', 'failed', 'parked') "
+                "ORDER BY coalesce(origin_id, id), id",
                 (plan_name, target_id),
-            )
+            ):
+                db.many(
+                    "INSERT OR REPLACE INTO temp.queued VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*_key_args(cell_key(v)), v["value"], status) for v in unpack(blob)],
+                )
             row = db.one("SELECT count(*) FROM temp.queued")
         return int(row[0]) if row else 0
 

@@ -5,16 +5,21 @@ often, and retried or dropped by an operator."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from dhispatch.runtime.journal.payload import EMPTY
+from dhispatch.runtime.journal.payload import LEVEL
+from dhispatch.runtime.journal.payload import digest as document_digest
+from dhispatch.runtime.journal.payload import document
+from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import BatchRow
 from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import iso
 from dhispatch.runtime.journal.records import now
-from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.store import Store
 
 _COLUMNS = (
@@ -40,6 +45,20 @@ class QueueMixin:
         target_id: int = LEGACY_TARGET,
     ) -> int:
         """Commit a batch as ``pending`` — always before the HTTP request that sends it."""
+        return self.new_batch(run_id, plan_name, data_set, strategy, id_schemes, payload,
+                              target_id).id  # fmt: skip
+
+    def new_batch(
+        self,
+        run_id: int,
+        plan_name: str,
+        data_set: str,
+        strategy: str,
+        id_schemes: dict[str, str],
+        payload: list[dict[str, Any]],
+        target_id: int = LEGACY_TARGET,
+    ) -> BatchRow:
+        """``add_batch``, returning the row (as ``batch(id)`` would read it)."""
         with self._db.tx() as db:
             return _insert(db, run_id, plan_name, data_set, strategy, id_schemes, payload,
                            target_id)  # fmt: skip
@@ -108,17 +127,18 @@ class QueueMixin:
         False (a 413 halving is progress, not another failure)."""
         parts = [row.payload[i : i + size] for i in range(0, len(row.payload), size)]
         with self._db.tx() as db:
-            ids = [_insert(db, run_id, row.plan_name, row.data_set, row.strategy,
-                           row.id_schemes, part, row.target_id, parent=row,
-                           failures=(row.failures, row.failure_kind) if keep_failures else None,
-                           status=row.status if keep_failures else "pending",
-                           error=row.error if keep_failures else None)
-                   for part in parts]  # fmt: skip
+            children = [_insert(db, run_id, row.plan_name, row.data_set, row.strategy,
+                                row.id_schemes, part, row.target_id, parent=row,
+                                failures=(row.failures, row.failure_kind) if keep_failures
+                                else None, status=row.status if keep_failures else "pending",
+                                error=row.error if keep_failures else None)
+                        for part in parts]  # fmt: skip
+            first, last = children[0].id, children[-1].id
             db.run(
                 "UPDATE batches SET status = 'split', note = ? WHERE id = ?",
-                (f"split into batches {ids[0]}-{ids[-1]} of at most {size} values", row.id),
+                (f"split into batches {first}-{last} of at most {size} values", row.id),
             )
-        return [b for b in (self.batch(i) for i in ids) if b is not None]
+        return children
 
     def batch_failed(
         self,
@@ -200,7 +220,7 @@ class QueueMixin:
         late must not overwrite a newer value)."""
         found = self._db.rows(
             "SELECT CAST(j.key AS INTEGER) FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM "
-            "cells c WHERE c.plan_name = ? AND c.target_id = ? AND c.batch_id > ? "
+            "cell_values c WHERE c.plan_name = ? AND c.target_id = ? AND c.batch_id > ? "
             "AND c.data_element = json_extract(j.value, '$.dataElement') "
             "AND c.period = json_extract(j.value, '$.period') "
             "AND c.org_unit = json_extract(j.value, '$.orgUnit') "
@@ -211,17 +231,24 @@ class QueueMixin:
         )
         return [int(r[0]) for r in found]
 
-    def prune(self, before: datetime) -> int:
-        """Empty the payloads of batches DHIS2 accepted before ``before`` (rows, digests, counts
-        and conflicts stay); due and parked batches are never touched. Returns how many."""
+    def prune(self, before: datetime, plan_name: str | None = None) -> int:
+        """Empty the payloads of batches DHIS2 accepted (or that were split or dropped) before
+        ``before`` — of one plan, or all; rows, digests, counts and conflicts stay, due and
+        parked batches are never touched — and give the freed pages back to the file system
+        (the journal's ``auto_vacuum`` is incremental). Returns how many."""
+        sql = (
+            "UPDATE batches SET payload = ?, pruned_at = ? WHERE status IN ('sent', 'split', "
+            "'dropped') AND coalesce(sent_at, created_at) < ? AND pruned_at IS NULL AND size > 0"
+        )
+        args: list[Any] = [EMPTY, now(), iso(before)]
+        if plan_name is not None:
+            sql += " AND plan_name = ?"
+            args.append(plan_name)
         with self._db.tx() as db:
-            n = db.run(
-                "UPDATE batches SET payload = '[]' WHERE status IN ('sent', 'split', 'dropped') "
-                "AND sent_at < ? AND payload != '[]'",
-                (iso(before),),
-            ).rowcount
-        self._db.run("VACUUM")
-        return int(n)
+            n = int(db.run(sql, args).rowcount)
+        if n:
+            self._db.script("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+        return n
 
 
 def _note(outcome: Settlement) -> str | None:
@@ -244,49 +271,77 @@ def _insert(
     failures: tuple[int, str | None] | None = None,
     status: str = "pending",
     error: str | None = None,
-) -> int:
+) -> BatchRow:
+    """Insert a batch; the row as stored (built here, not read back and unpacked)."""
     count, kind = failures or (0, None)
+    doc, stamp = document(payload), now()
+    fingerprint = document_digest(doc)
+    origin = None if parent is None else (parent.origin_id or parent.id)
+    parent_id = None if parent is None else parent.id
     cur = db.run(
         "INSERT INTO batches(run_id, plan_name, data_set, strategy, id_schemes, payload, digest, "
         "size, created_at, target_id, origin_id, parent_id, failures, failure_kind, status, "
         "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (run_id, plan_name, data_set, strategy, json.dumps(id_schemes, sort_keys=True),
-         json.dumps(list(payload), separators=(",", ":")), payload_digest(list(payload)),
-         len(payload), now(), target_id,
-         None if parent is None else (parent.origin_id or parent.id),
-         None if parent is None else parent.id, count, kind, status, error),
+         zlib.compress(doc, LEVEL) if payload else EMPTY, fingerprint, len(payload), stamp,
+         target_id, origin, parent_id, count, kind, status, error),
     )  # fmt: skip
-    assert cur.lastrowid is not None
+    batch_id = cur.lastrowid
+    assert batch_id is not None
     if parent is None:
-        db.run("UPDATE batches SET origin_id = id WHERE id = ?", (cur.lastrowid,))
-    return cur.lastrowid
+        origin = batch_id
+        db.run("UPDATE batches SET origin_id = id WHERE id = ?", (batch_id,))
+    return BatchRow(
+        id=batch_id, run_id=run_id, plan_name=plan_name, data_set=data_set, strategy=strategy,
+        id_schemes=dict(id_schemes), payload=list(payload), digest=fingerprint,
+        status=status, http_status=None, imported=0, updated=0, ignored=0, deleted=0,
+        attempts=0, error=error, size=len(payload), target_id=target_id, origin_id=origin,
+        parent_id=parent_id, failures=count, failure_kind=kind, note=None, created_at=stamp,
+    )  # fmt: skip
 
 
 def _record_cells(db: Store, batch: BatchRow, run_id: int, held: frozenset[int]) -> None:
-    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE)."""
-    stamp = now()
-    origin = batch.origin_id or batch.id
-    keys, rows = [], []
+    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE). Their
+    names become numbers (``names``) in SQL, from a temporary table of the batch's values."""
+    rows = []
     for i in sorted(held):
         v = batch.payload[i]
-        key = (batch.plan_name, batch.target_id, v["dataElement"], v["period"], v["orgUnit"],
-               v.get("categoryOptionCombo") or "", v.get("attributeOptionCombo") or "")  # fmt: skip
-        keys.append(key)
-        rows.append((*key, v["value"], v.get("step", ""), v.get("store", ""), v.get("item", ""),
-                     run_id, stamp, origin))  # fmt: skip
+        rows.append((v["dataElement"], v["period"], v["orgUnit"],
+                     v.get("categoryOptionCombo") or "", v.get("attributeOptionCombo") or "",
+                     v["value"], v.get("step", ""), v.get("store", ""),
+                     v.get("item", "")))  # fmt: skip
+    if not rows:
+        return
+    db.run(f"CREATE TEMP TABLE IF NOT EXISTS held ({', '.join(_HELD)})")
+    db.run("DELETE FROM temp.held")
+    db.many(f"INSERT INTO temp.held VALUES ({', '.join('?' * len(_HELD))})", rows)
+    named = " UNION ".join(f"SELECT {c} FROM temp.held" for c in _HELD if c != "value")
+    db.run(f"INSERT OR IGNORE INTO names(name) SELECT ? UNION {named}", (batch.plan_name,))
+    scope = (batch.plan_name, batch.target_id)
     if batch.strategy == "DELETE":
-        db.many(
-            "DELETE FROM cells WHERE plan_name = ? AND target_id = ? AND data_element = ? AND "
-            "period = ? AND org_unit = ? AND coc = ? AND aoc = ?",
-            keys,
+        db.run(
+            "DELETE FROM cells WHERE plan = (SELECT id FROM names WHERE name = ?) "
+            "AND target_id = ? AND (period, org_unit, data_element, coc, aoc) IN "
+            f"(SELECT pe.id, ou.id, de.id, co.id, ao.id FROM {_HELD_NAMED})",
+            scope,
         )
-    else:
-        db.many(
-            "INSERT OR REPLACE INTO cells(plan_name, target_id, data_element, period, org_unit, "
-            "coc, aoc, value, step_id, store, item, run_id, pushed_at, batch_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        return
+    db.run(
+        "INSERT OR REPLACE INTO cells(plan, target_id, period, org_unit, data_element, coc, aoc, "
+        "value, step, store, item, run_id, batch_id) SELECT (SELECT id FROM names WHERE name = ?)"
+        ", ?, pe.id, ou.id, de.id, co.id, ao.id, h.value, st.id, so.id, it.id, ?, ? FROM "
+        f"{_HELD_NAMED} ORDER BY 3, 4, 5, 6, 7",
+        (*scope, run_id, batch.origin_id or batch.id),
+    )
+
+
+_HELD = ("de", "period", "ou", "coc", "aoc", "value", "step", "store", "item")
+_HELD_NAMED = (
+    "temp.held h JOIN names pe ON pe.name = h.period JOIN names ou ON ou.name = h.ou "
+    "JOIN names de ON de.name = h.de JOIN names co ON co.name = h.coc "
+    "JOIN names ao ON ao.name = h.aoc JOIN names st ON st.name = h.step "
+    "JOIN names so ON so.name = h.store JOIN names it ON it.name = h.item"
+)
 
 
 def _batch(r: tuple[Any, ...]) -> BatchRow:
@@ -295,7 +350,7 @@ def _batch(r: tuple[Any, ...]) -> BatchRow:
      created) = r  # fmt: skip
     return BatchRow(
         id=id_, run_id=run_id, plan_name=plan, data_set=data_set, strategy=strategy,
-        id_schemes=json.loads(schemes), payload=json.loads(payload), digest=digest, size=size,
+        id_schemes=json.loads(schemes), payload=unpack(payload), digest=digest, size=size,
         status=status, http_status=http, imported=imp, updated=upd, ignored=ign, deleted=dele,
         attempts=attempts, error=error, target_id=target, origin_id=origin, parent_id=parent,
         failures=failures, failure_kind=kind, note=note, created_at=created,
