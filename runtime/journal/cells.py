@@ -70,13 +70,21 @@ class CellsMixin:
 
     def seen_add(self, keys: Sequence[CellKey]) -> CellKey | None:
         """Remember produced cells; returns a cell produced twice (a bug to refuse), else None."""
-        conn = self._db.conn
+        conn, insert = self._db.conn, "INSERT INTO temp.seen VALUES (?, ?, ?, ?, ?)"
         with self._db.tx():
-            for k in keys:
-                try:
-                    conn.execute("INSERT INTO temp.seen VALUES (?, ?, ?, ?, ?)", _key_args(k))
-                except sqlite3.IntegrityError:
-                    return k
+            # one statement for the chunk; only a chunk with a double is inserted cell by cell,
+            # after its partial insert is undone, to name the double
+            conn.execute("SAVEPOINT chunk")
+            try:
+                conn.executemany(insert, [_key_args(k) for k in keys])
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK TO chunk")
+                for k in keys:
+                    try:
+                        conn.execute(insert, _key_args(k))
+                    except sqlite3.IntegrityError:
+                        return k
+            conn.execute("RELEASE chunk")
         return None
 
     def cells_for(

@@ -19,6 +19,7 @@ from typing import Any
 from dhispatch.runtime.journal.cells import CellsMixin
 from dhispatch.runtime.journal.cells import OutboxMixin
 from dhispatch.runtime.journal.lock import RunnerLock
+from dhispatch.runtime.journal.names import Names
 from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.queue import QueueMixin
 from dhispatch.runtime.journal.records import LEGACY_TARGET
@@ -46,6 +47,7 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin):
         self.path = path
         self.readonly = readonly
         self._db = store
+        self._names = Names()
         self._lock = RunnerLock(path)
 
     # ---- lifecycle -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from dhispatch.runtime.journal.names import Names
 from dhispatch.runtime.journal.payload import EMPTY
 from dhispatch.runtime.journal.payload import LEVEL
 from dhispatch.runtime.journal.payload import digest as document_digest
@@ -30,9 +31,10 @@ _COLUMNS = (
 
 
 class QueueMixin:
-    """Batch rows of a ``Journal`` (whose ``_db`` is the store)."""
+    """Batch rows of a ``Journal`` (whose ``_db`` is the store, ``_names`` its name numbers)."""
 
     _db: Store
+    _names: Names
 
     def add_batch(
         self,
@@ -173,6 +175,9 @@ class QueueMixin:
         (``outcome.remaining``) go on in a child batch that stays due (failed)."""
         imported, updated, ignored, deleted = outcome.counts
         status = "split" if outcome.remaining else "sent"
+        held = _held_rows(row, outcome.held)
+        ids = self._names.ids(self._db, {n for r in held for n in r[:5] + r[6:]})
+        ids.update(self._names.ids(self._db, [row.plan_name]))
         with self._db.tx() as db:
             db.run(
                 "UPDATE batches SET status = ?, http_status = ?, imported = ?, updated = ?, "
@@ -186,7 +191,7 @@ class QueueMixin:
                 [(k.batch_id, run_id, k.idx, k.store, k.item, k.indicator, k.origin, k.code,
                   k.message) for k in outcome.conflicts],
             )  # fmt: skip
-            _record_cells(db, row, run_id, outcome.held)
+            _record_cells(db, row, run_id, held, ids)
             if outcome.remaining:
                 rest = [row.payload[i] for i in sorted(outcome.remaining)]
                 _insert(db, run_id, row.plan_name, row.data_set, row.strategy, row.id_schemes,
@@ -300,48 +305,40 @@ def _insert(
     )  # fmt: skip
 
 
-def _record_cells(db: Store, batch: BatchRow, run_id: int, held: frozenset[int]) -> None:
-    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE). Their
-    names become numbers (``names``) in SQL, from a temporary table of the batch's values."""
-    rows = []
+def _held_rows(batch: BatchRow, held: frozenset[int]) -> list[tuple[str, ...]]:
+    """(data element, period, org unit, coc, aoc, value, step, store, item) of held values."""
+    rows: list[tuple[str, ...]] = []
     for i in sorted(held):
         v = batch.payload[i]
         rows.append((v["dataElement"], v["period"], v["orgUnit"],
                      v.get("categoryOptionCombo") or "", v.get("attributeOptionCombo") or "",
                      v["value"], v.get("step", ""), v.get("store", ""),
                      v.get("item", "")))  # fmt: skip
-    if not rows:
-        return
-    db.run(f"CREATE TEMP TABLE IF NOT EXISTS held ({', '.join(_HELD)})")
-    db.run("DELETE FROM temp.held")
-    db.many(f"INSERT INTO temp.held VALUES ({', '.join('?' * len(_HELD))})", rows)
-    named = " UNION ".join(f"SELECT {c} FROM temp.held" for c in _HELD if c != "value")
-    db.run(f"INSERT OR IGNORE INTO names(name) SELECT ? UNION {named}", (batch.plan_name,))
-    scope = (batch.plan_name, batch.target_id)
+    return rows
+
+
+def _record_cells(
+    db: Store, batch: BatchRow, run_id: int, held: list[tuple[str, ...]], ids: dict[str, int]
+) -> None:
+    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE), by
+    the numbers of their names, in key order (appended pages stay full)."""
+    plan, target = ids[batch.plan_name], batch.target_id
+    keys = sorted(
+        ((plan, target, ids[r[1]], ids[r[2]], ids[r[0]], ids[r[3]], ids[r[4]]), r) for r in held
+    )
     if batch.strategy == "DELETE":
-        db.run(
-            "DELETE FROM cells WHERE plan = (SELECT id FROM names WHERE name = ?) "
-            "AND target_id = ? AND (period, org_unit, data_element, coc, aoc) IN "
-            f"(SELECT pe.id, ou.id, de.id, co.id, ao.id FROM {_HELD_NAMED})",
-            scope,
+        db.many(
+            "DELETE FROM cells WHERE plan = ? AND target_id = ? AND period = ? AND org_unit = ? "
+            "AND data_element = ? AND coc = ? AND aoc = ?",
+            [key for key, _ in keys],
         )
         return
-    db.run(
+    origin = batch.origin_id or batch.id
+    db.many(
         "INSERT OR REPLACE INTO cells(plan, target_id, period, org_unit, data_element, coc, aoc, "
-        "value, step, store, item, run_id, batch_id) SELECT (SELECT id FROM names WHERE name = ?)"
-        ", ?, pe.id, ou.id, de.id, co.id, ao.id, h.value, st.id, so.id, it.id, ?, ? FROM "
-        f"{_HELD_NAMED} ORDER BY 3, 4, 5, 6, 7",
-        (*scope, run_id, batch.origin_id or batch.id),
+        f"value, step, store, item, run_id, batch_id) VALUES ({', '.join('?' * 13)})",
+        [(*key, r[5], ids[r[6]], ids[r[7]], ids[r[8]], run_id, origin) for key, r in keys],
     )
-
-
-_HELD = ("de", "period", "ou", "coc", "aoc", "value", "step", "store", "item")
-_HELD_NAMED = (
-    "temp.held h JOIN names pe ON pe.name = h.period JOIN names ou ON ou.name = h.ou "
-    "JOIN names de ON de.name = h.de JOIN names co ON co.name = h.coc "
-    "JOIN names ao ON ao.name = h.aoc JOIN names st ON st.name = h.step "
-    "JOIN names so ON so.name = h.store JOIN names it ON it.name = h.item"
-)
 
 
 def _batch(r: tuple[Any, ...]) -> BatchRow:
