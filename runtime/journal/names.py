@@ -25,7 +25,7 @@ class Names:
         """The number of each name, new names numbered and committed first (in their own
         transaction, so a number is never remembered for a name a rollback took back): call
         outside a transaction."""
-        wanted = set(names)
+        wanted = dict.fromkeys(names)  # first seen, first numbered
         missing = [n for n in wanted if n not in self._ids]
         if missing:
             if len(self._ids) + len(missing) > LIMIT:

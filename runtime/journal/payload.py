@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from operator import itemgetter
@@ -30,14 +29,49 @@ def pack(payload: Sequence[Mapping[str, Any]]) -> bytes:
 
 def document(payload: Sequence[Mapping[str, Any]]) -> bytes:
     """The JSON document ``pack`` compresses."""
+    doc = _uniform(payload) or _mixed(payload)
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("ascii")
+
+
+def _uniform(payload: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Columns of a payload whose values all have the same keys (a run's batches), read at C
+    speed; None for any other payload (``_mixed``)."""
+    keys = sorted(payload[0]) if payload else []
+    if len(keys) < 2 or sum(map(len, payload)) != len(keys) * len(payload):
+        return None
+    try:  # every value has every key of the first, and no more (the sum above)
+        columns = list(zip(*map(itemgetter(*keys), payload), strict=True))
+    except KeyError:
+        return None
+    if any(None in column for column in columns):
+        return None
+    return _document(dict(zip(keys, columns, strict=True)), len(payload))
+
+
+def _mixed(payload: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Columns with None where a value lacks a key; rows as given if a value holds None."""
+    if any(v is None for value in payload for v in value.values()):
+        return {"f": FORMAT, "rows": list(payload)}  # None means "absent" in columns
     keys: set[str] = set()
     for value in payload:
         keys.update(value)
-    if any(v is None for value in payload for v in value.values()):
-        doc: dict[str, Any] = {"f": FORMAT, "rows": list(payload)}  # None means "absent" below
-    else:
-        doc = _columns(payload, sorted(keys))
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
+    columns = {k: [value.get(k) for value in payload] for k in sorted(keys)}
+    return _document(columns, len(payload))
+
+
+def _document(columns: Mapping[str, Sequence[Any]], size: int) -> dict[str, Any]:
+    """One list per key; the provenance keys as one small table indexed per value."""
+    prov_keys = [k for k in PROVENANCE if k in columns]
+    plain = [k for k in columns if k not in prov_keys]
+    prov = list(zip(*(columns[k] for k in prov_keys), strict=True)) if prov_keys else [()] * size
+    table = {t: i for i, t in enumerate(dict.fromkeys(prov))}
+    refs = list(map(table.__getitem__, prov))
+    return {
+        "f": FORMAT,
+        "keys": plain,
+        "cols": [list(columns[k]) for k in plain],
+        "prov": {"keys": prov_keys, "rows": [list(t) for t in table], "of": refs},
+    }
 
 
 def digest(packed_document: bytes) -> str:
@@ -48,43 +82,6 @@ def digest(packed_document: bytes) -> str:
 def payload_digest(payload: Sequence[Mapping[str, Any]]) -> str:
     """The digest the journal records for a payload: SHA-256 of its document."""
     return digest(document(payload))
-
-
-def _columns(payload: Sequence[Mapping[str, Any]], keys: list[str]) -> dict[str, Any]:
-    """One list per key; the provenance keys as one small table indexed per value."""
-    prov_keys = [k for k in PROVENANCE if k in keys]
-    plain = [k for k in keys if k not in prov_keys]
-    table: dict[tuple[Any, ...], int] = {}
-    refs = [table.setdefault(t, len(table)) for t in map(_getter(prov_keys), payload)]
-    rows = list(map(_getter(plain), payload))
-    return {
-        "f": FORMAT,
-        "keys": plain,
-        "cols": [list(col) for col in zip(*rows, strict=True)] if plain else [],
-        "prov": {"keys": prov_keys, "rows": [list(t) for t in table], "of": refs},
-    }
-
-
-def _getter(keys: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    """A value's fields as a tuple (None where absent: packed values never hold None)."""
-
-    def get(value: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(value.get(k) for k in keys)
-
-    if not keys:
-        return lambda value: ()
-    try_fast = itemgetter(*keys)
-    if len(keys) == 1:
-        return lambda value: (value[keys[0]],) if keys[0] in value else (None,)
-
-    def fast(value: Mapping[str, Any]) -> tuple[Any, ...]:
-        try:
-            found: tuple[Any, ...] = try_fast(value)
-        except KeyError:
-            return get(value)
-        return found
-
-    return fast
 
 
 def unpack(blob: bytes | str | None) -> list[dict[str, Any]]:

@@ -8,6 +8,9 @@ import json
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
+from itertools import repeat
+from operator import add
 from typing import Any
 
 from dhispatch.runtime.journal.names import Names
@@ -175,9 +178,8 @@ class QueueMixin:
         (``outcome.remaining``) go on in a child batch that stays due (failed)."""
         imported, updated, ignored, deleted = outcome.counts
         status = "split" if outcome.remaining else "sent"
-        held = _held_rows(row, outcome.held)
-        ids = self._names.ids(self._db, {n for r in held for n in r[:5] + r[6:]})
-        ids.update(self._names.ids(self._db, [row.plan_name]))
+        held = _held_columns(row, outcome.held)
+        ids = self._names.ids(self._db, chain([row.plan_name], *held[:5], *held[6:]))
         with self._db.tx() as db:
             db.run(
                 "UPDATE batches SET status = ?, http_status = ?, imported = ?, updated = ?, "
@@ -305,39 +307,46 @@ def _insert(
     )  # fmt: skip
 
 
-def _held_rows(batch: BatchRow, held: frozenset[int]) -> list[tuple[str, ...]]:
-    """(data element, period, org unit, coc, aoc, value, step, store, item) of held values."""
-    rows: list[tuple[str, ...]] = []
-    for i in sorted(held):
-        v = batch.payload[i]
-        rows.append((v["dataElement"], v["period"], v["orgUnit"],
-                     v.get("categoryOptionCombo") or "", v.get("attributeOptionCombo") or "",
-                     v["value"], v.get("step", ""), v.get("store", ""),
-                     v.get("item", "")))  # fmt: skip
-    return rows
+def _held_columns(batch: BatchRow, held: frozenset[int]) -> list[list[str]]:
+    """Data elements, periods, org units, cocs, aocs, values, steps, stores and items of the
+    held values, in payload order (lists, not a tuple per value: built at C speed)."""
+    values = [batch.payload[i] for i in sorted(held)]
+    return [
+        [v["dataElement"] for v in values],
+        [v["period"] for v in values],
+        [v["orgUnit"] for v in values],
+        [v.get("categoryOptionCombo") or "" for v in values],
+        [v.get("attributeOptionCombo") or "" for v in values],
+        [v["value"] for v in values],
+        [v.get("step", "") for v in values],
+        [v.get("store", "") for v in values],
+        [v.get("item", "") for v in values],
+    ]
 
 
 def _record_cells(
-    db: Store, batch: BatchRow, run_id: int, held: list[tuple[str, ...]], ids: dict[str, int]
+    db: Store, batch: BatchRow, run_id: int, held: list[list[str]], ids: dict[str, int]
 ) -> None:
     """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE), by
-    the numbers of their names, in key order (appended pages stay full)."""
-    plan, target = ids[batch.plan_name], batch.target_id
-    keys = sorted(
-        ((plan, target, ids[r[1]], ids[r[2]], ids[r[0]], ids[r[3]], ids[r[4]]), r) for r in held
-    )
+    the numbers of their names (numbered in the order a run first produces them, so a batch's
+    keys mostly ascend and its rows land on the table's last pages)."""
+    de, pe, ou, coc, aoc, value, step, store, item = held
+    number = ids.__getitem__
+    keys = zip(repeat(ids[batch.plan_name]), repeat(batch.target_id), map(number, pe),
+               map(number, ou), map(number, de), map(number, coc), map(number, aoc))  # fmt: skip
     if batch.strategy == "DELETE":
         db.many(
             "DELETE FROM cells WHERE plan = ? AND target_id = ? AND period = ? AND org_unit = ? "
             "AND data_element = ? AND coc = ? AND aoc = ?",
-            [key for key, _ in keys],
+            list(keys),
         )
         return
-    origin = batch.origin_id or batch.id
+    rest = zip(value, map(number, step), map(number, store), map(number, item),
+               repeat(run_id), repeat(batch.origin_id or batch.id))  # fmt: skip
     db.many(
         "INSERT OR REPLACE INTO cells(plan, target_id, period, org_unit, data_element, coc, aoc, "
         f"value, step, store, item, run_id, batch_id) VALUES ({', '.join('?' * 13)})",
-        [(*key, r[5], ids[r[6]], ids[r[7]], ids[r[8]], run_id, origin) for key, r in keys],
+        list(map(add, keys, rest)),
     )
 
 
