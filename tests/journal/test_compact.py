@@ -1,6 +1,7 @@
-"""The journal stays small (the ladder's step ``schema._compact``): packed payloads, numbered names in cells ``WITHOUT ROWID``,
-a file that shrinks when payloads are pruned — and journals of schema 1 and 2, written by those
-releases (``fixtures/``), upgraded in place with their history."""
+"""The journal stays small (the ladder's step ``schema._compact``): packed payloads, numbered
+names in cells ``WITHOUT ROWID``, a file that shrinks when payloads are pruned — and journals of
+schema 1 and 2, written by those releases (``fixtures/``), upgraded in place with history.
+Retention after each push: ``tests/run/test_runner.py``."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.journal import Settlement
 from dhispatch.runtime.journal.payload import pack
 from dhispatch.runtime.journal.payload import unpack
-from tests.run.conftest import country  # noqa: F401 - fixtures
-from tests.run.conftest import sandbox  # noqa: F401
 
 FIXTURES = Path(__file__).with_name("fixtures")
 PLAN = "kiribati-national"
@@ -51,9 +50,14 @@ def old_state(path: Path) -> dict[str, Any]:
     return {
         "payloads": {i: json.loads(p) for i, p in rows(path, "SELECT id, payload FROM batches")},
         "digests": rows(path, "SELECT id, digest, size, status FROM batches ORDER BY id"),
-        "cells": sorted(rows(path, f"SELECT plan_name, {target}, data_element, period, "
-                                   f"org_unit, coc, {aoc}, value, step_id, store, item, run_id, "
-                                   f"{batch} FROM cells")),  # fmt: skip
+        "cells": sorted(
+            rows(
+                path,
+                f"SELECT plan_name, {target}, data_element, period, "
+                f"org_unit, coc, {aoc}, value, step_id, store, item, run_id, "
+                f"{batch} FROM cells",
+            )
+        ),  # fmt: skip
         "slots": sorted(rows(path, "SELECT plan_name, step_id, period, due, run_id FROM slots")),
         "runs": rows(path, "SELECT * FROM runs ORDER BY id"),
         "conflicts": rows(path, "SELECT * FROM conflicts ORDER BY rowid"),
@@ -66,12 +70,13 @@ def check_upgraded(path: Path, before: dict[str, Any]) -> None:
         for batch_id, payload in before["payloads"].items():
             row = journal.batch(batch_id)
             assert row is not None and row.payload == payload
-    assert rows(path, "SELECT id, digest, size, status FROM batches ORDER BY id") == before[
-        "digests"
-    ]  # schema 2's digests stay those of their JSON text
+    assert (
+        rows(path, "SELECT id, digest, size, status FROM batches ORDER BY id") == before["digests"]
+    )  # schema 2's digests stay those of their JSON text
     assert sorted(rows(path, f"SELECT {CELL_COLUMNS} FROM cell_values")) == before["cells"]
-    assert sorted(rows(path, "SELECT plan_name, step_id, period, due, run_id FROM slots")) == (
-        before["slots"]
+    assert (
+        sorted(rows(path, "SELECT plan_name, step_id, period, due, run_id FROM slots"))
+        == (before["slots"])
     )
     runs = rows(path, "SELECT * FROM runs ORDER BY id")
     assert [r[:8] for r in runs] == [r[:8] for r in before["runs"]]
@@ -109,17 +114,30 @@ def test_a_v2_journal_read_only_is_upgraded_in_memory(tmp_path: Path) -> None:
     path = copy(tmp_path, "v2-kiribati.sqlite")
     untouched = path.read_bytes()
     with Journal.open(path, readonly=True) as journal:
-        assert journal.schema_version() == SCHEMA_VERSION and len(journal.cells(PLAN, target_id=1)) == 48
+        assert journal.schema_version() == SCHEMA_VERSION
+        assert len(journal.cells(PLAN, target_id=1)) == 48
     assert path.read_bytes() == untouched
 
 
 # ---- packed payloads ----------------------------------------------------------------------
 
-TEXT = st.text(alphabet=string.ascii_letters + "éü€ \"\\:,", max_size=12)
+TEXT = st.text(alphabet=string.ascii_letters + 'éü€ "\\:,', max_size=12)
 VALUES = st.lists(
     st.dictionaries(
-        st.sampled_from(["dataElement", "period", "orgUnit", "value", "step", "indicator",
-                         "origin", "store", "item", "categoryOptionCombo"]),  # fmt: skip
+        st.sampled_from(
+            [
+                "dataElement",
+                "period",
+                "orgUnit",
+                "value",
+                "step",
+                "indicator",
+                "origin",
+                "store",
+                "item",
+                "categoryOptionCombo",
+            ]
+        ),  # fmt: skip
         TEXT | st.none() | st.integers(),
         min_size=1,
     ),
@@ -197,40 +215,3 @@ def test_a_value_takes_a_few_dozen_bytes(tmp_path: Path) -> None:
         journal.prune(datetime.now(UTC) + timedelta(days=1))
     retained = size_of(path) / 39_000
     assert kept <= 55 and retained <= 50 and retained < kept, (kept, retained)
-
-
-# ---- automatic retention ------------------------------------------------------------------
-
-
-def test_each_push_prunes_the_payloads_its_plan_keeps_no_longer(
-    country: Path, sandbox: Any, tmp_path: Path
-) -> None:
-    """``keep_payloads`` days (default 90): older accepted payloads go after each storing run;
-    the last values, rows, counts and conflicts stay, and so does everything due."""
-    from dataclasses import replace
-
-    from dhispatch.runtime.runner import Runner
-    from dhispatch.runtime.runner import RunnerOptions
-    from tests.run.conftest import env_for
-    from tests.run.conftest import kiribati
-
-    plan = kiribati(sandbox.url)
-    assert plan.target.keep_payloads == 90
-    short = replace(plan, target=replace(plan.target, keep_payloads=2))
-    state = tmp_path / "state.sqlite"
-    with Runner(state, options=RunnerOptions(env=env_for(country))) as runner:
-        assert runner.push(plan, period="202404").status == "ok"
-        first = [b.id for b in runner.journal.batches()]
-        old = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")
-        with sqlite3.connect(state) as conn:  # April's batches were accepted three days ago
-            conn.execute("UPDATE batches SET sent_at = ?", (old,))
-        assert runner.push(plan, period="202405").status == "ok"  # 90 days: nothing pruned
-        assert all(b.payload for b in runner.journal.batches())
-        cells = runner.journal.cells(plan.name, target_id=1)
-        assert runner.preview(plan, period="202404").summary.counts.new == 0
-        assert runner.push(short, period="202403").status == "ok"
-        kept = {b.id: b for b in runner.journal.batches()}
-        assert [i for i, b in kept.items() if not b.payload] == first
-        assert all(kept[i].size > 0 and kept[i].status == "sent" for i in first)
-        assert runner.journal.cells(plan.name, target_id=1).items() >= cells.items()
-        assert runner.preview(plan, period="202404").summary.counts.new == 0
