@@ -29,6 +29,7 @@ _TARGET_ORIGINS = {
     "category_option_combo_id_scheme": ("category_option_combo_id_scheme",),
     "round": ("round",),
     "timezone": ("timezone",),
+    "attribute_option_combo": ("attribute_option_combo",),
 }
 _STEP_ORIGINS = ("category_option", "custom_field", "data_element", "interval", "basis")
 

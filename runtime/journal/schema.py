@@ -107,6 +107,24 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Values a run withheld (not sent because DHIS2 would refuse them: the admission stage),
+    per run, with the write rule, DHIS2's code and message and the cell. Older runs withheld
+    nothing, so the table starts empty."""
+    _statements(
+        conn,
+        """
+        CREATE TABLE withheld (
+            run_id INTEGER NOT NULL REFERENCES runs(id), store TEXT, item TEXT, indicator TEXT,
+            origin TEXT, code TEXT, message TEXT NOT NULL, rule TEXT NOT NULL,
+            data_element TEXT NOT NULL, period TEXT NOT NULL, org_unit TEXT NOT NULL,
+            coc TEXT NOT NULL, aoc TEXT NOT NULL
+        );
+        CREATE INDEX withheld_run ON withheld(run_id);
+        """,
+    )
+
+
 _NAMED = (
     "plan_name",
     "data_element",
@@ -136,7 +154,7 @@ def _compact(conn: sqlite3.Connection) -> None:
     the table and again in an index), without a timestamp per cell (the run's and the batch's
     say when); slots too are ``WITHOUT ROWID``. Payloads are packed (``payload.pack``:
     zlib-compressed columns, provenance once per batch); payloads pruned before (``'[]'``) are
-    empty blobs with ``pruned_at`` 'schema 2'. Digests of batches journalled before stay those
+    empty blobs with ``pruned_at`` 'before packing'. Digests of batches journalled before stay those
     of their JSON text."""
     from dhispatch.runtime.journal.payload import pack
 
@@ -173,14 +191,18 @@ def _compact(conn: sqlite3.Connection) -> None:
         DROP TABLE slots;
         ALTER TABLE slots3 RENAME TO slots;
         ALTER TABLE batches ADD COLUMN pruned_at TEXT;
-        UPDATE batches SET pruned_at = 'schema 2' WHERE payload = '[]' AND size > 0;
+        UPDATE batches SET pruned_at = 'before packing' WHERE payload = '[]' AND size > 0;
         UPDATE batches SET payload = dhispatch_pack(payload);
         """,
     )
 
 
 # version N -> the step that takes a journal from N to N + 1
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _compact}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _compact,
+}
 SCHEMA_VERSION = max(STEPS) + 1
 
 

@@ -44,6 +44,7 @@ class RunCounts:
     waiting: int = 0  # values not sent again: already waiting in a due or parked batch
     unformattable: int = 0  # values that cannot be written as a number (skipped, listed)
     to_zero: int = 0  # values DHIS2 holds that this run turns to 0 (the drop guard)
+    withheld: int = 0  # not sent: DHIS2 would refuse them (the admission stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ class RunSummary:
     per_store: Mapping[str, Mapping[str, int]]
     timings: Timings
     error: str | None
+    withheld_causes: Mapping[str, int] = field(default_factory=dict)  # rule -> cells
+    admission: str | None = None  # what the cells were checked against, or why not
     notices: Notices = Notices()
 
     @property
@@ -126,6 +129,8 @@ class RunSummary:
             "per_store": {k: dict(v) for k, v in sorted(self.per_store.items())},
             "timings": self.timings.as_json(),
             "error": self.error,
+            "withheld_causes": dict(sorted(self.withheld_causes.items())),
+            "admission": self.admission,
             **self.notices.as_json(),
             **asdict(self.counts),
         }  # fmt: skip

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,13 +90,19 @@ def check_upgraded(path: Path, before: dict[str, Any]) -> None:
     assert all(isinstance(p, bytes) for (p,) in rows(path, "SELECT payload FROM batches"))
 
 
-def test_a_v2_journal_is_upgraded_in_place_with_its_history(tmp_path: Path) -> None:
-    path = copy(tmp_path, "v2-kiribati.sqlite")
+@pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite"])
+def test_v2_journals_are_upgraded_in_place_with_their_history(fixture: str, tmp_path: Path) -> None:
+    path = copy(tmp_path, fixture)
+    check_upgraded(path, old_state(path))
+
+
+def test_a_v2_journal_with_pruned_payloads_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = copy(tmp_path, "v2-pruned.sqlite")
     before = old_state(path)
     assert before["payloads"][1] == [] and len(before["payloads"][2]) == 36  # pruned / kept
     check_upgraded(path, before)
     assert rows(path, "SELECT id, pruned_at FROM batches WHERE pruned_at IS NOT NULL") == [
-        (1, "schema 2")
+        (1, "before packing")
     ]
     with Journal.open(path) as journal:
         (due,) = journal.due_batches(PLAN, 1)
@@ -111,7 +118,7 @@ def test_a_v1_journal_climbs_both_steps_with_its_history(tmp_path: Path) -> None
 
 
 def test_a_v2_journal_read_only_is_upgraded_in_memory(tmp_path: Path) -> None:
-    path = copy(tmp_path, "v2-kiribati.sqlite")
+    path = copy(tmp_path, "v2-pruned.sqlite")
     untouched = path.read_bytes()
     with Journal.open(path, readonly=True) as journal:
         assert journal.schema_version() == SCHEMA_VERSION
