@@ -26,6 +26,8 @@ from dhispatch.runtime.journal.records import iso
 from dhispatch.runtime.journal.records import now
 from dhispatch.runtime.journal.store import Store
 
+REWRITE_SHARE = 0.05  # pruned bytes, as a share of the file, from which a prune rewrites it
+
 _COLUMNS = (
     "id, run_id, plan_name, data_set, strategy, id_schemes, payload, digest, size, status, "
     "http_status, imported, updated, ignored, deleted, attempts, error, target_id, origin_id, "
@@ -241,21 +243,48 @@ class QueueMixin:
     def prune(self, before: datetime, plan_name: str | None = None) -> int:
         """Empty the payloads of batches DHIS2 accepted (or that were split or dropped) before
         ``before`` — of one plan, or all; rows, digests, counts and conflicts stay, due and
-        parked batches are never touched — and give the freed pages back to the file system
-        (the journal's ``auto_vacuum`` is incremental). Returns how many."""
-        sql = (
-            "UPDATE batches SET payload = ?, pruned_at = ? WHERE status IN ('sent', 'split', "
-            "'dropped') AND coalesce(sent_at, created_at) < ? AND pruned_at IS NULL AND size > 0"
+        parked batches are never touched — and give the space back to the file system.
+        Returns how many.
+
+        Pages a payload filled alone are freed at once (``auto_vacuum`` is incremental); a
+        packed payload mostly shares its page with other rows, so when what was emptied is at
+        least ``REWRITE_SHARE`` of the file, the file is rewritten (``VACUUM``) as well."""
+        where = (
+            "WHERE status IN ('sent', 'split', 'dropped') AND coalesce(sent_at, created_at) < ? "
+            "AND pruned_at IS NULL AND size > 0"
         )
-        args: list[Any] = [EMPTY, now(), iso(before)]
+        args: list[Any] = [iso(before)]
         if plan_name is not None:
-            sql += " AND plan_name = ?"
+            where += " AND plan_name = ?"
             args.append(plan_name)
         with self._db.tx() as db:
-            n = int(db.run(sql, args).rowcount)
+            found = db.one(f"SELECT count(*), coalesce(sum(length(payload)), 0) FROM batches "
+                           f"{where}", args)  # fmt: skip
+            n, emptied = (int(found[0]), int(found[1])) if found else (0, 0)
+            if n:
+                db.run(f"UPDATE batches SET payload = ?, pruned_at = ? {where}",
+                       [EMPTY, now(), *args])  # fmt: skip
+                # emptied since the last rewrite: small prunes add up to one
+                db.run(
+                    "INSERT INTO meta(key, value) VALUES ('emptied_bytes', ?) ON CONFLICT(key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                    (emptied,),
+                )
+                total = db.one("SELECT value FROM meta WHERE key = 'emptied_bytes'")
+                emptied = int(total[0]) if total else emptied
         if n:
-            self._db.script("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+            self._reclaim(emptied)
         return n
+
+    def _reclaim(self, emptied: int) -> None:
+        """Free pages back to the file system; rewrite the file once ``emptied`` bytes are at
+        least ``REWRITE_SHARE`` of it."""
+        pages, size = self._db.one("PRAGMA page_count"), self._db.one("PRAGMA page_size")
+        whole = int(pages[0]) * int(size[0]) if pages and size else 0
+        script = "PRAGMA incremental_vacuum;"
+        if emptied >= REWRITE_SHARE * whole:
+            script += " VACUUM; DELETE FROM meta WHERE key = 'emptied_bytes';"
+        self._db.script(script + " PRAGMA wal_checkpoint(TRUNCATE);")
 
 
 def _note(outcome: Settlement) -> str | None:
