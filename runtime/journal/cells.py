@@ -20,6 +20,9 @@ from dhispatch.runtime.journal.store import Store
 _KEY = "data_element, period, org_unit, coc, aoc"
 _RECORD = f"{_KEY}, value, step_id, store, item, run_id"
 _TEMP_KEY = "de TEXT, period TEXT, ou TEXT, coc TEXT, aoc TEXT"
+# the numbers of some names: filtering cells by them lets SQLite seek the key's period, where a
+# filter on the view's period name made it read every period of the plan and target
+_NUMBERS = "SELECT id FROM names WHERE name IN ({})"
 
 
 def _record(r: Sequence[Any]) -> CellRecord:
@@ -49,7 +52,7 @@ class CellsMixin:
             plist = sorted(set(periods))
             if not plist:
                 return {}
-            sql += f" AND period IN ({','.join('?' * len(plist))})"
+            sql += f" AND period_id IN ({_NUMBERS.format(','.join('?' * len(plist)))})"
             args += plist
         return {(rec := _record(r)).key: rec for r in self._db.rows(sql, args)}
 
@@ -94,12 +97,14 @@ class CellsMixin:
         with self._db.tx() as db:
             db.run("DELETE FROM temp.probe")
             db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
+            # CROSS JOIN keeps this order (SQLite has no statistics on the probe): each probed
+            # cell's names, then its row by the whole key — never every cell of the plan
             rows = db.rows(
                 "SELECT p.de, p.period, p.ou, p.coc, p.aoc, c.value, st.name, so.name, it.name, "
-                "c.run_id FROM temp.probe p JOIN names pe ON pe.name = p.period "
-                "JOIN names ou ON ou.name = p.ou JOIN names de ON de.name = p.de "
-                "JOIN names co ON co.name = p.coc JOIN names ao ON ao.name = p.aoc "
-                "JOIN cells c ON c.plan = (SELECT id FROM names WHERE name = ?) "
+                "c.run_id FROM temp.probe p CROSS JOIN names pe ON pe.name = p.period "
+                "CROSS JOIN names ou ON ou.name = p.ou CROSS JOIN names de ON de.name = p.de "
+                "CROSS JOIN names co ON co.name = p.coc CROSS JOIN names ao ON ao.name = p.aoc "
+                "CROSS JOIN cells c ON c.plan = (SELECT id FROM names WHERE name = ?) "
                 "AND c.target_id = ? AND c.period = pe.id AND c.org_unit = ou.id "
                 "AND c.data_element = de.id AND c.coc = co.id AND c.aoc = ao.id "
                 "JOIN names st ON st.id = c.step JOIN names so ON so.id = c.store "
@@ -121,7 +126,7 @@ class CellsMixin:
             return []
         rows = self._db.rows(
             f"SELECT {_RECORD} FROM cell_values c WHERE plan_name = ? AND target_id = ? "
-            f"AND period IN ({','.join('?' * len(periods))}) "
+            f"AND period_id IN ({_NUMBERS.format(','.join('?' * len(periods)))}) "
             "AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.de = c.data_element AND "
             "s.period = c.period AND s.ou = c.org_unit AND s.coc = c.coc AND s.aoc = c.aoc) "
             "ORDER BY period, org_unit, data_element, coc, aoc",
@@ -143,7 +148,8 @@ class CellsMixin:
         rows = self._db.rows(
             "SELECT step_id, period, count(*) FROM cell_values WHERE plan_name = ? "
             "AND target_id = ? "
-            f"AND period IN ({','.join('?' * len(periods))}) AND value NOT IN ('0', '0.0') "
+            f"AND period_id IN ({_NUMBERS.format(','.join('?' * len(periods)))}) "
+            "AND value NOT IN ('0', '0.0') "
             "GROUP BY step_id, period",
             (plan_name, target_id, *periods),
         )

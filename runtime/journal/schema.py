@@ -140,7 +140,8 @@ _NAMED = (
 CELL_VALUES = """
 CREATE VIEW cell_values AS SELECT pl.name AS plan_name, c.target_id, de.name AS data_element,
     pe.name AS period, ou.name AS org_unit, co.name AS coc, ao.name AS aoc, c.value,
-    st.name AS step_id, so.name AS store, it.name AS item, c.run_id, c.batch_id
+    st.name AS step_id, so.name AS store, it.name AS item, c.run_id, c.batch_id,
+    c.period AS period_id
     FROM cells c JOIN names pl ON pl.id = c.plan JOIN names de ON de.id = c.data_element
     JOIN names pe ON pe.id = c.period JOIN names ou ON ou.id = c.org_unit
     JOIN names co ON co.id = c.coc JOIN names ao ON ao.id = c.aoc JOIN names st ON st.id = c.step
