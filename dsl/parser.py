@@ -51,7 +51,8 @@ BLOCK_OF = {
     **dict.fromkeys(
         ["url", "auth", "data_set", "id_scheme", "org_unit_id_scheme", "period_format",
          "category_option_combo_id_scheme", "period_type", "round", "timezone", "enabled",
-         "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal"], "dhis2"),
+         "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
+         "keep_payloads"], "dhis2"),
     **dict.fromkeys(["database", "items", "org_unit"], "source"),
     "item_ref": "setup",
     **dict.fromkeys(

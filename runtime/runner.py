@@ -256,6 +256,12 @@ class Runner:
         journal = self.journal
         o.report(RunStarted(plan, trigger))
         result = execute(plan, journal, slots, mode=mode, trigger=trigger, options=options)
+        if mode.stores:
+            # retention: the plan's accepted payloads older than keep_payloads days go (rows,
+            # counts, conflicts and cells stay) and the file gives the space back; by the real
+            # clock, which stamped them (``now`` may be a catch-up's simulated instant)
+            kept_since = datetime.now(UTC) - timedelta(days=plan.target.keep_payloads)
+            journal.prune(kept_since, plan.name)
         o.report(RunFinished(plan, result))
         return result
 
