@@ -35,6 +35,7 @@ DhispatchError                  (exit 1)
 │   └── Cancelled               the run was asked to stop before DHIS2 answered
 ├── RunError                    runtime.run: a run that cannot proceed (names the spec line)
 ├── MetadataFetchError          runtime.runner: preflight or init could not fetch the metadata
+├── HealthError                 runtime.health: serve's --health address cannot be listened on
 ├── ReportError                 runtime.report: no such run, no such format
 ├── CommandError                runtime.cli.common: a spec with errors, a file it cannot use
 ├── ConsoleError                runtime.console: no password, an unsafe address, a bad env file

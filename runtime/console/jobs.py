@@ -49,6 +49,7 @@ class Job:
         self.action = action
         self.state = "starting"  # running, done, failed, refused, stopped
         self.values = 0
+        self.progressed: dict[str, tuple[int, int | None]] = {}  # "sent", "periods": done, total
         self.lines: list[str] = []
         self.result: Any = None
         self.error: str | None = None
@@ -62,9 +63,12 @@ class Job:
     def active(self) -> bool:
         return self.state in ("starting", "running")
 
-    def progress(self, what: str, count: int) -> None:
+    def progress(self, what: str, count: int, total: int | None = None, /) -> None:
+        """The runner's progress: values computed, then sent of total, periods of a backfill."""
         if what == "values":
             self.values = count
+        else:
+            self.progressed[what] = (count, total)
 
     def report(self, event: RunnerEvent) -> None:
         if isinstance(event, RunStarted):

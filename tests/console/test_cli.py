@@ -136,9 +136,10 @@ def test_serve_runs_the_console_beside_the_scheduler_which_holds_the_journal(sit
     with subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stderr is not None
-            lines = [proc.stderr.readline(), proc.stderr.readline()]
-            assert lines[1].startswith("dhispatch serve: console on http://127.0.0.1:"), lines
-            with httpx.Client(base_url=lines[1].split()[-1], follow_redirects=False) as c:
+            lines = [proc.stderr.readline() for _ in range(3)]  # started, (health), console
+            line = next((ln for ln in lines if "serve: console on http://127.0.0.1:" in ln), None)
+            assert line is not None, lines
+            with httpx.Client(base_url=line.split()[-1], follow_redirects=False) as c:
                 assert login(c).status_code == 303
                 assert "kiribati-national" in c.get("/").text
                 token = csrf_of(c.get("/").text)
