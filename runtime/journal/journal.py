@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from dhispatch.runtime.journal.alerts import AlertsMixin
 from dhispatch.runtime.journal.cells import CellsMixin
 from dhispatch.runtime.journal.cells import OutboxMixin
 from dhispatch.runtime.journal.lock import RunnerLock
@@ -37,7 +38,7 @@ _RUN_COLUMNS = (
 )
 
 
-class Journal(QueueMixin, CellsMixin, OutboxMixin):
+class Journal(QueueMixin, CellsMixin, OutboxMixin, AlertsMixin):
     """The open state database. ``Journal.open(path)`` (``readonly=True`` for commands that
     only look), as a context manager."""
 
