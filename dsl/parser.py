@@ -279,7 +279,9 @@ def _labelled(
         hint = _suggest(word, list(STATEMENT_KEYWORDS))
         if hint is None and word in BLOCK_OF:
             hint = f"'{word}' belongs inside a {BLOCK_OF[word]} {{ … }} block"
-        message = f"unexpected {shown}; expected a statement: spec, dhis2, source, setup, push or alerts"
+        message = (
+            f"unexpected {shown}; expected a statement: spec, dhis2, source, setup, push or alerts"
+        )
         return Diagnostic("E106", message, span, hint=hint)
     previous = _previous_token(exc)
     after = f" after '{previous}'" if previous else ""

@@ -20,6 +20,7 @@ import click
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import RunResult
+from dhispatch.runtime.runner import AlertsSent
 from dhispatch.runtime.runner import NextDue
 from dhispatch.runtime.runner import NothingDue
 from dhispatch.runtime.runner import PlanFailed
@@ -266,6 +267,12 @@ class RunnerPrinter:
             self._close_bar()
             lines = "\n".join(printable(line) for line in event.error.lines())
             click.echo(f"dhispatch: {event.plan.name}: {lines}", err=True)
+        elif isinstance(event, AlertsSent):
+            for subject in event.subjects:
+                click.echo(f"alert sent: {printable(subject)}", err=True)
+            for failure in event.failures:
+                click.echo(f"dhispatch: {event.plan.name}: alert not sent: {printable(failure)} "
+                           "(tried again at the next check)", err=True)  # fmt: skip
         elif isinstance(event, NextDue) and event.at is not None:
             click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
 
