@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from dhispatch.errors import UsageError
 from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.plan import Plan
 
 
 @click.command("preflight")
@@ -50,6 +54,7 @@ def command(
         diagnostics = preflight(plan, export, scope)
     except PreflightInputError as exc:  # name the file the export came from
         raise CommandError(f"{metadata_file or 'DHIS2 metadata'}: {exc}") from exc
+    _say_locked_periods(plan, spec_or_plan, export, live=metadata_file is None)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if diagnostics:
@@ -64,6 +69,26 @@ def command(
     suffix = f" ({warnings} warning(s))" if warnings else ""
     what = "every item and store" if scope else "the spec"
     click.echo(f"preflight passed: {what} fits the metadata of {where}{suffix}")
+
+
+def _say_locked_periods(plan: Plan, spec: str, export: Any, *, live: bool) -> None:
+    """Which periods the data set's openFuturePeriods / expiryDays lock for a bare push and the
+    schedule's run due now — on DHIS2's date when live, else this machine's — and the push
+    DHIS2 would take (said before any push sends a value DHIS2 is sure to refuse)."""
+    from dhispatch.runtime.period_choice import lock_notes
+    from dhispatch.runtime.printable import printable
+    from dhispatch.runtime.run.clock import read_clock
+
+    found = [d for d in (export or {}).get("dataSets") or () if isinstance(d, dict)
+             and plan.target.data_set in (d.get("id"), d.get("code"))]  # fmt: skip
+    if not found:
+        return  # E901 says the data set is missing
+    now = datetime.now(UTC)
+    system = export.get("system") if isinstance(export.get("system"), dict) else {}
+    clock = read_clock(system.get("date"), None) if live else None
+    today = clock.today if clock else now.astimezone(ZoneInfo(plan.target.timezone)).date()
+    for line in lock_notes(plan, spec, found[0], today, now):
+        click.echo(f"dhispatch preflight: {printable(line)}", err=True)
 
 
 def _read_export(path: str) -> Any:

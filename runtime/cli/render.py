@@ -211,6 +211,11 @@ def print_notices(result: RunResult) -> None:
     if n.future_slots:
         say(f"not run: the period of {', '.join(n.future_slots)} has not started on DHIS2's "
             "clock (they stay due)")  # fmt: skip
+    for locked in n.locked_slots:
+        say(f"not sent: DHIS2 locks {locked}; every value would be refused (E7641/E7640, "
+            "E8030), so none was computed and the slot stays due")  # fmt: skip
+    if n.instead:
+        say(f"DHIS2 takes instead: {' or '.join(n.instead)}")
     if n.clock_skew is not None:
         ahead = "ahead of" if n.clock_skew > 0 else "behind"
         say(f"this machine's clock is {abs(n.clock_skew) / 3600:.1f} hours {ahead} DHIS2's; "

@@ -72,6 +72,10 @@ DATA_SET_FIELDS = (
 )
 
 
+def _whole(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def batches_by_org_unit(values: Iterable[DataValue], max_size: int) -> list[list[DataValue]]:
     """Split values into batches of at most ``max_size``, keeping each org unit's values together
     (an org unit spans batches only when it alone exceeds ``max_size``)."""
@@ -187,6 +191,13 @@ class Dhis2Client:
             server_date=_opt_str(body.get("serverDate")),
             server_time_zone=_opt_str(body.get("serverTimeZoneId")),
         )
+
+    def data_set_timeliness(self, data_set: str) -> tuple[int, int]:
+        """The data set's ``openFuturePeriods`` and ``expiryDays`` (absent: 0)."""
+        body = self._get_json(
+            f"/api/dataSets/{data_set}", {"fields": "id,openFuturePeriods,expiryDays"}
+        )
+        return _whole(body.get("openFuturePeriods")), _whole(body.get("expiryDays"))
 
     def me(self) -> Me:
         body = self._get_json(
@@ -373,7 +384,10 @@ class Dhis2Client:
             "GET", f"/api/dataSets/{data_set}", params={"fields": DATA_SET_FIELDS}
         )
         export: dict[str, Any] = {
-            "system": {"version": info.version},
+            "system": {
+                "version": info.version,
+                **({"date": info.server_date} if info.server_date else {}),
+            },
             "dataSets": [],
             "dataElements": [],
             "categoryCombos": [],

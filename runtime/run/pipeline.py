@@ -202,15 +202,24 @@ class _Run:
             self.journal.outbox_end()
 
     def _check_clock(self) -> None:
-        """Slots whose period has not started on DHIS2's date are not run (nor completed)."""
+        """Slots whose period has not started on DHIS2's date, or that the data set locks on it
+        (openFuturePeriods, expiryDays: DHIS2 would refuse every value), are not run (nor
+        completed); the notices say why and which push DHIS2 would take instead."""
         clock = self.sender.clock
         if clock is None:
             return
         running, later = split_future(self.slots, clock)
-        self.slots = tuple(running)
+        locks = self.sender.locks(running)
+        shut = {id(slot) for slot, _ in locks}
+        self.slots = tuple(s for s in running if id(s) not in shut)
         self.notices = replace(
             self.notices,
             future_slots=tuple(f"{s.step_id} {s.period.id}" for s in later),
+            locked_slots=tuple(f"{s.step_id} {s.period.id}: {lock.reason}" for s, lock in locks),
+            instead=tuple(
+                f"dhispatch push {self.plan.metadata.spec_path} --period {period}"
+                for period in dict.fromkeys(lock.instead for _, lock in locks if lock.instead)
+            ),
             clock_skew=clock.skew(self.options.now or datetime.now(UTC)),
         )
 
@@ -309,7 +318,7 @@ class _Run:
             self.mode, self.plan.target.enabled, self.sender.online,
             self.stopped or self.sender.cancelled, self.counts,
             blocked=self.notices.blocked is not None and self.mode is not RunMode.PREVIEW,
-            deferred=bool(self.notices.future_slots),
+            deferred=bool(self.notices.future_slots or self.notices.locked_slots),
         )  # fmt: skip
 
     def _summary(self) -> RunSummary:
