@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.alerts.settings import AlertSettings
 
 TIMEOUT = 15.0  # seconds; an alert never holds a run up for long
@@ -24,8 +25,8 @@ class Message:
     fields: dict[str, Any]
 
 
-class SendFailed(Exception):
-    """A channel could not deliver (its one-line, secret-free reason)."""
+class SendFailed(DhispatchError):
+    """A channel could not deliver (its one-line, secret-free reason); ``tell`` catches it."""
 
 
 def tell(settings: AlertSettings, message: Message) -> list[str]:
