@@ -322,6 +322,9 @@ class Runner:
         return seen.results
 
     def _catch_up(self, plan: Plan, now: datetime, target: int, seen: Seen) -> None:
+        seen.first = not any(
+            self.journal.completed_dues(plan.name, step.id, target) for step in plan.active_steps
+        )  # a first run runs the latest slot only: nothing earlier was missed
         slots, dropped = catch_up_slots(
             plan, self.journal, now, window=self.options.window, target_id=target
         )

@@ -32,6 +32,7 @@ class Seen:
     dropped: int = 0
     results: list[RunResult] = field(default_factory=list)
     error: str | None = None
+    first: bool = False  # the plan's first run at this target: no slot can have been missed
 
 
 def check_plan(
@@ -49,7 +50,8 @@ def check_plan(
         observed.append(conditions.of_plan_error(seen.error))
     else:
         late = timedelta(hours=MISSED_AFTER_HOURS)
-        observed.append(conditions.of_slots(seen.slots, seen.dropped, now, late))
+        if not seen.first:
+            observed.append(conditions.of_slots(seen.slots, seen.dropped, now, late))
         observed += conditions.of_runs(seen.results)
     contact = _last_contact(journal, plan, target_id)
     found = conditions.of_contact(contact, now, settings.offline_hours)

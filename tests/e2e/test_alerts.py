@@ -92,3 +92,18 @@ def test_failing_recovered_and_stale_are_each_told_once(
     ]  # fmt: skip
     bodies = [repr(body) for _, body in hook.posts] + [m.decode() for m in box.raw]
     assert all(CANARY not in text for text in [*outputs, *bodies, *dump])
+
+
+def test_a_first_run_days_after_its_slot_fell_due_is_not_a_missed_slot(
+    country: Country, sandbox: Any, tmp_path: Path
+) -> None:
+    alerts = {"origin": ALERTS["origin"], "webhook": ALERTS["webhook"]}
+    plan = plan_file("kiribati", sandbox.url, country.db, tmp_path, alerts=alerts)
+    with webhook_server(CANARY) as hook:
+        env = {**env_for(country.db), "ALERT_HOOK": hook.url}
+        # a new installation's first run, 5 days after May's slot fell due: nothing was missed
+        _run(plan, tmp_path / "state.sqlite", "2024-06-05T12:00:00+12:00", env, 0)
+    assert hook.posts == []
+    with sqlite3.connect(tmp_path / "state.sqlite") as conn:
+        rows = conn.execute("SELECT condition, failing FROM alerts ORDER BY 1").fetchall()
+    assert rows == [("offline", 0), ("refused", 0), ("run", 0), ("stale-source", 0)]
