@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli
+from tests.e2e.conftest import compile_spec
 from tests.e2e.conftest import expected_cells
 from tests.e2e.conftest import journal_runs
 from tests.e2e.conftest import plan_file
@@ -43,13 +44,24 @@ def test_backfill_pushes_each_period_with_its_own_values(
 def test_refused_values_point_at_the_spec_line(
     country: Country, sandbox: Any, tmp_path: Path
 ) -> None:
-    # the data set has no open future periods: DHIS2 (whose date is 2024-06-20) refuses the
-    # running month's values; next month's are not even sent, its period has not started there
+    # the data set has no open future periods: on DHIS2's date (2024-06-20) the running month is
+    # locked, so its push is not even computed (issue 13); next month's has not started there
     plan = plan_file("kiribati", sandbox.url, country.db, tmp_path)
     st = ["--state", str(tmp_path / "state.sqlite")]
     later = cli(["push", str(plan), "--period", "202407", *st], country.db, code=1)
     assert "has not started on DHIS2's clock" in later.output and stored(sandbox) == set()
-    result = cli(["push", str(plan), "--period", "202406", *st, "--json"], country.db, code=None)
+    locked = cli(["push", str(plan), "--period", "202406", *st], country.db, code=1)
+    assert "not sent: DHIS2 locks stock_on_hand 202406" in locked.stderr
+    assert "DHIS2 takes instead: dhispatch push specs/kiribati.push --period 202405" in (
+        locked.stderr
+    )
+    assert stored(sandbox) == set()
+    # option combos DHIS2 does not know: every value refused, each at its push's spec line
+    steps = [{**step, "category_option_combo": f"Zz00000000{n}"}
+             for n, step in enumerate(compile_spec("kiribati")["steps"])]  # fmt: skip
+    (tmp_path / "bad").mkdir()
+    bad = plan_file("kiribati", sandbox.url, country.db, tmp_path / "bad", steps=steps)
+    result = cli(["push", str(bad), "--period", "202405", *st, "--json"], country.db, code=None)
     summary = json.loads(result.stdout)
     assert summary["refused"] == summary["values"] > 0
     assert result.exit_code == 1 and summary["status"] == "conflicts"

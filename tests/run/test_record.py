@@ -31,6 +31,8 @@ KEYS = {
     # would drop to 0; and the run's notices
     "unconfirmed", "parked", "waiting", "unformattable", "to_zero", "unformattable_list",
     "future_slots", "clock_skew_seconds", "blocked", "parked_batches",
+    # since issue 13: slots whose period the data set locks, and the pushes DHIS2 takes instead
+    "locked_slots", "instead",
 }  # fmt: skip
 
 
