@@ -40,8 +40,9 @@ class AlertMonitor:
 
     def _next(self, was: AlertState | None, seen: Observation, now: datetime) -> AlertState | None:
         """The condition's new state (None: unchanged), told when it changed or was not told."""
-        if was is None and not seen.failing:
-            return AlertState(seen.condition, False, seen.detail, now, told=True)  # nothing new
+        if not seen.failing and (was is None or (was.failing and not was.told)):
+            # nothing new, or a failure nobody heard of (telling it failed) is over: silence
+            return AlertState(seen.condition, False, seen.detail, now, told=True)
         if was is not None and was.failing == seen.failing:
             if was.told:
                 return None  # the same state, already told: never repeated

@@ -135,3 +135,18 @@ def test_offline_and_stale_conditions() -> None:
     assert stale is not None and stale.failing and "no new transaction for 9 days" in stale.detail
     fresh = conditions.of_source(T0 - timedelta(days=2), T0, 7, "s")
     assert fresh is not None and not fresh.failing
+
+
+def test_a_failure_never_told_ends_in_silence(tmp_path: Path) -> None:
+    plan = kiribati()
+    with Journal.open(tmp_path / "j.sqlite") as journal, webhook_server("tok") as hook:
+        settings = AlertSettings(webhook=hook.url)
+        hook.status = 500  # the failure cannot be told …
+        AlertMonitor(journal, settings, plan, 1).observe(
+            [Observation(conditions.RUN, True, "run 1 ended failed")], T0
+        )
+        hook.status = 200  # … and is over before the next check: no lone "recovered"
+        monitor = AlertMonitor(journal, settings, plan, 1)
+        monitor.observe([Observation(conditions.RUN, False, "run 2 ended ok")], T0)
+        state = journal.alert_states(plan.name, 1)[conditions.RUN]
+    assert len(hook.posts) == 1 and monitor.told == [] and not state.failing and state.told
