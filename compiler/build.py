@@ -29,6 +29,7 @@ _TARGET_ORIGINS = {
     "category_option_combo_id_scheme": ("category_option_combo_id_scheme",),
     "round": ("round",),
     "timezone": ("timezone",),
+    "attribute_option_combo": ("attribute_option_combo",),
 }
 _ALERT_KEYS = (
     "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password", "offline_hours",

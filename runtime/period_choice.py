@@ -1,21 +1,24 @@
 """Which period a manual push fills and why: the rule that chose it (mSupply's manual push is on a
-current-day basis), and the period the spec's own schedule would push now, with the commands
-for that (``push --period``, ``run --once``)."""
+current-day basis), the period the spec's own schedule would push now, with the commands for
+that (``push --period``, ``run --once``), and — by DHIS2's write rules (``runtime/access``) —
+the period DHIS2 takes when the one asked for is locked."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dhispatch.runtime.periods import Period
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.schedule import Slot
+
+if TYPE_CHECKING:
+    from dhispatch.runtime.access import WriteRules
 
 _WINDOW = timedelta(days=400)  # long enough to find the latest due run of a yearly schedule
 
@@ -82,46 +85,36 @@ def _by_period(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def lock_notes(
-    plan: Plan, spec: str, data_set: Mapping[str, Any], today: date, now: datetime
-) -> list[str]:
-    """What the data set's openFuturePeriods / expiryDays (``data_set``, as an export has it)
-    do on ``today`` to a bare ``push`` and to the schedule's runs due now, each with the command
-    DHIS2 would take; empty when neither is locked."""
-    from dhispatch.runtime.run.locks import Timeliness
-    from dhispatch.runtime.run.locks import lock_of
+def open_instead(rules: WriteRules, period: Period, limit: int = 60) -> str | None:
+    """The nearest period of the type DHIS2 takes now by the data set's period rules (an
+    earlier one first; never one that has not started), or None within ``limit`` each way."""
+    today = rules.now.date()
+    back, ahead = period, period
+    for _ in range(limit):
+        back = back.previous()
+        if rules.period(back.id) is None:
+            return back.id
+        ahead = ahead.next()
+        if ahead.start <= today and rules.period(ahead.id) is None:
+            return ahead.id
+    return None
+
+
+def bare_push_notes(plan: Plan, rules: WriteRules, spec: str, now: datetime) -> list[str]:
+    """What the data set's period rules (openFuturePeriods, expiryDays, input periods) do to a
+    bare ``push`` now — always current-day, whatever the schedule's basis — with the push DHIS2
+    takes instead; empty when its periods are open."""
     from dhispatch.runtime.slots import manual_slots
 
-    rules = Timeliness(
-        plan.target.data_set, _whole(data_set.get("openFuturePeriods")),
-        _whole(data_set.get("expiryDays")),
-    )  # fmt: skip
-    bare = {s.period.id: s.period for s in manual_slots(plan, now=now)}
-    scheduled = {p: p for p in _scheduled(plan, now).values()}
     lines = []
-    for what, periods in (("a bare push now", bare), ("the schedule's run due now", scheduled)):
-        for period_id in periods:
-            period = bare.get(period_id) or _parse(period_id)
-            lock = lock_of(period, rules, today, may_edit_expired=False)
-            if lock is None:
-                continue
-            unless = " (unless the user has F_EDIT_EXPIRED)" if lock.expired else ""
-            fix = (
-                f"; DHIS2 takes: dhispatch push {spec} --period {lock.instead}"
-                if lock.instead
-                else ""
-            )
-            lines.append(
-                f"{what} fills {period_id}, which DHIS2 refuses{unless}: {lock.reason}{fix}"
-            )
+    periods = {s.period.id: s.period for s in manual_slots(plan, now=now)}
+    for period_id, period in periods.items():
+        refusal = rules.period(period_id)
+        if refusal is None:
+            continue
+        instead = open_instead(rules, period)
+        fix = f"; DHIS2 takes: dhispatch push {spec} --period {instead}" if instead else ""
+        code = f" ({refusal.code})" if refusal.code else ""
+        lines.append(f"a bare push now fills {period_id}, which DHIS2 refuses{code}: "
+                     f"{refusal.message}{fix}")  # fmt: skip
     return lines
-
-
-def _whole(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _parse(period_id: str) -> Period:
-    from dhispatch.runtime.periods import parse_period
-
-    return parse_period(period_id)

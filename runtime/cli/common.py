@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,6 +134,7 @@ def runner_for(
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     delivery: DeliveryOptions | None = None,
+    metadata_max_age: float | None = None,
 ) -> Iterator[Runner]:
     """The runner of a command: its journal (locked for pushes), its options, and a printer
     that shows each run as it ends."""
@@ -162,5 +164,7 @@ def runner_for(
             retry_delay=retry_delay,
             deadline=deadline,
         )
+        if metadata_max_age is not None:
+            options = replace(options, metadata_max_age=timedelta(hours=metadata_max_age))
         with Runner(path, lock=lock, options=options) as runner:
             yield runner

@@ -85,10 +85,5 @@ class Me:
     def can_write_data(self) -> bool:
         return "ALL" in self.authorities or "F_DATAVALUE_ADD" in self.authorities
 
-    @property
-    def may_edit_expired(self) -> bool:
-        """Writes periods past the data set's expiry days (``F_EDIT_EXPIRED``; ``ALL`` has it)."""
-        return "ALL" in self.authorities or "F_EDIT_EXPIRED" in self.authorities
-
 
 __all__ = ["Conflict", "DataValue", "IdSchemes", "ImportResult", "Me", "SystemInfo"]

@@ -167,9 +167,9 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
     try:
         size = path.stat().st_size
         if size <= QUICK_CHECK_LIMIT:
-            # quick_check's lines may hold line breaks ("*** in database main ***\nPage 13: …")
-            found = [" ".join(str(row[0]).split()) for row in conn.execute(
-                "PRAGMA quick_check(5)").fetchall()]  # fmt: skip
+            # one line: SQLite's own findings may span lines ("*** in database main ***\n…")
+            found = [" ".join(str(row[0]).split())
+                     for row in conn.execute("PRAGMA quick_check(5)").fetchall()]  # fmt: skip
             if found != ["ok"]:
                 raise JournalError(
                     f"the journal {path} is corrupt (SQLite quick_check: {'; '.join(found)}): "

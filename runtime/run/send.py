@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
@@ -26,13 +25,9 @@ from dhispatch.runtime.run.deliver import classify
 from dhispatch.runtime.run.deliver import data_values
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.ledger import SlotLedger
-from dhispatch.runtime.run.locks import Lock
-from dhispatch.runtime.run.locks import Timeliness
-from dhispatch.runtime.run.locks import lock_of
 from dhispatch.runtime.run.mode import RunMode
 from dhispatch.runtime.run.summary import RunCounts
 from dhispatch.runtime.run.timing import Timings
-from dhispatch.runtime.schedule import Slot
 
 if TYPE_CHECKING:
     import httpx
@@ -54,6 +49,22 @@ class Connection:
     retry_delay: float | None = None
     deadline: float | None = None
     cancel: threading.Event | None = None
+
+    def client(self, target: Target) -> Dhis2Client:
+        """A client of ``target`` with the credentials read from ``env`` now (ConfigError when
+        a variable is unset), this connection's deadline and cancel event; the caller closes
+        it."""
+        from dhispatch.runtime.dhis2 import Dhis2Client
+        from dhispatch.runtime.dhis2 import RetryPolicy
+
+        kwargs: dict[str, Any] = {"cancel": self.cancel}
+        if self.deadline is not None:
+            kwargs["deadline"] = self.deadline
+        if self.transport is not None:
+            kwargs["transport"] = self.transport
+        if self.retry_delay is not None:
+            kwargs["retry"] = RetryPolicy(base_delay=self.retry_delay)
+        return Dhis2Client.for_target(target, self.env, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +102,6 @@ class Sender:
         self._courier: Courier | None = None
         self.version: ServerVersion | None = None
         self.clock: ServerClock | None = None
-        self.timeliness: Timeliness | None = None  # the data set's openFuturePeriods, expiryDays
         self.online = True  # False once DHIS2 could not be reached: the rest is queued
         self.cancelled = False  # True once a stop request abandoned a request: the rest waits
         self.error: str | None = None  # the last failure, for the summary
@@ -126,40 +136,10 @@ class Sender:
             return
         self.version = ServerVersion.parse(info.version)
         self.clock = read_clock(info.server_date, info.server_time_zone)
-        self.timeliness = self._timeliness()
 
-    def _timeliness(self) -> Timeliness | None:
-        """The data set's lock settings (None when DHIS2 will not say: nothing is judged)."""
-        from dhispatch.runtime.dhis2 import Dhis2Error
-
-        try:
-            future, expiry = self._client_for().data_set_timeliness(self._target.data_set)
-        except Dhis2Error:
-            return None
-        return Timeliness(self._target.data_set, future, expiry)
-
-    def locks(self, slots: Sequence[Slot]) -> list[tuple[Slot, Lock]]:
-        """The slots whose period DHIS2 locks today (its own date), each with its lock; the
-        user's authorities are asked only when a period is past its expiry."""
-        from dhispatch.runtime.dhis2 import Dhis2Error
-
-        if self.timeliness is None or self.clock is None:
-            return []
-        rules, today = self.timeliness, self.clock.today
-        minor = self.version.minor if self.version is not None else 40
-        found = [
-            (s, lock_of(s.period, rules, today, may_edit_expired=False, minor=minor)) for s in slots
-        ]
-        if any(lock is not None and lock.expired for _, lock in found):
-            try:
-                me = self._client_for().me()
-            except Dhis2Error:
-                return [(s, lock) for s, lock in found if lock is not None and not lock.expired]
-            if me.may_edit_expired:
-                found = [
-                    (s, lock if lock is None or not lock.expired else None) for s, lock in found
-                ]
-        return [(s, lock) for s, lock in found if lock is not None]
+    def client(self) -> Dhis2Client:
+        """The run's one client of the target (the admission stage reads metadata with it)."""
+        return self._client_for()
 
     def close(self) -> None:
         if self._client is not None:
@@ -238,19 +218,7 @@ class Sender:
 
     def _client_for(self) -> Dhis2Client:
         if self._client is None:
-            from dhispatch.runtime.dhis2 import Dhis2Client
-            from dhispatch.runtime.dhis2 import RetryPolicy
-
-            c = self._connection
-            kwargs: dict[str, Any] = {"cancel": c.cancel}
-            if c.deadline is not None:
-                kwargs["deadline"] = c.deadline
-            if c.transport is not None:
-                kwargs["transport"] = c.transport
-            if c.retry_delay is not None:
-                kwargs["retry"] = RetryPolicy(base_delay=c.retry_delay)
-            client = Dhis2Client.for_target(self._target, c.env, **kwargs)
-            self._client = client.__enter__()
+            self._client = self._connection.client(self._target).__enter__()
         return self._client
 
     def _validate(self, batch: Batch) -> None:

@@ -44,6 +44,7 @@ class RunCounts:
     waiting: int = 0  # values not sent again: already waiting in a due or parked batch
     unformattable: int = 0  # values that cannot be written as a number (skipped, listed)
     to_zero: int = 0  # values DHIS2 holds that this run turns to 0 (the drop guard)
+    withheld: int = 0  # not sent: DHIS2 would refuse them (the admission stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,6 @@ class Notices:
 
     unformattable: tuple[str, ...] = ()
     future_slots: tuple[str, ...] = ()
-    locked_slots: tuple[str, ...] = ()  # "step period: why DHIS2 locks it" (not run, still due)
     instead: tuple[str, ...] = ()  # the pushes DHIS2 would take instead (commands)
     clock_skew: float | None = None
     blocked: str | None = None
@@ -84,7 +84,6 @@ class Notices:
         return {
             "unformattable_list": list(self.unformattable),
             "future_slots": list(self.future_slots),
-            "locked_slots": list(self.locked_slots),
             "instead": list(self.instead),
             "clock_skew_seconds": None if self.clock_skew is None else round(self.clock_skew),
             "blocked": self.blocked,
@@ -106,6 +105,8 @@ class RunSummary:
     per_store: Mapping[str, Mapping[str, int]]
     timings: Timings
     error: str | None
+    withheld_causes: Mapping[str, int] = field(default_factory=dict)  # rule -> cells
+    admission: str | None = None  # what the cells were checked against, or why not
     notices: Notices = Notices()
 
     @property
@@ -130,6 +131,8 @@ class RunSummary:
             "per_store": {k: dict(v) for k, v in sorted(self.per_store.items())},
             "timings": self.timings.as_json(),
             "error": self.error,
+            "withheld_causes": dict(sorted(self.withheld_causes.items())),
+            "admission": self.admission,
             **self.notices.as_json(),
             **asdict(self.counts),
         }  # fmt: skip

@@ -15,7 +15,7 @@ from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli
 from tests.e2e.conftest import plan_file
 
-DATA_SET = "QX4ZTUbOt3a"  # Kiribati's: Monthly, openFuturePeriods 0 (the running month is locked)
+# Kiribati's data set: Monthly, openFuturePeriods 0 (the running month is locked)
 
 
 def _months() -> tuple[str, str]:
@@ -41,11 +41,12 @@ def test_a_bare_push_into_a_locked_month_says_so_before_sending_and_names_the_pu
         f"the spec's schedule would push {previous} now ({steps}: basis previous_month): "
         f"dhispatch push {plan} --period {previous}, or dhispatch run --once {plan}"
     ) in err
+    # the admission stage withholds them before sending, at each push's spec line, by cause
     assert (
-        f"not sent: DHIS2 locks stock_on_hand {running}: data set {DATA_SET} has "
-        "openFuturePeriods 0, so on DHIS2's date"
+        f"specs/kiribati.push:33:1: error[E7641]: 352 values not sent (DHIS2 would refuse them): "
+        f"period {running} is not open yet: the latest open period is {previous} "
+        "(openFuturePeriods 0)"
     ) in err
-    assert f"the latest period it takes is {previous}" in err
     assert f"DHIS2 takes instead: dhispatch push specs/kiribati.push --period {previous}" in err
     assert live_sandbox.values() == []  # nothing was sent: not one value to be refused
     # the push it names is taken, every value of it
@@ -63,10 +64,10 @@ def test_preflight_names_the_periods_a_push_would_find_locked(
     result = cli(["preflight", str(plan)], country.db)
     assert result.stdout.startswith("preflight passed")
     assert (
-        f"dhispatch preflight: a bare push now fills {running}, which DHIS2 refuses: data set "
-        f"{DATA_SET} has openFuturePeriods 0"
+        f"dhispatch preflight: a bare push now fills {running}, which DHIS2 refuses (E7641): "
+        f"period {running} is not open yet: the latest open period is {previous} "
+        f"(openFuturePeriods 0); DHIS2 takes: dhispatch push {plan} --period {previous}"
     ) in result.stderr
-    assert f"DHIS2 takes: dhispatch push {plan} --period {previous}" in result.stderr
-    assert "the schedule's run" not in result.stderr  # previous_month is open
+    assert "E9" not in result.stderr  # the schedule's run due now (previous_month) is open
     tonga = plan_file("tonga", live_sandbox.url, country.db, tmp_path)  # openFuturePeriods 1
     assert "dhispatch preflight:" not in cli(["preflight", str(tonga)], country.db).stderr

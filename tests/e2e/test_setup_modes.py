@@ -47,9 +47,8 @@ def test_push_leaves_exact_cells_and_second_push_changes_nothing(
             country.db).output
     )  # fmt: skip
     assert stored(sandbox) == expected
-    # nothing was sent: the only requests are /api/system/info, the data set's open periods
-    # (openFuturePeriods, expiryDays) and Tonga's OAuth2 token
-    assert sandbox.request_count() - requests == (3 if spec == "tonga" else 2)
+    # nothing was sent: the only requests are /api/system/info (and Tonga's OAuth2 token)
+    assert sandbox.request_count() - requests == (2 if spec == "tonga" else 1)
     assert (second["unchanged"], second["sent"], second["new"], second["changed"]) == (
         len(expected), 0, 0, 0,
     )  # fmt: skip
