@@ -12,7 +12,7 @@ from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.schedule import Slot
 
 RUN = "run"
-REFUSED = "refused"
+REFUSED = "refused"  # refused by DHIS2, withheld as DHIS2 would refuse them, or parked
 MISSED = "missed"
 OFFLINE = "offline"
 STALE = "stale-source"
@@ -55,12 +55,14 @@ def of_runs(results: Sequence[RunResult]) -> list[Observation]:
 
 def _refused(results: Sequence[RunResult]) -> Observation:
     refused = sum(r.summary.counts.refused for r in results)
+    withheld = sum(r.summary.counts.withheld for r in results)
     parked = sum(r.summary.counts.parked for r in results)
     waiting = results[-1].summary.notices.parked_batches
-    if not (refused or parked or waiting):
+    if not (refused or withheld or parked or waiting):
         return Observation(REFUSED, False, "every value sent was accepted")
     periods = sorted({p for r in results for p in r.summary.periods})
     parts = [f"{refused} value(s) refused by DHIS2"] if refused else []
+    parts += [f"{withheld} value(s) withheld (DHIS2 would refuse them)"] if withheld else []
     parts += [f"{parked} value(s) parked"] if parked else []
     parts += [f"{waiting} parked batch(es) waiting (dhispatch log)"] if waiting else []
     where = f" for {', '.join(periods)}" if periods else ""

@@ -150,3 +150,17 @@ def test_a_failure_never_told_ends_in_silence(tmp_path: Path) -> None:
         monitor.observe([Observation(conditions.RUN, False, "run 2 ended ok")], T0)
         state = journal.alert_states(plan.name, 1)[conditions.RUN]
     assert len(hook.posts) == 1 and monitor.told == [] and not state.failing and state.told
+
+
+def test_withheld_values_count_as_refused() -> None:
+    from dataclasses import replace
+
+    from dhispatch.runtime.run import RunResult
+    from tests.run.test_record import summary
+
+    base = summary(values=5, sent=2, withheld=3)
+    seen = conditions.of_runs([RunResult(7, replace(base, status="conflicts"))])
+    assert [(o.condition, o.failing) for o in seen] == [
+        (conditions.RUN, False), (conditions.REFUSED, True),
+    ]  # fmt: skip
+    assert "3 value(s) withheld (DHIS2 would refuse them) for 202405" in seen[1].detail
