@@ -42,10 +42,10 @@ def test_a_bare_push_into_a_locked_month_says_so_before_sending_and_names_the_pu
         f"dhispatch push {plan} --period {previous}, or dhispatch run --once {plan}"
     ) in err
     # the admission stage withholds them before sending, at each push's spec line, by cause
+    assert "specs/kiribati.push:33:1: error[E7641]: " in err
     assert (
-        f"specs/kiribati.push:33:1: error[E7641]: 352 values not sent (DHIS2 would refuse them): "
-        f"period {running} is not open yet: the latest open period is {previous} "
-        "(openFuturePeriods 0)"
+        f" values not sent (DHIS2 would refuse them): period {running} is not open yet: the "
+        f"latest open period is {previous} (openFuturePeriods 0)"
     ) in err
     assert f"DHIS2 takes instead: dhispatch push specs/kiribati.push --period {previous}" in err
     assert live_sandbox.values() == []  # nothing was sent: not one value to be refused
