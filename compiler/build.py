@@ -146,6 +146,9 @@ def _target(view: SpecView) -> dict[str, Any]:
     journal = get("journal")
     if journal is not None:
         result["journal"] = _word(journal)  # absent: the plan's bytes stay as they were
+    keep = get("keep_payloads")
+    if keep is not None and isinstance(keep.value, ast.Num):
+        result["keep_payloads"] = int(keep.value.text)  # absent: the default, bytes unchanged
     origins = {}
     for key, names in _TARGET_ORIGINS.items():
         for name in names:

@@ -38,6 +38,7 @@ DhispatchError                  (exit 1)
 ├── SendFailed                  runtime.alerts.notify: a channel could not deliver an alert (told
 │                               again at the next check, never raised to the user)
 ├── MetadataFetchError          runtime.runner: preflight or init could not fetch the metadata
+├── HealthError                 runtime.health: serve's --health address cannot be listened on
 ├── ReportError                 runtime.report: no such run, no such format
 ├── CommandError                runtime.cli.common: a spec with errors, a file it cannot use
 ├── MetadataError               runtime.sandbox.metadata: a malformed export for the sandbox

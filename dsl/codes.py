@@ -44,6 +44,7 @@ CODES: dict[str, str] = {
     "E314": "empty DHIS2 code",
     "E315": "invalid environment variable name",
     "E316": "journal path neither absolute nor under ~/",
+    "E320": "keep_payloads not a whole number of days from 1 to 36500",
     # source (compiler/checks/source.py)
     "E401": "unknown source kind",
     "E402": "unknown item field in a filter",

@@ -51,7 +51,8 @@ BLOCK_OF = {
     **dict.fromkeys(
         ["url", "auth", "data_set", "id_scheme", "org_unit_id_scheme", "period_format",
          "category_option_combo_id_scheme", "period_type", "round", "timezone", "enabled",
-         "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal"], "dhis2"),
+         "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
+         "keep_payloads"], "dhis2"),
     **dict.fromkeys(["database", "items", "org_unit"], "source"),
     "item_ref": "setup",
     **dict.fromkeys(
@@ -105,8 +106,11 @@ def get_parser(strict: bool = False) -> Lark:
 
 
 def _cache_dir() -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "dhispatch"
+    """The user's cache directory (``platformdirs``: ``$XDG_CACHE_HOME/dhispatch``, else
+    ``~/.cache/dhispatch`` on Linux; ``%LOCALAPPDATA%\\dhispatch\\Cache`` on Windows)."""
+    from platformdirs import user_cache_path
+
+    folder = user_cache_path("dhispatch", appauthor=False)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:

@@ -30,7 +30,7 @@ _VALUE_SNIPPETS = [
     'dhis2 { org_unit_id_scheme }', 'dhis2 { category_option_combo_id_scheme }',
     'dhis2 { period_format }', 'dhis2 { period_type }', 'dhis2 { timezone }',
     'dhis2 { on_vanish }', 'dhis2 { attribute_option_combo }', 'dhis2 { auth basic }',
-    'dhis2 { journal }',
+    'dhis2 { journal }', 'dhis2 { keep_payloads }',
     'source omsupply { database }', 'source omsupply { items }', 'source omsupply { org_unit }',
     'source omsupply { database env }', 'source omsupply { database env( }',
     'source omsupply { database env("X" }',

@@ -18,7 +18,7 @@ _PLAIN_SETTINGS = frozenset(
         "url", "auth", "data_set", "id_scheme", "org_unit_id_scheme",
         "category_option_combo_id_scheme", "period_format", "period_type", "round", "timezone",
         "enabled", "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
-        "database",
+        "keep_payloads", "database",
         "org_unit", "category_option", "data_element", "basis", "within", "months",
         "days_per_month", "adjust_for_stockouts", "soh", "paused",
         "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password",

@@ -270,6 +270,12 @@ class Runner:
         journal = self.journal
         o.report(RunStarted(plan, trigger))
         result = execute(plan, journal, slots, mode=mode, trigger=trigger, options=options)
+        if mode.stores:
+            # retention: the plan's accepted payloads older than keep_payloads days go (rows,
+            # counts, conflicts and cells stay) and the file gives the space back; by the real
+            # clock, which stamped them (``now`` may be a catch-up's simulated instant)
+            kept_since = datetime.now(UTC) - timedelta(days=plan.target.keep_payloads)
+            journal.prune(kept_since, plan.name)
         o.report(RunFinished(plan, result))
         return result
 
@@ -300,11 +306,17 @@ class Runner:
     ) -> list[RunResult]:
         """One run per period from ``first`` to ``last``, oldest first, each at its own end."""
         slots = backfill_slots(plan, first, last)
+        periods = list(dict.fromkeys(s.period.id for s in slots))
+        progress = self.options.progress
         results = []
-        for period in dict.fromkeys(s.period.id for s in slots):
+        for done, period in enumerate(periods):
+            if progress is not None:
+                progress("periods", done, len(periods))
             group = [s for s in slots if s.period.id == period]
             trigger = f"backfill {period}"
             results.append(self.run(plan, group, mode=RunMode.PUSH, trigger=trigger, force=force))
+        if progress is not None:
+            progress("periods", len(periods), len(periods))
         return results
 
     def run_due(self, plan: Plan, now: datetime) -> list[RunResult]:

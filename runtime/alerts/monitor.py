@@ -55,7 +55,9 @@ class AlertMonitor:
         message = self._message(state, since, now)
         failures = tell(self.settings, message)
         for failure in failures:
-            log.warning("alert not sent: %s", failure)
+            log.warning(
+                "%s: alert not sent: %s (tried again at the next check)", self.plan.name, failure
+            )
         self.failures += failures
         if failures:
             return replace(state, told=False, error="; ".join(failures))

@@ -27,6 +27,7 @@ from dhispatch.runtime.plan import Plan
 @options.accept_drop
 @options.metadata_max_age
 @options.deadline
+@options.log_format
 @options.retry_delay
 def command(
     spec_or_plan: str,
@@ -42,10 +43,14 @@ def command(
     accept_drop: bool,
     metadata_max_age: float | None,
     deadline: float | None,
+    log_format: str,
     retry_delay: float | None,
 ) -> None:
     """Push every active step now (current day), as of --at DATE, or for --period P."""
+    from dhispatch.runtime.cli import logs
     from dhispatch.runtime.cli.render import exit_code
+
+    logs.setup(log_format)
 
     loaded = load_plan_arg(spec_or_plan)
     options.one_of_at_or_period(at, period)

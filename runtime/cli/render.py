@@ -1,4 +1,5 @@
-"""How the run commands show runs: progress, the summary table, refused values, runner notices.
+"""How the run commands show runs: the summary table, refused values, runner notices (as log
+warnings), and the progress bars (``progress.py``) fed while a run goes.
 
 Store and item names, DHIS2's messages and error texts are foreign: each passes through
 ``printable`` before it reaches the terminal, and rich tables get them as plain ``Text`` (never
@@ -19,6 +20,7 @@ from typing import Any
 import click
 
 from dhispatch.errors import DhispatchError
+from dhispatch.runtime.cli.logs import log
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
@@ -34,44 +36,6 @@ from dhispatch.runtime.runner import SlotsDropped
 
 MAX_CAUSES = 20  # causes printed after a run; --json and `report` have them all
 NAMING = frozenset({"E903", "E905", "E906", "E907", "E908"})  # preflight: an ID DHIS2 lacks
-
-
-class Progress:
-    """A rich progress counter on a terminal; silent otherwise (logs stay clean)."""
-
-    def __init__(self, label: str, quiet: bool = False) -> None:
-        self.label = label
-        self._bar: Any = None
-        self._task: Any = None
-        if not quiet and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import Progress as RichProgress
-            from rich.progress import SpinnerColumn
-            from rich.progress import TextColumn
-            from rich.progress import TimeElapsedColumn
-
-            self._bar = RichProgress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TextColumn("{task.completed} values"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-
-    def __enter__(self) -> Progress:
-        if self._bar is not None:
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.label, total=None)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def __call__(self, what: str, count: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=count)
 
 
 def text_cell(value: Any) -> Any:
@@ -225,8 +189,7 @@ def print_run(
             f"dhispatch report {result.run_id} --state {state}"
         )
     if result.status == "stopped":
-        click.echo("dhispatch: stopped on request after the batch in flight; the next run "
-                   "continues", err=True)  # fmt: skip
+        _say("stopped on request after the batch in flight; the next run continues")
 
 
 def conflict_json(c: ConflictRow) -> dict[str, Any]:
@@ -274,9 +237,9 @@ def print_notices(result: RunResult) -> None:
 
 
 def _say(text: str) -> None:
-    """One line on stderr; whatever foreign text it carries (DHIS2's messages, store and item
-    codes) made inert first."""
-    click.echo(f"dhispatch: {printable(text)}", err=True)
+    """One warning (a ``dhispatch: …`` line on stderr, or a log record of serve); whatever
+    foreign text it carries (DHIS2's messages, store and item codes) made inert first."""
+    log.warning("%s", printable(text))
 
 
 # statuses that exit 1: values refused, due again, parked, or nothing sent at all
@@ -290,55 +253,48 @@ def exit_code(results: Iterable[RunResult]) -> int:
 
 
 class RunnerPrinter:
-    """Prints the runner's events as the run commands always have: a progress counter while a
-    run computes (on a terminal), then its summary."""
+    """Prints the runner's events as the run commands always have: progress bars while a run
+    computes and sends (at a terminal), then its summary; notices as log messages."""
 
     def __init__(
         self, sources: Mapping[str, Mapping[str, str]], state: Path, *, as_json: bool = False
     ) -> None:
+        from dhispatch.runtime.cli.progress import Bars
+
         self._sources = sources  # plan name -> the spec texts its origins point into
         self._state = state
         self._as_json = as_json
-        self._bar: Progress | None = None
+        self._bars = Bars(enabled=not as_json)
 
-    def progress(self, what: str, count: int) -> None:
-        """The runner's progress callback: feeds the counter of the run in flight."""
-        if self._bar is not None:
-            self._bar(what, count)
+    def progress(self, what: str, count: int, total: int | None = None, /) -> None:
+        """The runner's progress callback: feeds the bars."""
+        self._bars.update(what, count, total)
 
     def __call__(self, event: RunnerEvent) -> None:
         if isinstance(event, RunStarted):
-            label = f"{event.plan.name}: computing and sending"
-            self._bar = Progress(label, quiet=self._as_json).__enter__()
+            self._bars.start_run(event.plan.name)
         elif isinstance(event, RunFinished):
-            self._close_bar()
+            self._bars.end_run()
             sources = self._sources.get(event.plan.name, {})
             print_run(event.result, sources, self._state, as_json=self._as_json, plan=event.plan)
         elif isinstance(event, SlotsDropped):
-            click.echo(f"dhispatch: {event.plan.name}: {event.count} slots are older than the "
-                       "catch-up window and were not run (use backfill)", err=True)  # fmt: skip
+            log.warning("%s: %d slots are older than the catch-up window and were not run (use "
+                        "backfill)", event.plan.name, event.count)  # fmt: skip
         elif isinstance(event, NothingDue):
             click.echo(f"{event.plan.name}: nothing due")
         elif isinstance(event, PlanFailed):
-            self._close_bar()
+            self._bars.end_run()
             lines = "\n".join(printable(line) for line in event.error.lines())
-            click.echo(f"dhispatch: {event.plan.name}: {lines}", err=True)
+            log.error("%s: %s", event.plan.name, lines)
         elif isinstance(event, AlertsSent):
+            # a failure to send is logged where it happens (runtime/alerts/monitor.py)
             for subject in event.subjects:
-                click.echo(f"alert sent: {printable(subject)}", err=True)
-            for failure in event.failures:
-                click.echo(f"dhispatch: {event.plan.name}: alert not sent: {printable(failure)} "
-                           "(tried again at the next check)", err=True)  # fmt: skip
+                log.warning("alert sent: %s", printable(subject))
         elif isinstance(event, NextDue) and event.at is not None:
-            click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
-
-    def _close_bar(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+            log.info("serve: next due %s", event.at.isoformat())
 
     def __enter__(self) -> RunnerPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._close_bar()  # a run that raised leaves no bar behind
+        self._bars.stop()  # a run that raised leaves no bar behind

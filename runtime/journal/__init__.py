@@ -6,6 +6,7 @@ from __future__ import annotations
 from dhispatch.runtime.journal.alerts import AlertState
 from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.journal import Journal
+from dhispatch.runtime.journal.payload import payload_digest
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import WITHHELD
 from dhispatch.runtime.journal.records import WITHHELD_PREFIX
@@ -19,7 +20,6 @@ from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import TargetKey
 from dhispatch.runtime.journal.records import WithheldRow
 from dhispatch.runtime.journal.records import cell_key
-from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.records import strip_userinfo
 from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 

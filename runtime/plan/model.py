@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from dhispatch.runtime.plan.catalogue import DEFAULT_KEEP_DAYS
+
 
 def _origins(block: Mapping[str, Any]) -> Mapping[str, str]:
     return MappingProxyType({str(k): str(v) for k, v in (block.get("origins") or {}).items()})
@@ -102,6 +104,7 @@ class Target:
     attribute_option_combo: str | None
     origins: Mapping[str, str]
     journal: str | None = None  # the spec's journal path (absolute, or under ~/)
+    keep_payloads: int = DEFAULT_KEEP_DAYS  # days accepted payloads stay in the journal
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> Target:
@@ -121,6 +124,7 @@ class Target:
             attribute_option_combo=_text(block.get("attribute_option_combo")),
             origins=_origins(block),
             journal=_text(block.get("journal")),
+            keep_payloads=int(block.get("keep_payloads", DEFAULT_KEEP_DAYS)),
         )
 
     def origin_of(self, *keys: str) -> str:
