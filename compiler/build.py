@@ -31,6 +31,10 @@ _TARGET_ORIGINS = {
     "timezone": ("timezone",),
     "attribute_option_combo": ("attribute_option_combo",),
 }
+_ALERT_KEYS = (
+    "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password", "offline_hours",
+    "stale_days",
+)  # fmt: skip
 _STEP_ORIGINS = ("category_option", "custom_field", "data_element", "interval", "basis")
 
 
@@ -55,7 +59,23 @@ def build_plan(view: SpecView, text: str) -> dict[str, Any]:
         "setup": _setup(view),
         "vanished": _word(view.target_setting("on_vanish")) or "keep",
         "steps": _steps(view),
+        **({"alerts": _alerts(view.alerts[0])} if view.alerts else {}),
     }
+
+
+def _alerts(block: ast.Alerts) -> dict[str, Any]:
+    """The alerts block in a fixed key order: text settings as values or environment
+    references, thresholds as numbers (absent: the environment's, else the defaults)."""
+    result: dict[str, Any] = {"origin": origin(block.span)}
+    for name in _ALERT_KEYS:
+        found = setting(block.settings, name)  # a repeated setting is E203; the first counts
+        if found is None:
+            continue
+        if isinstance(found.value, ast.Num):
+            result[name] = int(found.value.value)
+        else:
+            result[name] = _value_or_env(found.value)
+    return result
 
 
 def _word(found: ast.Setting | None) -> str | None:

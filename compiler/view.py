@@ -28,6 +28,7 @@ class SpecView:
     sources: tuple[ast.Source, ...]
     setups: tuple[ast.Setup, ...]
     pushes: tuple[ast.Push, ...]
+    alerts: tuple[ast.Alerts, ...] = ()
 
     @classmethod
     def of(cls, spec: ast.Spec) -> SpecView:
@@ -39,6 +40,7 @@ class SpecView:
             tuple(x for x in s if isinstance(x, ast.Source)),
             tuple(x for x in s if isinstance(x, ast.Setup)),
             tuple(x for x in s if isinstance(x, ast.Push)),
+            tuple(x for x in s if isinstance(x, ast.Alerts)),
         )
 
     @property

@@ -35,7 +35,7 @@ from dhispatch.dsl.syntax_errors import with_variants
 from dhispatch.dsl.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
-STATEMENT_KEYWORDS = ("spec", "dhis2", "source", "setup", "push")
+STATEMENT_KEYWORDS = ("spec", "dhis2", "source", "setup", "push", "alerts")
 # A line starting in column 1 with a word is taken for a statement (settings are indented).
 _RESUME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 _FRIENDLY = {
@@ -58,8 +58,13 @@ BLOCK_OF = {
     **dict.fromkeys(
         ["category_option", "custom_field", "data_element", "interval", "basis", "within",
          "months", "days_per_month", "adjust_for_stockouts", "soh", "paused"], "push"),
+    **dict.fromkeys(
+        ["webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password",
+         "offline_hours", "stale_days"], "alerts"),
 }  # fmt: skip
 
+
+_BLOCKS = ("dhis2", "source", "setup", "push", "alerts")  # labels of unknown block settings
 
 _OPTIONS: dict[str, Any] = {
     "parser": "lalr",
@@ -261,11 +266,11 @@ def _labelled(
             span,
             hint=f'write it in double quotes: "{word}"',
         )
-    if label in ("dhis2", "source", "setup", "push") and token.type in ("STRING", "NUMBER"):
+    if label in _BLOCKS and token.type in ("STRING", "NUMBER"):
         code, _ = LABELS[label]
         message = f"unexpected {shown} in the {label} block"
         return Diagnostic(code, message, span, hint=_one_of(expected))
-    if label in ("dhis2", "source", "setup", "push"):
+    if label in _BLOCKS:
         code, _ = LABELS[label]
         hint = _suggest(word, _keywords(expected))
         home = BLOCK_OF.get(word)
@@ -279,7 +284,9 @@ def _labelled(
         hint = _suggest(word, list(STATEMENT_KEYWORDS))
         if hint is None and word in BLOCK_OF:
             hint = f"'{word}' belongs inside a {BLOCK_OF[word]} {{ … }} block"
-        message = f"unexpected {shown}; expected a statement: spec, dhis2, source, setup or push"
+        message = (
+            f"unexpected {shown}; expected a statement: spec, dhis2, source, setup, push or alerts"
+        )
         return Diagnostic("E106", message, span, hint=hint)
     previous = _previous_token(exc)
     after = f" after '{previous}'" if previous else ""

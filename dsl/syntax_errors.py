@@ -11,11 +11,12 @@ SECOND_STATEMENT_PREFIX = 'spec "x"\n'
 
 # label -> (code, what was wrong)
 LABELS: dict[str, tuple[str, str]] = {
-    "statement": ("E106", "expected a statement (spec, dhis2, source, setup, push)"),
+    "statement": ("E106", "expected a statement (spec, dhis2, source, setup, push, alerts)"),
     "dhis2": ("E102", "unknown setting in the dhis2 block"),
     "source": ("E103", "unknown setting in the source block"),
     "setup": ("E104", "unknown setting in the setup block"),
     "push": ("E105", "unknown setting in the push block"),
+    "alerts": ("E115", "unknown setting in the alerts block"),
     "value": ("E107", "missing or malformed value"),
     "name": ("E110", "missing name after the statement keyword"),
     "call": ("E111", "malformed argument list"),
@@ -38,6 +39,9 @@ _VALUE_SNIPPETS = [
     'push x { interval }', 'push x { basis }', 'push x { within }', 'push x { within 9 }',
     'push x { months }', 'push x { days_per_month }', 'push x { soh }',
     'push x { interval weekly on }', 'push x { interval monthly on day }',
+    'alerts { webhook }', 'alerts { email_to }', 'alerts { email_from }', 'alerts { smtp }',
+    'alerts { smtp_user }', 'alerts { smtp_password }', 'alerts { offline_hours }',
+    'alerts { stale_days }',
     'spec }', 'spec',
 ]  # fmt: skip
 
@@ -47,6 +51,7 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
     "source": ["source omsupply { item", 'source omsupply { database "x" item'],
     "setup": ["setup x { item", "setup x { item_ref y item"],
     "push": ["push x { intervall", "push x { basis y intervall", "push x { url"],
+    "alerts": ["alerts { webhok", 'alerts { email_to "x" smpt', "alerts { url"],
     "value": _VALUE_SNIPPETS,
     "name": ["push {", "source {", "setup {", "push", "source"],
     "call": [
@@ -56,7 +61,7 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
         "dhis2 { auth basic(env(", "dhis2 { auth basic(user: env(",
         'dhis2 { auth basic(user: env("x"', "dhis2 { auth basic(user: env",
     ],
-    "brace": ["push x interval", "source omsupply database", "dhis2 url"],
+    "brace": ["push x interval", "source omsupply database", "dhis2 url", "alerts webhook"],
     "filter": [
         "source omsupply { items where", "source omsupply { items where x",
         "source omsupply { items where x is", "source omsupply { items where x(",
@@ -77,6 +82,7 @@ _FIRST_SETTING = {
     "source omsupply { ": 'database "d" ',
     "setup x { ": "item_ref f ",
     "push x { ": "paused ",
+    "alerts { ": "stale_days 1 ",
 }
 
 

@@ -25,6 +25,7 @@ from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import RunResult
+from dhispatch.runtime.runner import AlertsSent
 from dhispatch.runtime.runner import NextDue
 from dhispatch.runtime.runner import NothingDue
 from dhispatch.runtime.runner import PlanFailed
@@ -227,6 +228,8 @@ def print_notices(result: RunResult) -> None:
     if n.future_slots:
         say(f"not run: the period of {', '.join(n.future_slots)} has not started on DHIS2's "
             "clock (they stay due)")  # fmt: skip
+    if n.instead:
+        say(f"DHIS2 takes instead: {' or '.join(n.instead)}")
     if n.clock_skew is not None:
         ahead = "ahead of" if n.clock_skew > 0 else "behind"
         say(f"this machine's clock is {abs(n.clock_skew) / 3600:.1f} hours {ahead} DHIS2's; "
@@ -283,6 +286,10 @@ class RunnerPrinter:
             self._bars.end_run()
             lines = "\n".join(printable(line) for line in event.error.lines())
             log.error("%s: %s", event.plan.name, lines)
+        elif isinstance(event, AlertsSent):
+            # a failure to send is logged where it happens (runtime/alerts/monitor.py)
+            for subject in event.subjects:
+                log.warning("alert sent: %s", printable(subject))
         elif isinstance(event, NextDue) and event.at is not None:
             log.info("serve: next due %s", event.at.isoformat())
 

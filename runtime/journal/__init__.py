@@ -3,6 +3,7 @@ proven to hold, per target; its schema ladder, integrity checks and the one-runn
 
 from __future__ import annotations
 
+from dhispatch.runtime.journal.alerts import AlertState
 from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.journal import Journal
 from dhispatch.runtime.journal.payload import payload_digest
@@ -25,6 +26,7 @@ from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 __all__ = [
     "LEGACY_TARGET",
     "SCHEMA_VERSION",
+    "AlertState",
     "WITHHELD",
     "WITHHELD_PREFIX",
     "BatchRow",

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from dhispatch.runtime.journal.alerts import AlertsMixin
 from dhispatch.runtime.journal.cells import CellsMixin
 from dhispatch.runtime.journal.cells import OutboxMixin
 from dhispatch.runtime.journal.lock import RunnerLock
@@ -43,7 +44,7 @@ _RUN_COLUMNS = (
 )
 
 
-class Journal(QueueMixin, CellsMixin, OutboxMixin):
+class Journal(QueueMixin, CellsMixin, OutboxMixin, AlertsMixin):
     """The open state database. ``Journal.open(path)`` (``readonly=True`` for commands that
     only look), as a context manager."""
 

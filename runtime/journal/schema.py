@@ -198,11 +198,29 @@ def _compact(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """Alert states: per plan, target and condition whether it is failing, since when, why, and
+    whether that state was told (an alert is sent once per change of state, and again at the
+    next evaluation only when sending it failed)."""
+    _statements(
+        conn,
+        """
+        CREATE TABLE alerts (
+            plan_name TEXT NOT NULL, target_id INTEGER NOT NULL, condition TEXT NOT NULL,
+            failing INTEGER NOT NULL, detail TEXT NOT NULL, since TEXT NOT NULL,
+            told INTEGER NOT NULL DEFAULT 0, told_at TEXT, error TEXT,
+            PRIMARY KEY (plan_name, target_id, condition)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 # version N -> the step that takes a journal from N to N + 1
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _compact,
+    4: _v4_to_v5,
 }
 SCHEMA_VERSION = max(STEPS) + 1
 

@@ -294,6 +294,36 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRules:
+    """The spec's ``alerts { … }`` block: where alerts go and when silence counts as one; each
+    setting absent here falls back to the environment (``runtime.alerts.settings``)."""
+
+    origin: str
+    webhook: ValueOrEnv | None = None
+    email_to: ValueOrEnv | None = None
+    email_from: ValueOrEnv | None = None
+    smtp: ValueOrEnv | None = None
+    smtp_user: ValueOrEnv | None = None
+    smtp_password: ValueOrEnv | None = None
+    offline_hours: int | None = None
+    stale_days: int | None = None
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any]) -> AlertRules:
+        refs = {
+            k: ValueOrEnv.from_json(block[k])
+            for k in ("webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password")
+            if k in block
+        }
+        hours, days = block.get("offline_hours"), block.get("stale_days")
+        return cls(
+            str(block["origin"]), **refs,
+            offline_hours=None if hours is None else int(hours),
+            stale_days=None if days is None else int(days),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class PlanMetadata:
     """Where the plan came from: compiler version, the spec's path and SHA-256."""
 
@@ -320,6 +350,7 @@ class Plan:
     setup: Setup
     vanished: str
     steps: tuple[Step, ...]
+    alerts: AlertRules | None = None  # the spec's alerts block (None: the environment's)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
@@ -333,6 +364,7 @@ class Plan:
             setup=Setup.from_json(doc["setup"]),
             vanished=str(doc["vanished"]),
             steps=tuple(Step.from_json(s) for s in doc["steps"]),
+            alerts=AlertRules.from_json(doc["alerts"]) if "alerts" in doc else None,
         )
 
     @property

@@ -361,5 +361,12 @@ class _Run:
             error=self.sender.error,
             withheld_causes=dict(self.admission.causes),
             admission=self.admission.note,
-            notices=self.notices,
+            notices=replace(self.notices, instead=self._instead()),
         )
+
+    def _instead(self) -> tuple[str, ...]:
+        """The pushes DHIS2 takes for slots whose whole period its rules lock (openFuturePeriods,
+        expiryDays, input periods: their values were withheld)."""
+        spec = self.plan.metadata.spec_path
+        periods = self.admission.open_instead(self.slots)
+        return tuple(f"dhispatch push {spec} --period {period}" for period in periods)

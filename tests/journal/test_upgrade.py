@@ -45,7 +45,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_the_ladder_is_contiguous_and_ends_at_the_current_version() -> None:
-    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 4
+    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 5
 
 
 @pytest.mark.parametrize("fixture", ["v1-kiribati.sqlite", "v1-empty.sqlite"])
@@ -60,7 +60,8 @@ def test_a_v1_journal_is_upgraded_in_place_with_every_row_kept(
         assert journal.schema_version() == SCHEMA_VERSION
     after = {t: rows(path, f"SELECT count(*) FROM {t}")[0][0] for t in before}
     assert after == before
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    version = rows(path, "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert version == [(str(SCHEMA_VERSION),)]
     # schema 1 never sent an attribute option combo: its cells are under DHIS2's default
     assert rows(path, "SELECT DISTINCT aoc, target_id FROM cell_values") in ([], [("", 0)])
 
@@ -148,16 +149,18 @@ def test_a_v2_journal_gains_the_withheld_table_with_every_row_kept(
     fixture: str, tmp_path: Path
 ) -> None:
     """Schema 2 (written by 0719a9b, see ``fixtures/make_v2_journals.py``) → 3: the table of
-    values the admission stage withheld, empty, and everything else as it was (batches, cells
-    and slots as step 3 → 4 stores them: ``test_compact.py``)."""
+    values the admission stage withheld, empty, then → 4 (batches, cells and slots as step 3 → 4
+    stores them: ``test_compact.py``) → 5: the alert states, empty; everything else as it was."""
     path = v1_copy(tmp_path, fixture)
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
     tables = ("runs", "conflicts", "connections", "targets")
     before = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
     with Journal.open(path) as journal:
-        assert journal.schema_version() == SCHEMA_VERSION == 4
+        assert journal.schema_version() == SCHEMA_VERSION == 5
+        assert journal.alert_states("kiribati-national", 1) == {}
     assert {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables} == before
     assert rows(path, "SELECT count(*) FROM withheld") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM alerts") == [(0,)]
 
 
 def test_withheld_values_of_an_upgraded_v2_journal_read_before_its_refusals(
