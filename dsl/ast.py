@@ -169,6 +169,16 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedTarget:
+    """``target "NAME" { … }``: one of several DHIS2 instances; its settings override the dhis2
+    block's."""
+
+    name: Str
+    settings: tuple[Setting, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """``source omsupply { … }``: where the stock numbers come from."""
 
@@ -196,7 +206,7 @@ class Push:
     span: Span
 
 
-Statement: TypeAlias = SpecName | Target | Source | Setup | Push
+Statement: TypeAlias = SpecName | Target | NamedTarget | Source | Setup | Push
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from dhispatch.dsl.syntax_errors import with_variants
 from dhispatch.dsl.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
-STATEMENT_KEYWORDS = ("spec", "dhis2", "source", "setup", "push")
+STATEMENT_KEYWORDS = ("spec", "dhis2", "target", "source", "setup", "push")
 # A line starting in column 1 with a word is taken for a statement (settings are indented).
 _RESUME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 _FRIENDLY = {
@@ -50,7 +50,8 @@ BLOCK_OF = {
     **dict.fromkeys(
         ["url", "auth", "data_set", "id_scheme", "org_unit_id_scheme", "period_format",
          "category_option_combo_id_scheme", "period_type", "round", "timezone", "enabled",
-         "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal"], "dhis2"),
+         "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
+         "complete_data_set"], "dhis2"),
     **dict.fromkeys(["database", "items", "org_unit"], "source"),
     "item_ref": "setup",
     **dict.fromkeys(
@@ -274,7 +275,9 @@ def _labelled(
         hint = _suggest(word, list(STATEMENT_KEYWORDS))
         if hint is None and word in BLOCK_OF:
             hint = f"'{word}' belongs inside a {BLOCK_OF[word]} {{ … }} block"
-        message = f"unexpected {shown}; expected a statement: spec, dhis2, source, setup or push"
+        message = (
+            f"unexpected {shown}; expected a statement: spec, dhis2, target, source, setup or push"
+        )
         return Diagnostic("E106", message, span, hint=hint)
     previous = _previous_token(exc)
     after = f" after '{previous}'" if previous else ""

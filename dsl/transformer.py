@@ -18,6 +18,7 @@ _PLAIN_SETTINGS = frozenset(
         "url", "auth", "data_set", "id_scheme", "org_unit_id_scheme",
         "category_option_combo_id_scheme", "period_format", "period_type", "round", "timezone",
         "enabled", "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
+        "complete_data_set",
         "database",
         "org_unit", "category_option", "data_element", "basis", "within", "months",
         "days_per_month", "adjust_for_stockouts", "soh", "paused",
@@ -78,6 +79,10 @@ class ToAst(Transformer[Token, Any]):
     @v_args(meta=True)
     def target(self, meta: Meta, children: list[Any]) -> ast.Target:
         return ast.Target(tuple(children), self._span(meta))
+
+    @v_args(meta=True)
+    def named_target(self, meta: Meta, children: list[Any]) -> ast.NamedTarget:
+        return ast.NamedTarget(children[0], tuple(children[1:]), self._span(meta))
 
     @v_args(meta=True)
     def source(self, meta: Meta, children: list[Any]) -> ast.Source:

@@ -10,8 +10,10 @@ from typing import Any
 import click
 
 from dhispatch.errors import UsageError
+from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 
 
 @click.command("preflight")
@@ -29,8 +31,14 @@ from dhispatch.runtime.cli.common import load_plan_arg
     help="Stock database (SQLite path or postgresql:// URL): also check every item and store.",
 )
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds per request (live).")
+@options.env_file
+@options.target
 def command(
-    spec_or_plan: str, metadata_file: str | None, source_db: str | None, timeout: float
+    spec_or_plan: str,
+    target_name: str | None,
+    metadata_file: str | None,
+    source_db: str | None,
+    timeout: float,
 ) -> None:
     """Check that every data set, data element, option combo and org unit the spec names exists
     in DHIS2 and fits (period type, category combos, value types, open periods)."""
@@ -42,7 +50,7 @@ def command(
     from dhispatch.runtime.printable import printable
     from dhispatch.runtime.runner import fetch_metadata
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     plan = loaded.plan
     export = _read_export(metadata_file) if metadata_file else fetch_metadata(plan, timeout=timeout)
     scope = ResolvedScope(*addresses(plan, source_db)) if source_db else None

@@ -9,6 +9,7 @@ import click
 
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 from dhispatch.runtime.cli.common import runner_for
 
 
@@ -20,6 +21,8 @@ from dhispatch.runtime.cli.common import runner_for
 @options.force
 @options.batch_size
 @options.state
+@options.env_file
+@options.target
 @options.as_json("print the summary as JSON")
 @options.park_after
 @options.max_drop
@@ -28,6 +31,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.retry_delay
 def command(
     spec_or_plan: str,
+    target_name: str | None,
     at: date | None,
     period: str | None,
     dry_run: bool,
@@ -44,7 +48,7 @@ def command(
     """Push every active step now (current day), as of --at DATE, or for --period P."""
     from dhispatch.runtime.cli.render import exit_code
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     options.one_of_at_or_period(at, period)
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=not dry_run, as_json=as_json, batch_size=batch_size,

@@ -16,6 +16,7 @@ from types import FrameType
 import click
 
 from dhispatch.runtime.cli import options
+from dhispatch.runtime.cli.common import enabled_targets
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import runner_for
 
@@ -35,6 +36,7 @@ def stop_on_signals() -> threading.Event:
 @click.command("serve")
 @click.argument("specs_or_plans", nargs=-1, required=True)
 @options.state
+@options.env_file
 @options.window_days
 @click.option("--max-sleep", type=click.FloatRange(0.5, 86400), default=3600.0, hidden=True)
 @options.batch_size
@@ -54,7 +56,7 @@ def command(
     deadline: float | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
-    loaded = [load_plan_arg(p) for p in specs_or_plans]
+    loaded = [t for p in specs_or_plans for t in enabled_targets(load_plan_arg(p))]
     stop = stop_on_signals()
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from dhispatch.runtime.journal import ConflictRow
+from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.runner import NextDue
@@ -111,6 +112,7 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{summary.get('unconfirmed', 0)} / {summary.get('parked', 0)} / "
             f"{summary.get('waiting', 0)}",
         ),
+        *_registration_rows(summary),
         ("stores without org unit (skipped)", str(sk.get("stores_without_org_unit", 0))),
         ("items without reference (skipped)", str(sk.get("items_without_reference", 0))),
         (
@@ -119,6 +121,19 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{t.get('journal', 0):.2f} / {t.get('http', 0):.2f} / {t.get('total', 0):.2f}",
         ),
     ]
+
+
+def _registration_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The completeness row, for runs that registered or tried to (none: the table as it was)."""
+    done, refused = summary.get("registered", 0), summary.get("registrations_refused", 0)
+    if not done and not refused:
+        return []
+    return [("data set complete: registered / refused or failed", f"{done} / {refused}")]
+
+
+def plan_label(plan: Plan) -> str:
+    """A plan as messages name it: with its target when the spec names several."""
+    return f"{plan.name} → {plan.target.name}" if plan.target.name else plan.name
 
 
 def print_summary(title: str, summary: Mapping[str, Any]) -> None:
@@ -168,13 +183,23 @@ def _span(origin: str | None) -> Any:
         return None
 
 
-def print_run(result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool) -> None:
+def print_run(
+    result: RunResult,
+    sources: Mapping[str, str],
+    state: Path,
+    *,
+    as_json: bool,
+    target: str | None = None,
+) -> None:
     """A run's outcome: its summary (table or JSON), refused values, where to look next."""
     summary = result.summary.as_json()
     if as_json:
-        click.echo(json.dumps({"run": result.run_id, **summary}, indent=2, sort_keys=True))
+        extra = {"target": target} if target else {}
+        click.echo(json.dumps({"run": result.run_id, **extra, **summary}, indent=2,
+                              sort_keys=True))  # fmt: skip
     else:
         title = f"run {result.run_id}" if result.run_id is not None else "preview"
+        title += f" → {target}" if target else ""
         print_summary(title, summary)
         print_notices(result)
     print_conflicts(result.conflicts, sources)
@@ -251,21 +276,23 @@ class RunnerPrinter:
 
     def __call__(self, event: RunnerEvent) -> None:
         if isinstance(event, RunStarted):
-            label = f"{event.plan.name}: computing and sending"
+            label = f"{plan_label(event.plan)}: computing and sending"
             self._bar = Progress(label, quiet=self._as_json).__enter__()
         elif isinstance(event, RunFinished):
             self._close_bar()
             sources = self._sources.get(event.plan.name, {})
-            print_run(event.result, sources, self._state, as_json=self._as_json)
+            print_run(event.result, sources, self._state, as_json=self._as_json,
+                      target=event.plan.target.name)  # fmt: skip
         elif isinstance(event, SlotsDropped):
-            click.echo(f"dhispatch: {event.plan.name}: {event.count} slots are older than the "
-                       "catch-up window and were not run (use backfill)", err=True)  # fmt: skip
+            click.echo(f"dhispatch: {plan_label(event.plan)}: {event.count} slots are older "
+                       "than the catch-up window and were not run (use backfill)",
+                       err=True)  # fmt: skip
         elif isinstance(event, NothingDue):
-            click.echo(f"{event.plan.name}: nothing due")
+            click.echo(f"{plan_label(event.plan)}: nothing due")
         elif isinstance(event, PlanFailed):
             self._close_bar()
             lines = "\n".join(printable(line) for line in event.error.lines())
-            click.echo(f"dhispatch: {event.plan.name}: {lines}", err=True)
+            click.echo(f"dhispatch: {plan_label(event.plan)}: {lines}", err=True)
         elif isinstance(event, NextDue) and event.at is not None:
             click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
 

@@ -17,6 +17,7 @@ from dhispatch.runtime.journal.records import TargetKey
 from dhispatch.runtime.journal.records import cell_key
 from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.records import strip_userinfo
+from dhispatch.runtime.journal.registrations import RegistrationRow
 from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ConnectionRecord",
     "Journal",
     "JournalError",
+    "RegistrationRow",
     "RunRow",
     "Settlement",
     "TargetKey",

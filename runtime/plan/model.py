@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -102,6 +103,8 @@ class Target:
     attribute_option_combo: str | None
     origins: Mapping[str, str]
     journal: str | None = None  # the spec's journal path (absolute, or under ~/)
+    name: str | None = None  # the target block's name; None for the dhis2 block alone
+    complete_registration: bool = False  # register the data set complete once confirmed
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> Target:
@@ -121,6 +124,8 @@ class Target:
             attribute_option_combo=_text(block.get("attribute_option_combo")),
             origins=_origins(block),
             journal=_text(block.get("journal")),
+            name=_text(block.get("name")),
+            complete_registration=bool(block.get("complete_registration", False)),
         )
 
     def origin_of(self, *keys: str) -> str:
@@ -305,20 +310,33 @@ class Plan:
     setup: Setup
     vanished: str
     steps: tuple[Step, ...]
+    targets: tuple[Target, ...] = ()  # all of a plan's target blocks; () for the dhis2 block alone
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
-        """The typed plan of a schema-valid JSON document (see ``loader.parse_plan``)."""
+        """The typed plan of a schema-valid JSON document (see ``loader.parse_plan``); a plan
+        with several targets is aimed at its first until ``for_target`` picks another."""
+        targets = tuple(Target.from_json(t) for t in doc.get("targets") or ())
         return cls(
             plan_version=str(doc["plan_version"]),
             metadata=PlanMetadata.from_json(doc["metadata"]),
             name=str(doc["name"]),
-            target=Target.from_json(doc["target"]),
+            target=targets[0] if targets else Target.from_json(doc["target"]),
             source=SourceSettings.from_json(doc["source"]),
             setup=Setup.from_json(doc["setup"]),
             vanished=str(doc["vanished"]),
             steps=tuple(Step.from_json(s) for s in doc["steps"]),
+            targets=targets,
         )
+
+    @property
+    def named_targets(self) -> tuple[Target, ...]:
+        """Every target of the plan: its target blocks, or the dhis2 block alone."""
+        return self.targets or (self.target,)
+
+    def for_target(self, target: Target) -> Plan:
+        """This plan aimed at one of its targets (the runtime runs one target at a time)."""
+        return replace(self, target=target)
 
     @property
     def active_steps(self) -> tuple[Step, ...]:

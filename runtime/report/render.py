@@ -76,6 +76,7 @@ def report_context(journal: Journal, run_id: int) -> dict[str, Any]:
         "per_store": per_store,
         "totals": {i: sum(c.get(i, 0) for c in per_store.values()) for i in indicators},
         "conflicts": journal.conflicts(run_id),
+        "registrations": journal.registrations(run_id),
         "batches": batches,
         "timings": summary.get("timings", {}),
         "duration": (

@@ -196,6 +196,10 @@ class Sender:
 
     # ---- DHIS2 ---------------------------------------------------------------------------
 
+    def client(self) -> Dhis2Client:
+        """The run's DHIS2 client (built on first use)."""
+        return self._client_for()
+
     def _client_for(self) -> Dhis2Client:
         if self._client is None:
             from dhispatch.runtime.dhis2 import Dhis2Client
