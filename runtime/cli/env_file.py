@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv import load_dotenv
 from dotenv.parser import parse_stream
 
 from dhispatch.errors import UsageError
@@ -24,14 +25,11 @@ def load_env_file(path: str) -> list[str]:
                 f"--env-file {path}: line {binding.original.line} is not NAME=VALUE "
                 "(the line is not shown: it may hold a secret)"
             )
-    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
-    loaded = []
-    for name, value in values.items():
-        if value is None or name in os.environ:
-            continue
-        os.environ[name] = value
-        loaded.append(name)
-    return loaded
+    names = [n for n, v in dotenv_values(stream=io.StringIO(text), interpolate=False).items()
+             if v is not None and n not in os.environ]  # fmt: skip
+    # override=False: the environment wins, in the values and in ${VAR} interpolation alike
+    load_dotenv(stream=io.StringIO(text), override=False, interpolate=True)
+    return names
 
 
 def _read(path: str) -> str:
