@@ -60,7 +60,9 @@ def test_a_v1_journal_is_upgraded_in_place_with_every_row_kept(
         assert journal.schema_version() == SCHEMA_VERSION
     after = {t: rows(path, f"SELECT count(*) FROM {t}")[0][0] for t in before}
     assert after == before
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
     # schema 1 never sent an attribute option combo: its cells are under DHIS2's default
     assert rows(path, "SELECT DISTINCT aoc, target_id FROM cells") in ([], [("", 0)])
 
@@ -141,3 +143,27 @@ def test_log_reads_a_v1_journal_without_writing_it(tmp_path: Path) -> None:
     text = CliRunner().invoke(cli, ["log", "--state", str(path)]).output
     assert "(not recorded: schema 1)" in text and "1 batch(es) failed" in text
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
+
+
+def test_a_v2_journal_climbs_to_3_with_every_row_kept(tmp_path: Path) -> None:
+    """Written by main before issue 13 (``fixtures/make_v2_journal.py``): the step adds the
+    registrations table and the targets' spec names, and changes nothing else."""
+    path = tmp_path / "v2.sqlite"
+    shutil.copy(FIXTURES / "v2-kiribati.sqlite", path)
+    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections", "targets")
+    before = {t: rows(path, f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    with Journal.open(path, readonly=True) as journal:  # read-only: upgraded in memory only
+        assert journal.registrations() == [] and journal.target_names() == {}
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    with Journal.open(path) as journal:
+        assert journal.schema_version() == 3
+        (target,) = journal.targets()
+        journal.record_registrations(PLAN, target, "QX4ZTUbOt3a", 1,
+                                     [("202405", "S001", "", "registered", None)])  # fmt: skip
+        assert journal.registered(PLAN, target, "QX4ZTUbOt3a") == {("202405", "S001", "")}
+        journal.name_target(target, "production")
+        assert journal.target_names() == {target: "production"}
+    after = {t: rows(path, f"SELECT * FROM {t} ORDER BY 1") for t in tables if t != "targets"}
+    assert after == {t: v for t, v in before.items() if t != "targets"}
+    assert rows(path, "SELECT * FROM targets") == [(*before["targets"][0], "production")]
