@@ -31,11 +31,11 @@ def confirmed_pairs(
 ) -> list[tuple[str, str]]:
     """(period, org unit) the run produced values for, whose every slot of the period settled
     and every value of which DHIS2 holds (nothing due, refused, parked or waiting)."""
-    settled = {s.period.id for s in ledger.settled(slots)}
-    open_periods = {s.period.id for s in slots} - settled
+    done = ledger.settled(slots)
+    open_periods = {s.period.id for s in slots if s not in done}
+    settled = {s.period.id for s in done} - open_periods
     return sorted(
-        (p, o) for p, o in produced
-        if p in settled and p not in open_periods and (p, o) not in ledger.unconfirmed
+        (p, o) for p, o in produced if p in settled and (p, o) not in ledger.unconfirmed
     )  # fmt: skip
 
 
