@@ -18,12 +18,12 @@ from dhispatch.runtime.sandbox.users import User
 Key = tuple[str, str, str, str]  # data set, period, org unit, attribute option combo (uids)
 
 
-class RegistrationConflict(Exception):
-    """One registration ignored, with core's (object, value)."""
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """One registration ignored, with core's conflict (object, value)."""
 
-    def __init__(self, obj: str, value: str) -> None:
-        super().__init__(value)
-        self.pair = (obj, value)
+    object: str
+    value: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +61,10 @@ class Registrations:
         conflicts: list[tuple[str, str]] = []
         imported = updated = 0
         for item in raw if isinstance(raw, list) else []:
-            try:
-                key = self._validate(user, item if isinstance(item, Mapping) else {}, schemes)
-            except RegistrationConflict as exc:
-                if exc.pair not in conflicts:
-                    conflicts.append(exc.pair)
+            key = self._validate(user, item if isinstance(item, Mapping) else {}, schemes)
+            if isinstance(key, Ignored):
+                if (key.object, key.value) not in conflicts:
+                    conflicts.append((key.object, key.value))
                 continue
             if key in self.rows:
                 updated += 1
@@ -86,42 +85,36 @@ class Registrations:
             summary["conflicts"] = [{"object": o, "value": v} for o, v in conflicts]
         return summary
 
-    def _validate(self, user: User, item: Mapping[str, Any], schemes: Schemes) -> Key:
+    def _validate(self, user: User, item: Mapping[str, Any], schemes: Schemes) -> Key | Ignored:
         ix = self.index
         ds_given = str(item.get("dataSet") or "").strip()
         pe_given = str(item.get("period") or "").strip()
         ou_given = str(item.get("organisationUnit") or "").strip()
         ds = ix.resolve("dataSets", ds_given, schemes.data_set) if ds_given else None
         if ds is None:
-            raise RegistrationConflict(ds_given, "Data set not found or not accessible")
+            return Ignored(ds_given, "Data set not found or not accessible")
         period = parse_period(pe_given) if pe_given else None
         if period is None:
-            raise RegistrationConflict(pe_given, "Period not valid")
+            return Ignored(pe_given, "Period not valid")
         ou = ix.resolve("organisationUnits", ou_given, schemes.org_unit) if ou_given else None
         if ou is None:
-            raise RegistrationConflict(ou_given, "Organisation unit not found or not accessible")
+            return Ignored(ou_given, "Organisation unit not found or not accessible")
         aoc_given = str(item.get("attributeOptionCombo") or "").strip()
         aoc = ix.resolve("categoryOptionCombos", aoc_given, schemes.aoc) if aoc_given else None
         aoc = aoc or ix.default_coc() or ""  # core falls back to the default combo
         if not ix.is_descendant(ou, user.org_units):
-            raise RegistrationConflict(
-                ou, f"Organisation unit is not in hierarchy of user: {user.username}"
-            )
+            return Ignored(ou, f"Organisation unit is not in hierarchy of user: {user.username}")
         data_set = ix.get("dataSets", ds) or {}
         if period.type != data_set.get("periodType"):  # strictPeriods, always on here
-            raise RegistrationConflict(
+            return Ignored(
                 period.iso,
                 f"Period type of period: {period.iso} is not equal to the period type of data "
                 f"set: {data_set.get('periodType')}",
             )
         if ou not in ix.data_set_units(ds):  # strictOrganisationUnits, always on here
-            raise RegistrationConflict(
-                ds, f"Data set {ds} is not assigned to organisation unit {ou}"
-            )
+            return Ignored(ds, f"Data set {ds} is not assigned to organisation unit {ou}")
         if not ix.can_write_data(user, ds):
-            raise RegistrationConflict(
-                "dataSet", f"User has no data write access for DataSet: {ds}"
-            )
+            return Ignored("dataSet", f"User has no data write access for DataSet: {ds}")
         return (ds, period.iso, ou, aoc)
 
     def export(self, query: Mapping[str, list[str]]) -> dict[str, Any]:
