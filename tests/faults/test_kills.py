@@ -5,9 +5,11 @@ recorded as killed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +29,33 @@ KILLS = int(os.environ.get("DHISPATCH_FAULT_KILLS", 5))  # more for a longer hun
 SEED = int(os.environ.get("DHISPATCH_FAULT_SEED", 20241202))
 
 
+def newest_run(state: Path) -> int:
+    """The id of the journal's newest run (0 without one)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0])
+    except sqlite3.Error:
+        return 0  # no journal yet
+
+
+def wait_for_a_running_run(state: Path, proc: subprocess.Popen[bytes], after: int) -> None:
+    """Until the pushing process has recorded its own run as running (or has ended)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.exists():
+            try:
+                with contextlib.closing(
+                    sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)
+                ) as db:
+                    if db.execute(
+                        "SELECT 1 FROM runs WHERE status = 'running' AND id > ?", (after,)
+                    ).fetchone():
+                        return
+            except sqlite3.Error:
+                pass  # the journal is being created or upgraded: look again
+        time.sleep(0.02)
+
+
 def test_random_kills_then_a_clean_run_is_exact(
     stacks: dict[str, Stack], fault_country: Path, expected: set[Value], tmp_path: Path
 ) -> None:
@@ -37,13 +66,18 @@ def test_random_kills_then_a_clean_run_is_exact(
     state = tmp_path / "state.sqlite"
     rng = random.Random(SEED)
     for _ in range(KILLS):
+        before = newest_run(state)
         proc = subprocess.Popen(
             [sys.executable, "-m", "dhispatch.runtime.cli.main", "push", str(plan),
              "--period", PERIOD, "--state", str(state), "--batch-size", "7", "--force"],
             env={**os.environ, **env_for(fault_country)}, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        time.sleep(rng.uniform(0.3, 2.5))
+        # The random moment counts from the run's start, not the process's: under load the
+        # interpreter's start alone can outlast a fixed delay, and a kill before the run exists
+        # tests nothing about the journal.
+        wait_for_a_running_run(state, proc, before)
+        time.sleep(rng.uniform(0.0, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if state.exists():
