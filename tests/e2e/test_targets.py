@@ -67,6 +67,11 @@ def test_target_picks_one_and_run_pushes_to_every_enabled_target(
     assert production.request_count() == staging.request_count() == 0
     unknown = cli(["push", str(plan), "--target", "prod", *base], small_country.db, code=2)
     assert "has no target 'prod' (its targets: production, staging)" in unknown.output
+    export = str(Path(demo_metadata_path()))
+    cli(["preflight", str(plan), "--metadata", export], small_country.db, code=2)
+    checked = cli(["preflight", str(plan), "--metadata", export, "--target", "staging"],
+                  small_country.db)  # fmt: skip
+    assert "preflight passed" in checked.output
 
     cli(["push", str(plan), "--period", "202405", "--target", "staging", *base], small_country.db)
     expected = expected_cells("kiribati", small_country.db, *MAY)
@@ -148,6 +153,12 @@ def test_env_file_supplies_the_secrets_without_printing_them(
     assert "line 1 is not NAME=VALUE" in broken.stderr and CANARY not in broken.stderr
     missing = dhispatch("push", str(plan), "--target", "staging", "--env-file", "/nonexistent")
     assert missing.returncode == 2 and "No such file" in missing.stderr
+
+
+def demo_metadata_path() -> Path:
+    from dhispatch.runtime.demo import metadata
+
+    return Path(metadata.__file__).with_name("metadata.json")
 
 
 def _json_objects(text: str) -> list[str]:
