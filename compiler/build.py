@@ -30,6 +30,7 @@ _TARGET_ORIGINS = {
     "category_option_combo_id_scheme": ("category_option_combo_id_scheme",),
     "round": ("round",),
     "timezone": ("timezone",),
+    "attribute_option_combo": ("attribute_option_combo",),
     "complete_registration": ("complete_data_set",),
 }
 _STEP_ORIGINS = ("category_option", "custom_field", "data_element", "interval", "basis")

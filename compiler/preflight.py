@@ -110,7 +110,7 @@ def _is_ref(obj: Any) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(obj, Mapping) and isinstance(obj.get("id"), str)
 
 
-class _Findings:
+class Findings:
     """Diagnostics being collected; findings about many objects at one spec position and of one
     kind become one diagnostic listing them (40 items missing is one finding, not 40 lines)."""
 
@@ -151,7 +151,7 @@ def _listing(noun: str, subjects: Sequence[str], limit: int = 5) -> str:
 def preflight(plan: Plan, export: Any, scope: ResolvedScope | None = None) -> list[Diagnostic]:
     """Every metadata problem of ``plan`` against ``export`` (errors and warnings), sorted."""
     meta = _Metadata(export)
-    found = _Findings()
+    found = Findings()
     target = plan.target
     schemes = target.id_schemes
     ds_uid = target.data_set
@@ -211,7 +211,7 @@ def _check_step(
     target: Target,
     schemes: IdSchemes,
     scope: ResolvedScope | None,
-    found: _Findings,
+    found: Findings,
 ) -> None:
     de_origin = step.origin_of("data_element", "custom_field", "item_ref")
     coc_origin = step.origin_of("category_option_combo", "category_option")
@@ -292,7 +292,7 @@ def _check_value_type(
     de: Mapping[str, Any],
     de_label: str,
     target: Target,
-    found: _Findings,
+    found: Findings,
 ) -> None:
     indicator = step.indicator
     kind = INDICATORS[indicator]
@@ -335,7 +335,7 @@ def _check_org_units(
     meta: _Metadata,
     scheme: str,
     scope: ResolvedScope,
-    found: _Findings,
+    found: Findings,
 ) -> None:
     assigned = {r["id"] for r in ds.get("organisationUnits") or () if _is_ref(r)}
     origin = plan.source.origin

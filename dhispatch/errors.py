@@ -14,6 +14,7 @@ DhispatchError                  (exit 1)
 │   └── SpecSemanticError       it parses, but breaks a rule the compiler checks
 ├── PeriodFormatError           compiler.period_formats: a period format DHIS2 cannot parse
 ├── PreflightInputError         compiler.preflight: a metadata export of the wrong shape
+├── AccessMetadataError         runtime.access: the data set is missing, a malformed date
 ├── PlanError                   runtime.plan: unreadable, schema-invalid, another version
 ├── TemplateCostError           runtime.plan.templates: a data-element template without a cost bound
 ├── PeriodError                 runtime.periods: an unknown type, a period that does not exist
@@ -32,7 +33,7 @@ DhispatchError                  (exit 1)
 │   ├── ProtocolError           an answer that cannot be read
 │   └── Cancelled               the run was asked to stop before DHIS2 answered
 ├── RunError                    runtime.run: a run that cannot proceed (names the spec line)
-├── MetadataFetchError          runtime.runner: preflight could not fetch the target's metadata
+├── MetadataFetchError          runtime.runner: preflight or init could not fetch the metadata
 ├── ReportError                 runtime.report: no such run, no such format
 ├── CommandError                runtime.cli.common: a spec with errors, a file it cannot use
 ├── MetadataError               runtime.sandbox.metadata: a malformed export for the sandbox

@@ -12,8 +12,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -38,6 +41,7 @@ from dhispatch.runtime.run import RunMode
 from dhispatch.runtime.run import RunOptions
 from dhispatch.runtime.run import RunResult
 from dhispatch.runtime.run import execute
+from dhispatch.runtime.run.metadata_cache import DEFAULT_MAX_AGE
 from dhispatch.runtime.run.record import HALTING
 from dhispatch.runtime.run.target import resolve_target
 from dhispatch.runtime.schedule import DEFAULT_WINDOW
@@ -51,6 +55,8 @@ from dhispatch.runtime.slots import next_due
 if TYPE_CHECKING:
     import httpx
 
+    from dhispatch.runtime.dhis2 import Auth
+    from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Me
     from dhispatch.runtime.dhis2 import RetryPolicy
     from dhispatch.runtime.dhis2 import SystemInfo
@@ -122,7 +128,8 @@ class RunnerOptions:
     request, retries included (None: the client's default); ``progress`` sees values as they
     are computed; ``report`` sees every ``RunnerEvent``; ``park_after`` is how many failures of
     one kind in a row park a batch; ``max_drop`` the share of held values a run may turn to 0
-    or remove unless ``accept_drop``; ``transport`` and ``retry_delay`` are seams for tests.
+    or remove unless ``accept_drop``; ``metadata_max_age`` is how old the admission stage's
+    cached metadata may be; ``transport`` and ``retry_delay`` are seams for tests.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -137,6 +144,7 @@ class RunnerOptions:
     report: Callable[[RunnerEvent], None] = _ignore
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    metadata_max_age: timedelta = DEFAULT_MAX_AGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +251,7 @@ class Runner:
             batch_size=o.batch_size, force=force, env=o.env, progress=o.progress,
             stop=o.stop.is_set, cancel=o.stop, deadline=o.deadline, transport=o.transport,
             retry_delay=o.retry_delay, park_after=o.park_after, max_drop=o.max_drop,
-            accept_drop=o.accept_drop, now=now,
+            accept_drop=o.accept_drop, now=now, metadata_max_age=o.metadata_max_age,
         )  # fmt: skip
         journal = self.journal
         o.report(RunStarted(plan, trigger))
@@ -381,23 +389,39 @@ class Runner:
         return os.environ if self.options.env is None else self.options.env
 
 
-def fetch_metadata(
-    plan: Plan, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The target's metadata export of the plan's data set (what preflight checks against)."""
+@contextmanager
+def metadata_session(
+    url: str,
+    auth: Auth,
+    *,
+    timeout: float = 30.0,
+    insecure: bool = False,
+    transport: httpx.BaseTransport | None = None,
+) -> Iterator[Dhis2Client]:
+    """A client for interactive metadata reads (preflight, init): quick retries, and any DHIS2
+    failure inside the block becomes one MetadataFetchError naming the server."""
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Dhis2Error
 
-    target = plan.target
-    client = Dhis2Client.for_target(
-        target, os.environ if env is None else env, timeout=timeout, retry=_quick_retry()
-    )
+    kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {}
     try:
-        with client:
-            export: dict[str, Any] = client.metadata_export(target.data_set)
-            return export
+        with Dhis2Client(url, auth, insecure=insecure, timeout=timeout, retry=_quick_retry(),
+                         **kwargs) as client:  # fmt: skip
+            yield client
     except Dhis2Error as exc:
-        raise MetadataFetchError(f"cannot fetch metadata from {target.url}: {exc}") from exc
+        raise MetadataFetchError(f"cannot fetch metadata from {url}: {exc}") from exc
+
+
+def plan_session(
+    plan: Plan, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+) -> AbstractContextManager[Dhis2Client]:
+    """``metadata_session`` for the plan's target, with the plan's credentials (ConfigError
+    when a variable is unset) and its ``insecure`` flag."""
+    from dhispatch.runtime.dhis2 import auth_from_plan
+
+    target = plan.target
+    auth = auth_from_plan(target.auth, os.environ if env is None else env)
+    return metadata_session(target.url, auth, timeout=timeout, insecure=target.insecure)
 
 
 def _quick_retry() -> RetryPolicy:

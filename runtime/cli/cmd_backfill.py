@@ -26,6 +26,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.max_drop
 @options.accept_drop
 @options.retry_delay
+@options.metadata_max_age
 @options.deadline
 def command(
     spec_or_plan: str,
@@ -40,6 +41,7 @@ def command(
     max_drop: int | None,
     accept_drop: bool,
     retry_delay: float | None,
+    metadata_max_age: float | None,
     deadline: float | None,
 ) -> None:
     """Push the periods --from..--to, one run per period, each computed at its own end."""
@@ -48,7 +50,7 @@ def command(
     loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=True, as_json=as_json, batch_size=batch_size,
-                    deadline=deadline, retry_delay=retry_delay,
-                    delivery=delivery) as runner:  # fmt: skip
+                    deadline=deadline, retry_delay=retry_delay, delivery=delivery,
+                    metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         results = runner.backfill(loaded.plan, first, last, force=force)
     sys.exit(exit_code(results))

@@ -126,7 +126,7 @@ def command(workdir: str | None, seed: int) -> None:
         stored = sandbox.values()
         values_file.write_text(json.dumps(_jsonable(stored), indent=1), encoding="utf-8")
     print_summary(f"demo push of {period} (run {result.run_id})", result.summary.as_json())
-    print_conflicts(result.conflicts, sources)
+    print_conflicts(result.conflicts, sources, {})
     click.echo(
         "\nwhere to look:\n"
         f"  system log      dhispatch log --state {files.state}\n"

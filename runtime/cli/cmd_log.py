@@ -12,10 +12,14 @@ import click
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import state_path
 from dhispatch.runtime.journal import BatchRow
+from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.journal import RegistrationRow
 from dhispatch.runtime.journal import RunRow
 from dhispatch.runtime.journal import TargetKey
+
+CAUSE_RUNS = 5  # runs whose causes the log lists (the newest with refused values)
+CAUSES_PER_RUN = 5
 
 
 @click.command("log")
@@ -55,15 +59,17 @@ def command(
         chosen = None if target_name is None else named_targets(names, target_name)
         runs = journal.runs(limit=limit, targets=chosen)
         targets = journal.targets()
+        conflicts = {r.id: journal.conflicts(r.id) for r in runs}
         if as_json:
-            click.echo(json.dumps([_run_json(r, targets, names) for r in runs], indent=2,
-                                  sort_keys=True))  # fmt: skip
+            runs_json = [_run_json(r, targets, names, conflicts[r.id]) for r in runs]
+            click.echo(json.dumps(runs_json, indent=2, sort_keys=True))
             return
         waiting = [w for w in journal.waiting() if chosen is None or w[1] in chosen]
         parked = [b for b in journal.parked_batches() if chosen is None or b.target_id in chosen]
         registrations = [r for r in journal.registrations()
                          if chosen is None or r.target_id in chosen]  # fmt: skip
     _print_runs(runs, targets, names)
+    _print_causes(runs, conflicts)
     _print_registrations(registrations, names)
     _print_queue(waiting, parked, targets)
 
@@ -114,7 +120,14 @@ def _target_text(target_id: int, targets: dict[int, TargetKey]) -> str:
     return f"{key.url} · {key.data_set} · {key.user}"
 
 
-def _run_json(r: RunRow, targets: dict[int, TargetKey], names: dict[int, str]) -> dict[str, Any]:
+def _run_json(
+    r: RunRow, targets: dict[int, TargetKey], names: dict[int, str], conflicts: list[ConflictRow]
+) -> dict[str, Any]:
+    """A run as ``log --json`` prints it: its row, target (with its spec name), summary, causes
+    and every conflict (refused by DHIS2, or withheld: never sent)."""
+    from dhispatch.runtime.cli.render import conflict_json
+    from dhispatch.runtime.report.causes import by_cause
+
     key = targets.get(r.target_id)
     target: dict[str, Any] | None = None
     if key is not None:
@@ -130,6 +143,8 @@ def _run_json(r: RunRow, targets: dict[int, TargetKey], names: dict[int, str]) -
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         "status": r.status,
         "summary": r.summary,
+        "causes": [c.as_json() for c in by_cause(conflicts)],
+        "conflicts": [conflict_json(c) for c in conflicts],
     }
 
 
@@ -141,7 +156,7 @@ def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey], names: dict[i
 
     table = Table(title="runs (newest first)", title_justify="left")
     for col in ("run", "plan", "target", "trigger", "started (UTC)", "status", "periods",
-                "values", "sent", "unchanged", "refused", "seconds"):  # fmt: skip
+                "values", "sent", "unchanged", "refused", "withheld", "seconds"):  # fmt: skip
         table.add_column(col, justify="right" if col in ("run", "values", "sent") else "left")
     for r in runs:
         s = r.summary
@@ -153,9 +168,29 @@ def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey], names: dict[i
         row = (r.id, r.plan_name, where, r.trigger,
                r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
                ", ".join(s.get("periods", [])), s.get("values", 0), s.get("sent", 0),
-               s.get("unchanged", 0), s.get("refused", 0), secs)  # fmt: skip
+               s.get("unchanged", 0), s.get("refused", 0), s.get("withheld", 0),
+               secs)  # fmt: skip
         table.add_row(*map(text_cell, row))
     console().print(table)
+
+
+def _print_causes(runs: list[RunRow], conflicts: dict[int, list[ConflictRow]]) -> None:
+    """Refused and withheld values of the newest runs that had some: one line per cause."""
+    from dhispatch.runtime.printable import printable
+    from dhispatch.runtime.report.causes import by_cause
+
+    shown = [r for r in runs if conflicts[r.id]][:CAUSE_RUNS]
+    for r in shown:
+        causes = by_cause(conflicts[r.id])
+        click.echo(f"run {r.id} ({r.plan_name}): {len(conflicts[r.id])} value(s) by cause")
+        for cause in causes[:CAUSES_PER_RUN]:
+            where = f"{cause.origin}: " if cause.origin else ""
+            click.echo(printable(f"  {where}[{cause.code or 'DHIS2'}] {cause.headline}"))
+            if cause.hint:
+                click.echo(printable(f"    hint: {cause.hint}"))
+        if len(causes) > CAUSES_PER_RUN:
+            click.echo(f"  … and {len(causes) - CAUSES_PER_RUN} more causes "
+                       f"(dhispatch report {r.id})")  # fmt: skip
 
 
 def _print_registrations(registrations: list[RegistrationRow], names: dict[int, str]) -> None:

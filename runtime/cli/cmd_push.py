@@ -27,6 +27,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.park_after
 @options.max_drop
 @options.accept_drop
+@options.metadata_max_age
 @options.deadline
 @options.retry_delay
 def command(
@@ -42,6 +43,7 @@ def command(
     park_after: int | None,
     max_drop: int | None,
     accept_drop: bool,
+    metadata_max_age: float | None,
     deadline: float | None,
     retry_delay: float | None,
 ) -> None:
@@ -53,6 +55,6 @@ def command(
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=not dry_run, as_json=as_json, batch_size=batch_size,
                     deadline=deadline, retry_delay=retry_delay,
-                    delivery=delivery) as runner:  # fmt: skip
+                    delivery=delivery, metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         result = runner.push(loaded.plan, at=at, period=period, dry_run=dry_run, force=force)
     sys.exit(exit_code([result]))

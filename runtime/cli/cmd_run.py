@@ -32,6 +32,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.park_after
 @options.max_drop
 @options.accept_drop
+@options.metadata_max_age
 def command(
     specs_or_plans: tuple[str, ...],
     once: bool,
@@ -45,6 +46,7 @@ def command(
     park_after: int | None,
     max_drop: int | None,
     accept_drop: bool,
+    metadata_max_age: float | None,
 ) -> None:
     """Run everything due now (and missed runs), oldest first, then exit."""
     from dhispatch.runtime.cli.render import exit_code
@@ -53,6 +55,6 @@ def command(
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, as_json=as_json, batch_size=batch_size,
                     deadline=deadline, retry_delay=retry_delay, window_days=window_days,
-                    delivery=delivery) as runner:  # fmt: skip
+                    delivery=delivery, metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         results = runner.run_once([lp.plan for lp in loaded], now)
     sys.exit(exit_code(results))

@@ -43,6 +43,7 @@ def stop_on_signals() -> threading.Event:
 @options.park_after
 @options.max_drop
 @options.accept_drop
+@options.metadata_max_age
 @options.deadline
 def command(
     specs_or_plans: tuple[str, ...],
@@ -53,6 +54,7 @@ def command(
     park_after: int | None,
     max_drop: int | None,
     accept_drop: bool,
+    metadata_max_age: float | None,
     deadline: float | None,
 ) -> None:
     """Run due pushes on schedule until stopped (SIGTERM/Ctrl-C: finish, then exit 0)."""
@@ -61,7 +63,7 @@ def command(
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, batch_size=batch_size, window_days=window_days,
                     deadline=deadline, stop=stop,
-                    delivery=delivery) as runner:  # fmt: skip
+                    delivery=delivery, metadata_max_age=metadata_max_age) as runner:  # fmt: skip
         runner.journal  # noqa: B018 - take the lock before announcing anything
         click.echo(f"dhispatch serve: {len(loaded)} plan(s), journal {runner.state}; "
                    "SIGTERM to stop", err=True)  # fmt: skip

@@ -165,6 +165,7 @@ def runner_for(
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     delivery: DeliveryOptions | None = None,
+    metadata_max_age: float | None = None,
 ) -> Iterator[Runner]:
     """The runner of a command: its journal (locked for pushes), its options, and a printer
     that shows each run as it ends."""
@@ -194,5 +195,7 @@ def runner_for(
             retry_delay=retry_delay,
             deadline=deadline,
         )
+        if metadata_max_age is not None:
+            options = replace(options, metadata_max_age=timedelta(hours=metadata_max_age))
         with Runner(path, lock=lock, options=options) as runner:
             yield runner

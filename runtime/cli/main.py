@@ -19,6 +19,7 @@ from dhispatch.errors import DhispatchError
 
 # name -> "module:attribute"; the module is imported on first use only.
 COMMANDS: dict[str, str] = {
+    "init": "dhispatch.runtime.cli.cmd_init:command",
     "check": "dhispatch.runtime.cli.cmd_check:command",
     "compile": "dhispatch.runtime.cli.cmd_compile:command",
     "fmt": "dhispatch.runtime.cli.cmd_fmt:command",

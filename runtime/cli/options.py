@@ -74,6 +74,11 @@ window_days = click.option(
 now = click.option(
     "--now", "now", hidden=True, callback=_instant, help="pretend it is this instant (testing)"
 )
+metadata_max_age = click.option(
+    "--metadata-max-age", metavar="HOURS", type=click.FloatRange(0, 24 * 366), default=None,
+    help="refetch the DHIS2 metadata values are checked against when the cached copy is older "
+    "(default 6)",
+)  # fmt: skip
 deadline = click.option(
     "--deadline", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
     help="longest one DHIS2 request may take, retries included (default 120)",

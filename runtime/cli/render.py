@@ -8,6 +8,7 @@ markup), so none of them can drive the terminal or forge a line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 import click
 
+from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
@@ -28,6 +30,9 @@ from dhispatch.runtime.runner import RunFinished
 from dhispatch.runtime.runner import RunnerEvent
 from dhispatch.runtime.runner import RunStarted
 from dhispatch.runtime.runner import SlotsDropped
+
+MAX_CAUSES = 20  # causes printed after a run; --json and `report` have them all
+NAMING = frozenset({"E903", "E905", "E906", "E907", "E908"})  # preflight: an ID DHIS2 lacks
 
 
 class Progress:
@@ -86,7 +91,7 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The table rows of a summary as the journal stores it (so old runs render too)."""
     sk = summary.get("skipped", {})
     t = summary.get("timings", {})
-    return [
+    rows = [
         ("status", str(summary.get("status"))),
         ("periods", ", ".join(summary.get("periods", [])) or "—"),
         ("values computed", str(summary.get("values", 0))),
@@ -121,6 +126,9 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{t.get('journal', 0):.2f} / {t.get('http', 0):.2f} / {t.get('total', 0):.2f}",
         ),
     ]
+    if summary.get("withheld"):  # only when the admission stage withheld values
+        rows.insert(6, ("not sent: DHIS2 would refuse them", str(summary["withheld"])))
+    return rows
 
 
 def _registration_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -147,29 +155,51 @@ def print_summary(title: str, summary: Mapping[str, Any]) -> None:
     console().print(table)
 
 
-def print_conflicts(conflicts: Sequence[ConflictRow], sources: Mapping[str, str]) -> None:
-    """Each refused value as a diagnostic pointing at the spec line of its push."""
+def print_conflicts(
+    conflicts: Sequence[ConflictRow], sources: Mapping[str, str], hints: Mapping[str, str]
+) -> None:
+    """Refused and withheld values by cause, each a diagnostic at the spec line of its push:
+    one line per cause with a count, the stores and items it hit, and a hint."""
     if not conflicts:
         return
     from dhispatch.dsl.diagnostics import Diagnostic
     from dhispatch.dsl.diagnostics import render
+    from dhispatch.runtime.report.causes import by_cause
 
-    for shown, c in enumerate(conflicts):
-        if shown >= 20:
-            click.echo(f"… and {len(conflicts) - shown} more (see `dhispatch report`)", err=True)
+    causes = by_cause(conflicts, hints)
+    for shown, cause in enumerate(causes):
+        if shown >= MAX_CAUSES:
+            click.echo(f"… and {len(causes) - shown} more causes (see `dhispatch report` or "
+                       "--json)", err=True)  # fmt: skip
             break
-        where = ", ".join(
-            x for x in (c.store and f"store {c.store}", c.item and f"item {c.item}") if x
-        )
-        text = f"DHIS2 refused {c.indicator or 'a value'}" + (f" ({where})" if where else "")
-        text = printable(f"{text}: {c.message}")
-        code = printable(c.code or "DHIS2")
-        span = _span(c.origin)
+        span = _span(cause.origin)
+        code = printable(cause.code or "DHIS2")
+        text, hint = printable(cause.headline), cause.hint and printable(cause.hint)
         if span is not None:
-            diag = Diagnostic(code=code, message=text, span=span)
+            diag = Diagnostic(code=code, message=text, span=span, hint=hint)
             click.echo(render(diag, sources.get(span.path)), err=True)
         else:
             click.echo(f"error[{code}]: {text}", err=True)
+            if hint:
+                click.echo(f"  hint: {hint}", err=True)
+
+
+def preflight_hints(plan: Plan, state: Path) -> dict[str, str]:
+    """What preflight says (its hints: "did you mean …") per spec line, against the metadata the
+    run checked its values against (cached beside the journal); empty without one."""
+    from dhispatch.compiler.preflight import preflight
+    from dhispatch.runtime.report.causes import spec_line
+    from dhispatch.runtime.run.metadata_cache import cache_for
+    from dhispatch.runtime.run.metadata_cache import cache_key
+
+    snapshot = cache_for(state).load(cache_key(plan, os.environ))
+    if snapshot is None:
+        return {}
+    try:
+        found = preflight(plan, snapshot.export)
+    except DhispatchError:
+        return {}
+    return {spec_line(d.span.origin): d.hint for d in found if d.hint and d.code in NAMING}
 
 
 def _span(origin: str | None) -> Any:
@@ -184,25 +214,26 @@ def _span(origin: str | None) -> Any:
 
 
 def print_run(
-    result: RunResult,
-    sources: Mapping[str, str],
-    state: Path,
-    *,
-    as_json: bool,
-    target: str | None = None,
+    result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool, plan: Plan
 ) -> None:
-    """A run's outcome: its summary (table or JSON), refused values, where to look next."""
+    """A run's outcome: its summary (table or JSON: every conflict), refused values by cause,
+    where to look next; the target by name when the spec names several."""
+    target = plan.target.name
     summary = result.summary.as_json()
+    hints = preflight_hints(plan, state) if result.conflicts else {}
     if as_json:
-        extra = {"target": target} if target else {}
-        click.echo(json.dumps({"run": result.run_id, **extra, **summary}, indent=2,
-                              sort_keys=True))  # fmt: skip
+        from dhispatch.runtime.report.causes import by_cause
+
+        full = {"run": result.run_id, **({"target": target} if target else {}), **summary,
+                "conflicts": [conflict_json(c) for c in result.conflicts],
+                "causes": [c.as_json() for c in by_cause(result.conflicts, hints)]}  # fmt: skip
+        click.echo(json.dumps(full, indent=2, sort_keys=True))
     else:
         title = f"run {result.run_id}" if result.run_id is not None else "preview"
         title += f" → {target}" if target else ""
         print_summary(title, summary)
         print_notices(result)
-    print_conflicts(result.conflicts, sources)
+    print_conflicts(result.conflicts, sources, hints)
     if not as_json and result.run_id is not None:
         click.echo(
             f"journal: {state}  ·  dhispatch log --state {state}  ·  "
@@ -211,6 +242,17 @@ def print_run(
     if result.status == "stopped":
         click.echo("dhispatch: stopped on request after the batch in flight; the next run "
                    "continues", err=True)  # fmt: skip
+
+
+def conflict_json(c: ConflictRow) -> dict[str, Any]:
+    """One conflict as ``--json`` prints it (``withheld``: never sent)."""
+    from dhispatch.runtime.journal import WITHHELD
+
+    return {
+        "withheld": c.batch_id == WITHHELD, "batch": c.batch_id or None, "index": c.idx,
+        "store": c.store, "item": c.item, "indicator": c.indicator, "origin": c.origin,
+        "code": c.code, "message": c.message,
+    }  # fmt: skip
 
 
 def print_notices(result: RunResult) -> None:
@@ -223,6 +265,9 @@ def print_notices(result: RunResult) -> None:
     elif s.counts.unconfirmed:
         say(f"{s.counts.unconfirmed} values are due again: DHIS2's answer did not prove it holds "
             f"them ({s.error}); the next run resends them")  # fmt: skip
+    note = s.admission or ""
+    if "not checked" in note or ", stale: " in note:
+        say(f"values {note}")
     if s.counts.parked:
         say(f"{s.counts.parked} values were parked after failing the same way too often; see "
             "dhispatch log (--retry-parked / --drop-parked)")  # fmt: skip
@@ -281,8 +326,7 @@ class RunnerPrinter:
         elif isinstance(event, RunFinished):
             self._close_bar()
             sources = self._sources.get(event.plan.name, {})
-            print_run(event.result, sources, self._state, as_json=self._as_json,
-                      target=event.plan.target.name)  # fmt: skip
+            print_run(event.result, sources, self._state, as_json=self._as_json, plan=event.plan)
         elif isinstance(event, SlotsDropped):
             click.echo(f"dhispatch: {plan_label(event.plan)}: {event.count} slots are older "
                        "than the catch-up window and were not run (use backfill)",

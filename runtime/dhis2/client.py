@@ -63,13 +63,6 @@ ASYNC_THRESHOLD = 10_000  # values per push above which the import runs as a ser
 TIMEOUT = 30.0  # seconds one socket operation (connect, one read, one write) may take
 DEADLINE = 120.0  # seconds one request may take in all: every attempt, backoff included
 STOP_GRACE = 2.0  # seconds an exchange in flight may still take once a stop is requested
-DATA_SET_FIELDS = (
-    "id,code,name,periodType,openFuturePeriods,expiryDays,categoryCombo[id],"
-    "dataSetElements[categoryCombo[id,code,name,categoryOptionCombos[id,code,name]],"
-    "dataElement[id,code,name,valueType,zeroIsSignificant,aggregationType,"
-    "categoryCombo[id,code,name,categoryOptionCombos[id,code,name]]]],"
-    "organisationUnits[id,code,name]"
-)
 
 
 def batches_by_org_unit(values: Iterable[DataValue], max_size: int) -> list[list[DataValue]]:
@@ -399,32 +392,31 @@ class Dhis2Client:
 
     # -- metadata -------------------------------------------------------------------------------
 
-    def metadata_export(self, data_set: str) -> dict[str, Any]:
-        """The data set and everything preflight needs, shaped like a DHIS2 metadata export."""
-        info = self.system_info()
-        response = self._send(
-            "GET", f"/api/dataSets/{data_set}", params={"fields": DATA_SET_FIELDS}
-        )
-        export: dict[str, Any] = {
-            "system": {"version": info.version},
-            "dataSets": [],
-            "dataElements": [],
-            "categoryCombos": [],
-            "categoryOptionCombos": [],
-            "organisationUnits": [],
-        }
-        if response.status_code == 404:
-            return export
-        self._raise_for_status(response, f"/api/dataSets/{data_set}")
-        ds = self._json(response, "/api/dataSets")
-        if not isinstance(ds, dict):
-            raise ProtocolError("DHIS2's data set answer is not an object")
-        return export_from_data_set(ds, export)
+    def get_json(
+        self, path: str, params: dict[str, str] | None = None, *, missing_ok: bool = False
+    ) -> dict[str, Any] | None:
+        """A JSON object from ``path`` (``runtime.dhis2.metadata`` reads metadata with it);
+        None for a 404 when ``missing_ok``."""
+        response = self._send("GET", path, params=params)
+        if missing_ok and response.status_code == 404:
+            return None
+        return self._object(response, path)
+
+    def get_json_list(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
+        """A JSON array from ``path`` (e.g. ``/api/dataApprovals/approvals``)."""
+        response = self._send("GET", path, params=params)
+        self._raise_for_status(response, path)
+        body = self._json(response, path)
+        if not isinstance(body, list):
+            raise ProtocolError(f"DHIS2 answered {path} with JSON that is not a list")
+        return body
 
     # -- transport ------------------------------------------------------------------------------
 
     def _get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        response = self._send("GET", path, params=params)
+        return self._object(self._send("GET", path, params=params), path)
+
+    def _object(self, response: httpx.Response, path: str) -> dict[str, Any]:
         self._raise_for_status(response, path)
         body = self._json(response, path)
         if not isinstance(body, dict):
@@ -645,66 +637,4 @@ def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _ref(obj: Any) -> dict[str, Any] | None:
-    return {"id": obj["id"]} if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
-
-
-def export_from_data_set(ds: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
-    """Flatten a ``/api/dataSets/{id}?fields=…`` answer into metadata-export lists by type."""
-    elements: dict[str, dict[str, Any]] = {}
-    combos: dict[str, dict[str, Any]] = {}
-    cocs: dict[str, dict[str, Any]] = {}
-
-    def add_combo(cc: Any) -> dict[str, Any] | None:
-        if not isinstance(cc, dict) or not isinstance(cc.get("id"), str):
-            return None
-        entry = combos.setdefault(cc["id"], {k: cc[k] for k in ("id", "code", "name") if k in cc})
-        members = [c for c in cc.get("categoryOptionCombos") or () if isinstance(c, dict)]
-        entry["categoryOptionCombos"] = [{"id": c["id"]} for c in members if "id" in c]
-        for coc in members:
-            if isinstance(coc.get("id"), str):
-                row = {k: coc[k] for k in ("id", "code", "name") if k in coc}
-                cocs[coc["id"]] = {**row, "categoryCombo": {"id": cc["id"]}}
-        return {"id": cc["id"]}
-
-    dses: list[dict[str, Any]] = []
-    for dse in ds.get("dataSetElements") or ():
-        if not isinstance(dse, dict):
-            continue
-        de = dse.get("dataElement")
-        if not isinstance(de, dict) or not isinstance(de.get("id"), str):
-            continue
-        row = {k: v for k, v in de.items() if k != "categoryCombo"}
-        de_cc = add_combo(de.get("categoryCombo"))
-        if de_cc:
-            row["categoryCombo"] = de_cc
-        elements[de["id"]] = row
-        entry: dict[str, Any] = {"dataElement": {"id": de["id"]}}
-        override = add_combo(dse.get("categoryCombo"))
-        if override:
-            entry["categoryCombo"] = override
-        dses.append(entry)
-    org_units = [
-        {k: ou[k] for k in ("id", "code", "name") if k in ou}
-        for ou in ds.get("organisationUnits") or ()
-        if isinstance(ou, dict) and "id" in ou
-    ]
-    data_set: dict[str, Any] = {
-        k: ds[k]
-        for k in ("id", "code", "name", "periodType", "openFuturePeriods", "expiryDays")
-        if k in ds
-    }
-    data_set["dataSetElements"] = dses
-    data_set["organisationUnits"] = [{"id": ou["id"]} for ou in org_units]
-    cc = _ref(ds.get("categoryCombo"))
-    if cc:
-        data_set["categoryCombo"] = cc
-    export["dataSets"] = [data_set]
-    export["dataElements"] = sorted(elements.values(), key=lambda e: str(e["id"]))
-    export["categoryCombos"] = sorted(combos.values(), key=lambda e: str(e["id"]))
-    export["categoryOptionCombos"] = sorted(cocs.values(), key=lambda e: str(e["id"]))
-    export["organisationUnits"] = org_units
-    return export
-
-
-__all__ = ["Dhis2Client", "Dhis2Error", "batches_by_org_unit", "export_from_data_set"]
+__all__ = ["Dhis2Client", "Dhis2Error", "batches_by_org_unit"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.journal import Journal
 from dhispatch.runtime.journal.records import LEGACY_TARGET
+from dhispatch.runtime.journal.records import WITHHELD
+from dhispatch.runtime.journal.records import WITHHELD_PREFIX
 from dhispatch.runtime.journal.records import BatchRow
 from dhispatch.runtime.journal.records import CellKey
 from dhispatch.runtime.journal.records import CellRecord
@@ -14,6 +16,7 @@ from dhispatch.runtime.journal.records import ConnectionRecord
 from dhispatch.runtime.journal.records import RunRow
 from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import TargetKey
+from dhispatch.runtime.journal.records import WithheldRow
 from dhispatch.runtime.journal.records import cell_key
 from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.records import strip_userinfo
@@ -23,6 +26,8 @@ from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 __all__ = [
     "LEGACY_TARGET",
     "SCHEMA_VERSION",
+    "WITHHELD",
+    "WITHHELD_PREFIX",
     "BatchRow",
     "CellKey",
     "CellRecord",
@@ -34,6 +39,7 @@ __all__ = [
     "RunRow",
     "Settlement",
     "TargetKey",
+    "WithheldRow",
     "cell_key",
     "payload_digest",
     "strip_userinfo",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,10 +22,12 @@ from dhispatch.runtime.journal.cells import OutboxMixin
 from dhispatch.runtime.journal.lock import RunnerLock
 from dhispatch.runtime.journal.queue import QueueMixin
 from dhispatch.runtime.journal.records import LEGACY_TARGET
+from dhispatch.runtime.journal.records import WITHHELD
 from dhispatch.runtime.journal.records import ConflictRow
 from dhispatch.runtime.journal.records import ConnectionRecord
 from dhispatch.runtime.journal.records import RunRow
 from dhispatch.runtime.journal.records import TargetKey
+from dhispatch.runtime.journal.records import WithheldRow
 from dhispatch.runtime.journal.records import iso
 from dhispatch.runtime.journal.records import now
 from dhispatch.runtime.journal.records import parse_time
@@ -281,8 +284,24 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin):
 
     # ---- conflicts -------------------------------------------------------------------------
 
+    def add_withheld(self, run_id: int, rows: Sequence[WithheldRow]) -> None:
+        """Values a run did not send because DHIS2 would refuse them (the admission stage)."""
+        with self._db.tx() as db:
+            db.many(
+                "INSERT INTO withheld VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, w.store, w.item, w.indicator, w.origin, w.code, w.message, w.rule,
+                  w.key.data_element, w.key.period, w.key.org_unit, w.key.coc, w.key.aoc)
+                 for w in rows],
+            )  # fmt: skip
+
     def conflicts(self, run_id: int) -> list[ConflictRow]:
+        """What DHIS2 refused in the run, after what the run withheld (batch ``WITHHELD``)."""
         rows = self._db.rows(
+            "SELECT ?, run_id, NULL, store, item, indicator, origin, code, message "
+            "FROM withheld WHERE run_id = ? ORDER BY rowid",
+            (WITHHELD, run_id),
+        )
+        rows += self._db.rows(
             "SELECT batch_id, run_id, idx, store, item, indicator, origin, code, message "
             "FROM conflicts WHERE run_id = ? ORDER BY batch_id, idx",
             (run_id,),

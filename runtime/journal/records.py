@@ -154,9 +154,14 @@ class RunRow:
     target_id: int = LEGACY_TARGET
 
 
+WITHHELD = 0  # the batch of a conflict the admission stage found: the value was never sent
+WITHHELD_PREFIX = "not sent: "  # how a withheld value's message starts
+
+
 @dataclass(frozen=True, slots=True)
 class ConflictRow:
-    """A value DHIS2 refused, mapped back to store, item, indicator and spec line."""
+    """A value DHIS2 refused (or, with batch ``WITHHELD``, would refuse and was not sent),
+    mapped back to store, item, indicator and spec line."""
 
     batch_id: int
     run_id: int
@@ -167,6 +172,20 @@ class ConflictRow:
     origin: str | None
     code: str | None
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithheldRow:
+    """A value a run did not send because DHIS2 would refuse it: the rule, DHIS2's code, why."""
+
+    key: CellKey
+    rule: str
+    code: str | None
+    message: str
+    store: str | None
+    item: str | None
+    indicator: str | None
+    origin: str | None
 
 
 @dataclass(frozen=True, slots=True)

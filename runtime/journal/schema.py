@@ -107,6 +107,24 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
 
 
 def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Values a run withheld (not sent because DHIS2 would refuse them: the admission stage),
+    per run, with the write rule, DHIS2's code and message and the cell. Older runs withheld
+    nothing, so the table starts empty."""
+    _statements(
+        conn,
+        """
+        CREATE TABLE withheld (
+            run_id INTEGER NOT NULL REFERENCES runs(id), store TEXT, item TEXT, indicator TEXT,
+            origin TEXT, code TEXT, message TEXT NOT NULL, rule TEXT NOT NULL,
+            data_element TEXT NOT NULL, period TEXT NOT NULL, org_unit TEXT NOT NULL,
+            coc TEXT NOT NULL, aoc TEXT NOT NULL
+        );
+        CREATE INDEX withheld_run ON withheld(run_id);
+        """,
+    )
+
+
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
     """Completeness registrations: the last state of each (plan, target, data set, period, org
     unit, attribute option combo) registration and the run that made it; targets gain the name
     of the spec's target block that last used them (``log --target NAME``)."""
@@ -126,7 +144,11 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
 
 
 # version N -> the step that takes a journal from N to N + 1
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}
 SCHEMA_VERSION = max(STEPS) + 1
 
 

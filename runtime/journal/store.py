@@ -167,7 +167,9 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
     try:
         size = path.stat().st_size
         if size <= QUICK_CHECK_LIMIT:
-            found = [row[0] for row in conn.execute("PRAGMA quick_check(5)").fetchall()]
+            # one line: SQLite's own findings may span lines ("*** in database main ***\n…")
+            found = [" ".join(str(row[0]).split())
+                     for row in conn.execute("PRAGMA quick_check(5)").fetchall()]  # fmt: skip
             if found != ["ok"]:
                 raise JournalError(
                     f"the journal {path} is corrupt (SQLite quick_check: {'; '.join(found)}): "

@@ -1,4 +1,5 @@
-"""Render a journal run with Jinja2: counts per store and indicator, conflicts, batches, timings.
+"""Render a journal run with Jinja2: counts per store and indicator, conflicts by cause (and each
+one), batches, timings.
 
 Store and item names and DHIS2's messages are foreign text: every ``{{ … }}`` of a template goes
 through ``printable`` (no escape sequences or line breaks) and then HTML's autoescape, or, in
@@ -21,6 +22,8 @@ from jinja2 import select_autoescape
 from dhispatch.errors import DhispatchError
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.printable import printable
+from dhispatch.runtime.report.causes import by_cause
+from dhispatch.runtime.report.causes import listing
 
 FORMATS = ("html", "md")
 
@@ -69,13 +72,15 @@ def report_context(journal: Journal, run_id: int) -> dict[str, Any]:
     per_store: dict[str, dict[str, int]] = summary.get("per_store", {})
     indicators = sorted({i for counts in per_store.values() for i in counts})
     batches = journal.batches(run_id)
+    conflicts = journal.conflicts(run_id)
     return {
         "run": run,
         "summary": summary,
         "indicators": indicators,
         "per_store": per_store,
         "totals": {i: sum(c.get(i, 0) for c in per_store.values()) for i in indicators},
-        "conflicts": journal.conflicts(run_id),
+        "conflicts": conflicts,
+        "causes": by_cause(conflicts),
         "registrations": journal.registrations(run_id),
         "batches": batches,
         "timings": summary.get("timings", {}),
@@ -91,5 +96,6 @@ def render_run(journal: Journal, run_id: int, fmt: str = "html") -> str:
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
     env = _env(fmt)
+    env.globals["listing"] = listing
     template = env.get_template("run.html.j2" if fmt == "html" else "run.md.j2")
     return template.render(**report_context(journal, run_id))

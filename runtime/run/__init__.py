@@ -1,5 +1,6 @@
 """A run of a plan's slots as named stages: reach DHIS2 → resend the queue → cells → diff against
-the journal → guard → batches → send → record (``pipeline.execute``), in one of four modes
+the journal → admit (withhold what DHIS2 would refuse) → guard → batches → send → record
+(``pipeline.execute``), in one of four modes
 (``RunMode``), with a typed summary."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """One run of a plan's slots, stage by stage: reach DHIS2 → resend the queue → cells → diff →
-guard → batches → send → record.
+admit → guard → batches → send → record.
 
 DHIS2 is asked first for its version (how its counts read) and clock (slots whose period has not
 started there are not run). The queue of due batches goes before anything new; after an outage
@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from dhispatch.runtime.cells import Cell
 from dhispatch.runtime.journal import CellRecord
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import Plan
+from dhispatch.runtime.run.admit import Admission
 from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.batches import Batcher
 from dhispatch.runtime.run.batches import vanished_batches
@@ -37,6 +39,7 @@ from dhispatch.runtime.run.diff import JournalDiff
 from dhispatch.runtime.run.guard import DEFAULT_MAX_DROP
 from dhispatch.runtime.run.guard import DropGuard
 from dhispatch.runtime.run.guard import vanishing
+from dhispatch.runtime.run.metadata_cache import DEFAULT_MAX_AGE
 from dhispatch.runtime.run.mode import RunMode
 from dhispatch.runtime.run.produce import produce
 from dhispatch.runtime.run.record import complete_slots
@@ -73,7 +76,8 @@ class RunOptions:
     """How to run: batch size, ``force`` (resend unchanged cells), failures in a row before a
     batch is parked, the drop guard's share and its override, the environment holding the
     credentials and database location (default ``os.environ``), the deadline of one DHIS2
-    request (None: the client's), hooks, and test seams.
+    request (None: the client's), how old the cached metadata of the admission stage may be,
+    hooks, and test seams.
 
     ``cancel`` is the event behind ``stop`` when there is one (serve's SIGTERM): setting it also
     ends DHIS2 retries and backoff at once and abandons a request in flight after a short grace.
@@ -88,6 +92,7 @@ class RunOptions:
     deadline: float | None = None
     transport: httpx.BaseTransport | None = None
     retry_delay: float | None = None
+    metadata_max_age: timedelta = DEFAULT_MAX_AGE
     park_after: int = DEFAULT_PARK_AFTER
     max_drop: float = DEFAULT_MAX_DROP
     accept_drop: bool = False
@@ -130,11 +135,24 @@ class _Run:
         self.notices = Notices()
         self.stopped = False
         self.produced: set[tuple[str, str]] = set()  # (period, org unit) with values
+        connection = Connection(
+            self.env, options.transport, options.retry_delay, options.deadline, options.cancel
+        )
         self.sender = Sender(
-            plan.name, plan.target, journal, mode,
-            Connection(self.env, options.transport, options.retry_delay, options.deadline,
-                       options.cancel),
-            self.counts, self.timings, Delivery(options.batch_size, options.park_after),
+            plan.name,
+            plan.target,
+            journal,
+            mode,
+            connection,
+            self.counts,
+            self.timings,
+            Delivery(options.batch_size, options.park_after),
+        )
+        self.admission = Admission(
+            plan, journal, mode, connection, self.counts, self.timings,
+            client=self.sender.client, online=lambda: self.sender.online,
+            clock=lambda: self.sender.clock,
+            max_age=options.metadata_max_age,
         )  # fmt: skip
 
     def go(self, trigger: str) -> RunResult:
@@ -149,9 +167,11 @@ class _Run:
                 )  # fmt: skip
         try:
             self._stages(run_id, target)
-            later = self._register(run_id, target)
+            ledger = self.sender.ledger
+            ledger.unsettled |= self.admission.unsettled  # withheld cells keep slots due
+            later = self._register(run_id, target)  # a withheld cell: its period waits too
             if run_id is not None and target is not None and self.mode.completes_slots:
-                settled = self.sender.ledger.settled(self.slots)
+                settled = ledger.settled(self.slots)
                 settled = [s for s in settled if s.period.id not in later]
                 complete_slots(self.journal, self.plan.name, settled, run_id, self.timings, target)
         except BaseException as exc:
@@ -215,9 +235,9 @@ class _Run:
             return
         with JournalDiff(self.journal, self.plan.name, self.timings, target) as diff:
             self.journal.outbox_begin()
-            self._compute(diff)
+            self._compute(diff, run_id)
             if not self.stopped:
-                self._vanished(diff)
+                self._vanished(diff, run_id)
             if not self.stopped and not self._blocked(diff):
                 self._send_outbox(run_id)
             self.journal.outbox_end()
@@ -235,7 +255,7 @@ class _Run:
             clock_skew=clock.skew(self.options.now or datetime.now(UTC)),
         )
 
-    def _compute(self, diff: JournalDiff) -> None:
+    def _compute(self, diff: JournalDiff, run_id: int | None) -> None:
         """Stages 1-3 for the computed cells, one chunk (a batch's worth) at a time, into the
         outbox."""
         size = self.options.batch_size
@@ -249,12 +269,12 @@ class _Run:
                 chunk.append(cell)
                 self.counts.values += 1
                 if len(chunk) >= size:
-                    self._stage(batcher.add(self._diff(diff, chunk)))
+                    self._stage(batcher.add(self._diff(diff, chunk, run_id)))
                     self._progress()
                     if self._stop_requested():
                         break
             else:
-                self._stage(batcher.add(self._diff(diff, chunk)))
+                self._stage(batcher.add(self._diff(diff, chunk, run_id)))
             self._unformattable(production.unformattable)
         self._progress()
         rest = batcher.rest()
@@ -265,7 +285,8 @@ class _Run:
         self.counts.unformattable = len(problems)
         self.notices = replace(self.notices, unformattable=tuple(problems[:200]))
 
-    def _diff(self, diff: JournalDiff, chunk: list[Cell]) -> list[CellChange]:
+    def _diff(self, diff: JournalDiff, chunk: list[Cell], run_id: int | None) -> list[CellChange]:
+        """Stage 2, then the admission stage: the changes worth batching."""
         changes = diff.classify(chunk)
         chunk.clear()
         ledger = self.sender.ledger
@@ -283,20 +304,21 @@ class _Run:
         if self.mode is RunMode.PREVIEW:
             self.changes += changes
             return []
-        return changes
+        return self.admission.admit(changes, run_id, force=self.options.force)
 
     def _stage(self, batches: Iterable[Batch]) -> None:
         for batch in batches:
             if self.mode.stores or self.mode is RunMode.DRY_RUN:
                 self.journal.outbox_add(batch.strategy, batch.payload)
 
-    def _vanished(self, diff: JournalDiff) -> None:
+    def _vanished(self, diff: JournalDiff, run_id: int | None) -> None:
         self.vanished = diff.vanished(self.slots)
         self.counts.vanished = len(self.vanished)
         if self.mode is not RunMode.PREVIEW:
             steps = {s.id: s for s in self.plan.steps}
             size = self.options.batch_size
-            self._stage(vanished_batches(self.vanished, self.plan.vanished, steps, size))
+            gone = self.admission.admit_vanished(self.vanished, run_id)
+            self._stage(vanished_batches(gone, self.plan.vanished, steps, size))
 
     def _blocked(self, diff: JournalDiff) -> bool:
         """The drop guard, before anything of this run is sent."""
@@ -348,5 +370,7 @@ class _Run:
             per_store={store: dict(c) for store, c in self.per_store.items()},
             timings=replace(self.timings),
             error=self.sender.error,
+            withheld_causes=dict(self.admission.causes),
+            admission=self.admission.note,
             notices=self.notices,
         )

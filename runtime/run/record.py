@@ -30,7 +30,8 @@ def run_status(
     request), ``blocked`` (the drop guard stopped it), ``stopped`` (on request),
     ``unconfirmed`` (values left due: DHIS2's answer proved nothing), ``parked`` (a batch set
     aside), ``deferred`` (a slot not run: its period has not started on DHIS2's clock),
-    ``conflicts`` (values refused or not formattable) or ``ok``."""
+    ``conflicts`` (values refused, withheld as DHIS2 would refuse them, or not formattable) or
+    ``ok``."""
     if mode is RunMode.PREVIEW:
         return "preview"
     if not enabled:
@@ -49,7 +50,8 @@ def run_status(
         return "parked"
     if deferred:
         return "deferred"
-    return "conflicts" if counts.refused or counts.unformattable else "ok"
+    refused = counts.refused or counts.withheld or counts.unformattable
+    return "conflicts" if refused else "ok"
 
 
 def complete_slots(

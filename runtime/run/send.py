@@ -50,6 +50,22 @@ class Connection:
     deadline: float | None = None
     cancel: threading.Event | None = None
 
+    def client(self, target: Target) -> Dhis2Client:
+        """A client of ``target`` with the credentials read from ``env`` now (ConfigError when
+        a variable is unset), this connection's deadline and cancel event; the caller closes
+        it."""
+        from dhispatch.runtime.dhis2 import Dhis2Client
+        from dhispatch.runtime.dhis2 import RetryPolicy
+
+        kwargs: dict[str, Any] = {"cancel": self.cancel}
+        if self.deadline is not None:
+            kwargs["deadline"] = self.deadline
+        if self.transport is not None:
+            kwargs["transport"] = self.transport
+        if self.retry_delay is not None:
+            kwargs["retry"] = RetryPolicy(base_delay=self.retry_delay)
+        return Dhis2Client.for_target(target, self.env, **kwargs)
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -120,6 +136,10 @@ class Sender:
             return
         self.version = ServerVersion.parse(info.version)
         self.clock = read_clock(info.server_date, info.server_time_zone)
+
+    def client(self) -> Dhis2Client:
+        """The run's one client of the target (the admission stage reads metadata with it)."""
+        return self._client_for()
 
     def close(self) -> None:
         if self._client is not None:
@@ -196,25 +216,9 @@ class Sender:
 
     # ---- DHIS2 ---------------------------------------------------------------------------
 
-    def client(self) -> Dhis2Client:
-        """The run's DHIS2 client (built on first use)."""
-        return self._client_for()
-
     def _client_for(self) -> Dhis2Client:
         if self._client is None:
-            from dhispatch.runtime.dhis2 import Dhis2Client
-            from dhispatch.runtime.dhis2 import RetryPolicy
-
-            c = self._connection
-            kwargs: dict[str, Any] = {"cancel": c.cancel}
-            if c.deadline is not None:
-                kwargs["deadline"] = c.deadline
-            if c.transport is not None:
-                kwargs["transport"] = c.transport
-            if c.retry_delay is not None:
-                kwargs["retry"] = RetryPolicy(base_delay=c.retry_delay)
-            client = Dhis2Client.for_target(self._target, c.env, **kwargs)
-            self._client = client.__enter__()
+            self._client = self._connection.client(self._target).__enter__()
         return self._client
 
     def _validate(self, batch: Batch) -> None:

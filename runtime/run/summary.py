@@ -44,6 +44,7 @@ class RunCounts:
     waiting: int = 0  # values not sent again: already waiting in a due or parked batch
     unformattable: int = 0  # values that cannot be written as a number (skipped, listed)
     to_zero: int = 0  # values DHIS2 holds that this run turns to 0 (the drop guard)
+    withheld: int = 0  # not sent: DHIS2 would refuse them (the admission stage)
     registered: int = 0  # (period, org unit) registered complete in this run
     registrations_refused: int = 0  # registrations DHIS2 refused (or that failed: tried again)
 
@@ -104,6 +105,8 @@ class RunSummary:
     per_store: Mapping[str, Mapping[str, int]]
     timings: Timings
     error: str | None
+    withheld_causes: Mapping[str, int] = field(default_factory=dict)  # rule -> cells
+    admission: str | None = None  # what the cells were checked against, or why not
     notices: Notices = Notices()
 
     @property
@@ -128,6 +131,8 @@ class RunSummary:
             "per_store": {k: dict(v) for k, v in sorted(self.per_store.items())},
             "timings": self.timings.as_json(),
             "error": self.error,
+            "withheld_causes": dict(sorted(self.withheld_causes.items())),
+            "admission": self.admission,
             **self.notices.as_json(),
             **asdict(self.counts),
         }  # fmt: skip

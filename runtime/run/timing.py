@@ -1,4 +1,5 @@
-"""Seconds per stage of a run (indicators, payload, journal, HTTP), measured by a `with` block."""
+"""Seconds per stage of a run (indicators, payload, journal, HTTP, admission), measured by a
+`with` block."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
-Stage = Literal["indicators", "payload", "journal", "http"]
+Stage = Literal["indicators", "payload", "journal", "http", "admission"]
 
 
 @dataclass(slots=True)
@@ -18,6 +19,7 @@ class Timings:
     payload: float = 0.0
     journal: float = 0.0
     http: float = 0.0
+    admission: float = 0.0  # the write rules: metadata (cached), approvals, the checks
     total: float = 0.0
 
     def measure(self, stage: Stage) -> Stopwatch:
@@ -32,6 +34,7 @@ class Timings:
             "payload": round(self.payload, 4),
             "journal": round(self.journal, 4),
             "http": round(self.http, 4),
+            "admission": round(self.admission, 4),
             "total": round(self.total, 4),
         }
 

@@ -229,6 +229,8 @@ class SandboxApp:
             return self.data_approvals(request, user)
         if parts == ["completeDataSetRegistrations"]:
             return await self.complete_registrations(request, user)
+        if parts in (["dataApprovals", "approvals"], ["dataApprovals", "multiple"]):
+            return self.approval_statuses(request, user)
         if parts == ["dataValueSets"] and method == "POST":
             return await self.post_data_values(request, user, versioned)
         if parts == ["dataValueSets"] and method == "GET":
@@ -315,6 +317,16 @@ class SandboxApp:
         except ApprovalError as exc:
             return _json(exc.status, web_message(exc.status, exc.message))
         return Response(status_code=204)
+
+    def approval_statuses(self, request: Request, user: User) -> Response:
+        """``GET /api/dataApprovals/approvals``: the states of many slices at once."""
+        if request.method != "GET":
+            return _json(405, web_message(405, "Method not allowed"))
+        q = {k: request.query_params.getlist(k) for k in request.query_params}
+        try:
+            return _json(200, self.approvals.statuses(q, user))
+        except ApprovalError as exc:
+            return _json(exc.status, web_message(exc.status, exc.message))
 
     # -- metadata -------------------------------------------------------------------------
     def list_objects(self, request: Request, collection: str) -> Response:

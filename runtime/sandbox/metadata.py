@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from dhispatch.runtime.access.sharing import Sharing
 from dhispatch.runtime.sandbox.restrictions import Restrictions
 from dhispatch.runtime.sandbox.restrictions import load_restrictions
-from dhispatch.runtime.sandbox.sharing import Sharing
 from dhispatch.runtime.sandbox.users import MetadataError
 from dhispatch.runtime.sandbox.users import User
 from dhispatch.runtime.sandbox.users import load_users

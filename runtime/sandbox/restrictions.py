@@ -10,8 +10,8 @@ from dataclasses import field
 from datetime import datetime
 from typing import Any
 
-from dhispatch.runtime.sandbox.sharing import Sharing
-from dhispatch.runtime.sandbox.sharing import parse_sharing
+from dhispatch.runtime.access.sharing import Sharing
+from dhispatch.runtime.access.sharing import parse_sharing
 from dhispatch.runtime.sandbox.users import MetadataError
 from dhispatch.runtime.sandbox.users import User
 

@@ -40,23 +40,27 @@ def test_backfill_pushes_each_period_with_its_own_values(
     assert "<td>S001</td>" in page and "202405" in page
 
 
-def test_refused_values_point_at_the_spec_line(
+def test_values_dhis2_would_refuse_are_withheld_at_the_spec_line(
     country: Country, sandbox: Any, tmp_path: Path
 ) -> None:
-    # the data set has no open future periods: DHIS2 (whose date is 2024-06-20) refuses the
-    # running month's values; next month's are not even sent, its period has not started there
+    # the data set has no open future periods: DHIS2 (whose date is 2024-06-20) would refuse the
+    # running month's values, so the admission stage withholds them, by cause, and sends
+    # nothing; next month's are not even computed, its period has not started there
     plan = plan_file("kiribati", sandbox.url, country.db, tmp_path)
     st = ["--state", str(tmp_path / "state.sqlite")]
     later = cli(["push", str(plan), "--period", "202407", *st], country.db, code=1)
     assert "has not started on DHIS2's clock" in later.output and stored(sandbox) == set()
     result = cli(["push", str(plan), "--period", "202406", *st, "--json"], country.db, code=None)
     summary = json.loads(result.stdout)
-    assert summary["refused"] == summary["values"] > 0
+    assert summary["withheld"] == summary["values"] > 0 and summary["refused"] == 0
+    assert summary["withheld_causes"] == {"future": summary["values"]}
+    assert summary["batches"] == 0 and len(summary["conflicts"]) == summary["values"]
     assert result.exit_code == 1 and summary["status"] == "conflicts"
-    assert "specs/kiribati.push:" in result.stderr and "DHIS2 refused" in result.stderr
+    assert "specs/kiribati.push:33:1: error[E7641]" in result.stderr
+    assert "not sent (DHIS2 would refuse them): period 202406 is not open yet" in result.stderr
     assert stored(sandbox) == set()
     md = cli(["report", "last", *st], country.db).output
-    assert "specs/kiribati.push:" in md
+    assert "specs/kiribati.push:" in md and "not sent" in md
 
 
 def test_bad_inputs_give_one_clear_line(country: Country, tmp_path: Path) -> None:

@@ -135,6 +135,8 @@ def test_canary_secret_never_appears_anywhere(
     outputs.append(_text(cli(["log", *st], country.db)))
     assert "parked batches (" in outputs[-1]
     outputs.append(_text(cli(["log", "--retry-parked", *st], country.db)))
+    outputs.append(_text(cli(["preflight", str(plans["kiribati"]), "--source", str(country.db),
+                              "--period", "202405"], country.db)))  # fmt: skip
     outputs.append(_text(cli(["log", *st], country.db)))
     outputs.append(_text(cli(["log", "--json", *st], country.db)))
     reports = []
@@ -148,7 +150,10 @@ def test_canary_secret_never_appears_anywhere(
         dump = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
     assert sum(len(d) for d in dump) > 1000  # the journal really holds runs and batches
     plan_texts = [p.read_text(encoding="utf-8") for p in plans.values()]
-    everything = [*outputs, *reports, *dump, *plan_texts]
+    caches = [p.read_text(encoding="utf-8") for p in (tmp_path / "metadata").glob("*.json")]
+    # the metadata each plan's values were checked against (and Kiribati's behind the proxy)
+    assert len(caches) == 4
+    everything = [*outputs, *reports, *dump, *plan_texts, *caches]
     assert all(CANARY not in text for text in everything)
     assert any("401" in o or "credentials" in o.lower() for o in outputs)  # failures were seen
     assert any("registered complete" in o for o in outputs)  # and registrations listed
@@ -243,7 +248,7 @@ def test_hostile_names_and_dhis2_messages_never_drive_the_terminal(
         results.append(cli(["push", plan, "--period", "202406", *st, "--retry-delay", "0"], db,
                            code=1))  # fmt: skip
     outputs = [_text(r) for r in results]
-    assert "DHIS2 refused" in outputs[0] and "DHIS2 unreachable or refusing" in outputs[-1]
+    assert "refused by DHIS2" in outputs[0] and "DHIS2 unreachable or refusing" in outputs[-1]
     assert "version: 2.40.0" in outputs[2] and "S001" in outputs[1]
     for text in outputs:
         assert re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", text) is None, text

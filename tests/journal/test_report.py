@@ -47,7 +47,7 @@ def test_markdown_escapes_pipes(tmp_path: Path) -> None:
     with j:
         md = render_run(j, run, "md")
     row = next(line for line in md.splitlines() if "E7600" in line)
-    assert "I\\|1" in row and "\\| bad" in row and row.count(" | ") == 5
+    assert "I\\|1" in row and "\\| bad" in row and row.count(" | ") == 7  # the cause's 8 cells
 
 
 def test_unknown_run_and_format(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_markdown_shows_hostile_names_as_text(tmp_path: Path) -> None:
     assert "&lt;script&gt;" in md and "&lt;img src=x onerror=" in md
     assert not any(c in md for c in "\x1b\x07\r")  # one line per row, no escape sequences
     row = next(line for line in md.splitlines() if "E7600" in line)
-    assert _unescaped_pipes(row) == 7  # the six cells of a conflict row, nothing forged
+    assert _unescaped_pipes(row) == 9  # the eight cells of a cause row, nothing forged
     store_row = next(line for line in md.splitlines() if "S2" in line and "E7600" not in line)
     assert _unescaped_pipes(store_row) == 3
     assert not any(line.startswith(("all values", "| ok", "| forged")) for line in md.splitlines())

@@ -45,7 +45,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_the_ladder_is_contiguous_and_ends_at_the_current_version() -> None:
-    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 3
+    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 4
 
 
 @pytest.mark.parametrize("fixture", ["v1-kiribati.sqlite", "v1-empty.sqlite"])
@@ -145,25 +145,91 @@ def test_log_reads_a_v1_journal_without_writing_it(tmp_path: Path) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
 
 
-def test_a_v2_journal_climbs_to_3_with_every_row_kept(tmp_path: Path) -> None:
-    """Written by main before issue 13 (``fixtures/make_v2_journal.py``): the step adds the
-    registrations table and the targets' spec names, and changes nothing else."""
-    path = tmp_path / "v2.sqlite"
-    shutil.copy(FIXTURES / "v2-kiribati.sqlite", path)
-    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections", "targets")
-    before = {t: rows(path, f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+@pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite"])
+def test_a_v2_journal_gains_the_withheld_table_with_every_row_kept(
+    fixture: str, tmp_path: Path
+) -> None:
+    """Schema 2 (written by 0719a9b, see ``fixtures/make_v2_journals.py``) → 3: the table of
+    values the admission stage withheld, empty, and everything else as it was."""
+    path = v1_copy(tmp_path, fixture)
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections", "targets")
+    before = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
+    with Journal.open(path) as journal:
+        assert journal.schema_version() == SCHEMA_VERSION
+    after = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
+    # step 3 -> 4 gives targets a name column (NULL until a named target runs)
+    assert [r[-1] for r in after["targets"]] == [None] * len(before["targets"])
+    after["targets"] = [r[:-1] for r in after["targets"]]
+    assert after == before
+    assert rows(path, "SELECT count(*) FROM withheld") == [(0,)]
+
+
+def test_withheld_values_of_an_upgraded_v2_journal_read_before_its_refusals(
+    tmp_path: Path,
+) -> None:
+    from dhispatch.runtime.journal import WITHHELD
+    from dhispatch.runtime.journal import CellKey
+    from dhispatch.runtime.journal import WithheldRow
+
+    path = v1_copy(tmp_path, "v2-kiribati.sqlite")
+    with Journal.open(path) as journal:
+        first = journal.runs()[-1]
+        refused = journal.conflicts(first.id)
+        assert len(refused) == 12 and all(c.batch_id != WITHHELD for c in refused)
+        key = CellKey("DE1", "202405", "OU1", "COC1", "")
+        journal.add_withheld(
+            first.id,
+            [
+                WithheldRow(
+                    key, "approval", "E7642", "not sent: x", "S001", "I1", "soh", "specs/k.push:3:1"
+                )
+            ],
+        )
+        both = journal.conflicts(first.id)
+    assert [c.batch_id for c in both[:1]] == [WITHHELD] and both[1:] == refused
+    assert rows(path, "SELECT rule, code, data_element, aoc FROM withheld") == [
+        ("approval", "E7642", "DE1", ""),
+    ]  # fmt: skip
+
+
+def test_log_reads_a_v2_journal_without_writing_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dhispatch.runtime.cli.main import cli
+
+    path = v1_copy(tmp_path, "v2-kiribati.sqlite")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = CliRunner().invoke(cli, ["log", "--json", "--state", str(path)])
+    assert out.exit_code == 0, out.output
+    runs = json.loads(out.output)
+    assert [r["status"] for r in runs] == ["failed", "conflicts", "conflicts"]
+    assert all(r["summary"].get("withheld", 0) == 0 for r in runs)
+    assert len(runs[-1]["conflicts"]) == 12 and not any(
+        c["withheld"] for c in runs[-1]["conflicts"]
+    )
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
+
+
+def test_a_v3_journal_climbs_to_4_with_every_row_kept(tmp_path: Path) -> None:
+    """Schema 3 (written by 68adc33, see ``fixtures/make_v3_journal.py``) → 4: the registrations
+    table and the targets' spec names, and nothing else changed."""
+    path = v1_copy(tmp_path, "v3-kiribati.sqlite")
+    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections", "withheld")
+    before = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
+    targets = rows(path, "SELECT * FROM targets")
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert len(before["runs"]) == 3 and len(targets) == 1
     with Journal.open(path, readonly=True) as journal:  # read-only: upgraded in memory only
         assert journal.registrations() == [] and journal.target_names() == {}
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     with Journal.open(path) as journal:
-        assert journal.schema_version() == 3
+        assert journal.schema_version() == 4
         (target,) = journal.targets()
         journal.record_registrations(PLAN, target, "QX4ZTUbOt3a", 1,
                                      [("202405", "S001", "", "registered", None)])  # fmt: skip
         assert journal.registered(PLAN, target, "QX4ZTUbOt3a") == {("202405", "S001", "")}
         journal.name_target(target, "production")
         assert journal.target_names() == {target: "production"}
-    after = {t: rows(path, f"SELECT * FROM {t} ORDER BY 1") for t in tables if t != "targets"}
-    assert after == {t: v for t, v in before.items() if t != "targets"}
-    assert rows(path, "SELECT * FROM targets") == [(*before["targets"][0], "production")]
+    assert {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables} == before
+    assert rows(path, "SELECT * FROM targets") == [(*targets[0], "production")]

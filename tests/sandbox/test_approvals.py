@@ -117,3 +117,27 @@ def test_approvals_survive_a_restart(tmp_path: Path, version: str) -> None:
         answer = http.post("/api/dataValueSets", json={"dataSet": DS, "dataValues": [value]})
         conflicts = summary_of(answer.json())["conflicts"]
         assert [c["errorCode"] for c in conflicts] == ["E8033" if version == "2.43" else "E7642"]
+
+
+def test_many_slices_at_once(admin: httpx.Client) -> None:
+    """``GET /api/dataApprovals/approvals``: every workflow × period × org unit asked for, values
+    repeated or comma-separated; periods of another type than the workflow's left out."""
+    assert admin.post("/api/dataApprovals", params=at(OU_IN)).status_code == 204
+    params = [("wf", WF), ("pe", f"{PAST},2025Q1"), ("pe", "202504"), ("ou", f"{OU_IN},{OU_IN_B}")]
+    rows = admin.get("/api/dataApprovals/approvals", params=params).json()
+    states = {(r["pe"], r["ou"]): r["state"] for r in rows}
+    assert states == {
+        (PAST, OU_IN): "APPROVED_HERE", (PAST, OU_IN_B): "UNAPPROVED_READY",
+        ("202504", OU_IN): "UNAPPROVED_READY", ("202504", OU_IN_B): "UNAPPROVED_READY",
+    }  # fmt: skip
+    here = next(r for r in rows if (r["pe"], r["ou"]) == (PAST, OU_IN))
+    assert here["wf"] == WF and here["aoc"] == DEFAULT_COC and here["level"]
+    assert here["permissions"]["mayUnapprove"] is True
+    same = admin.get("/api/dataApprovals/multiple", params=params).json()
+    assert same == rows
+    missing = admin.get("/api/dataApprovals/approvals", params={"wf": WF, "ou": OU_IN})
+    assert missing.status_code == 409
+    assert missing.json()["message"] == "Must have either pe or both startDate and endDate."
+    unknown = admin.get("/api/dataApprovals/approvals", params={"wf": "nope", "pe": PAST,
+                                                                "ou": OU_IN})  # fmt: skip
+    assert unknown.status_code == 409
