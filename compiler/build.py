@@ -182,9 +182,18 @@ def _source(view: SpecView) -> dict[str, Any]:
     }
 
 
-def _filter(item_filter: ast.Filter) -> dict[str, str]:
+def _filter(item_filter: ast.Filter) -> dict[str, Any]:
     if isinstance(item_filter, ast.FieldSet):
         return {"kind": "field_set", "field": item_filter.field.value}
+    if isinstance(item_filter, ast.FieldCompare):
+        lit = item_filter.literal
+        value: str | bool | float = (
+            lit.value if isinstance(lit, ast.Str)
+            else float(lit.text) if isinstance(lit, ast.Num)
+            else lit.value == "true"
+        )  # fmt: skip
+        field, op = item_filter.field.value, item_filter.op.value
+        return {"kind": "field_compare", "field": field, "op": op, "value": value}
     if isinstance(item_filter, ast.CustomFlag):
         return {"kind": "custom_flag", "field": item_filter.field.value}
     return {"kind": "master_list", "name": item_filter.name.value}

@@ -20,6 +20,7 @@ DhispatchError                  (exit 1)
 ├── PeriodError                 runtime.periods: an unknown type, a period that does not exist
 ├── ScheduleError               runtime.schedule: an interval, basis or zone that cannot be used
 ├── SourceError                 runtime.sources: the stock database cannot be read
+│   └── ReferenceDateError      runtime.indicators: a date after today or after the newest data
 ├── ValueBuildError             runtime.cells: a value that cannot be sent, a template that fails
 ├── JournalError                runtime.journal: the state database (``.cause``: disk full,
 │                               read-only, corrupt, newer schema, missing), or another runner

@@ -83,6 +83,18 @@ class CustomFlag:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldCompare:
+    """``where <field> <op> <literal>`` (``= true``, ``> 0``, ``= "X"``): the literal a string,
+    a number or a bare word (``true``/``false``); the compiler checks it against the field's
+    type."""
+
+    field: Name
+    op: Name
+    literal: Str | Num | Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class MasterList:
     """``in master_list "<name>"``."""
 
@@ -90,7 +102,7 @@ class MasterList:
     span: Span
 
 
-Filter: TypeAlias = FieldSet | CustomFlag | MasterList
+Filter: TypeAlias = FieldSet | CustomFlag | FieldCompare | MasterList
 
 
 @dataclass(frozen=True, slots=True)

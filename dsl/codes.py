@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "E403": "bad custom check box filter",
     "E404": "unknown org unit reference",
     "E405": "empty path or name",
+    "E406": "an item field's type does not take that operator or literal",
     # setup and pushes (compiler/checks/pushes.py)
     "E501": "unknown setup mode",
     "E502": "item_ref missing (or given where it means nothing)",

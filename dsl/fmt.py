@@ -66,6 +66,9 @@ def _filter_text(item_filter: ast.Filter) -> str:
         return f"where {item_filter.field.value} is set"
     if isinstance(item_filter, ast.CustomFlag):
         return f"where {item_filter.func.value}({item_filter.field.value})"
+    if isinstance(item_filter, ast.FieldCompare):
+        field, op = item_filter.field.value, item_filter.op.value
+        return f"where {field} {op} {value_text(item_filter.literal)}"
     return f"in master_list {quote(item_filter.name.value)}"
 
 

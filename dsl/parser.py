@@ -44,6 +44,7 @@ _FRIENDLY = {
     "NUMBER": "a number",
     "$END": "end of file",
     "CUSTOM_FIELD": "'custom_field'",
+    "COMPARE": "a comparison (=, !=, >, >=, <, <=)",
 }
 # Which block a setting keyword belongs to, for "did you put it in the wrong block?" hints.
 BLOCK_OF = {

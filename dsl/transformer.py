@@ -66,6 +66,9 @@ class ToAst(Transformer[Token, Any]):
     def NUMBER(self, tok: Token) -> ast.Num:
         return ast.Num(str(tok), self._tok_span(tok))
 
+    def COMPARE(self, tok: Token) -> ast.Name:
+        return ast.Name(str(tok), self._tok_span(tok))
+
     # ------------------------------------------------------------------ statements
     @v_args(meta=True)
     def start(self, meta: Meta, children: list[Any]) -> ast.Spec:
@@ -153,6 +156,10 @@ class ToAst(Transformer[Token, Any]):
     @v_args(meta=True)
     def custom_flag(self, meta: Meta, children: list[Any]) -> ast.CustomFlag:
         return ast.CustomFlag(children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def field_compare(self, meta: Meta, children: list[Any]) -> ast.FieldCompare:
+        return ast.FieldCompare(children[0], children[1], children[2], self._span(meta))
 
     @v_args(meta=True)
     def master_list(self, meta: Meta, children: list[Any]) -> ast.MasterList:

@@ -161,9 +161,10 @@ class Cell:
 
 def addresses(
     plan: Plan, database: str
-) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]], list[tuple[str, str]]]:
     """Where the plan's values would land, read from the stock database: per step, each
-    in-scope item's (code, data element); and each mapped store's (code, org unit)."""
+    in-scope item's (code, data element); each mapped store's (code, org unit); and each store
+    without an org unit, with why (code, reason)."""
     from dhispatch.runtime.sources import open_source
 
     with open_source(database) as source:
@@ -180,4 +181,5 @@ def addresses(
             if element:
                 pairs.append((item.code, element))
         elements[step.id] = pairs
-    return elements, [(s.code, s.org_unit) for s in scope.stores if s.org_unit]
+    unmapped = [(s.code, s.org_unit_note or "") for s in scope.stores if not s.org_unit]
+    return elements, [(s.code, s.org_unit) for s in scope.stores if s.org_unit], unmapped

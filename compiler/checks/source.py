@@ -13,8 +13,10 @@ from dhispatch.compiler.vocabulary import SOURCE_KINDS
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.dsl.diagnostics import Span
+from dhispatch.runtime.plan.catalogue import FIELD_TYPES
 from dhispatch.runtime.plan.catalogue import FLAG_FIELDS
-from dhispatch.runtime.plan.catalogue import ITEM_FIELDS
+from dhispatch.runtime.plan.catalogue import OPERATORS
 from dhispatch.runtime.plan.secrets import literal_database_password
 
 
@@ -57,9 +59,17 @@ def _check_database(value: ast.Value | None) -> Iterator[Diagnostic]:
 
 
 def _check_filter(item_filter: ast.Filter) -> Iterator[Diagnostic]:
-    """E402 unknown item field; E403 bad custom flag; E405 empty master list name."""
-    if isinstance(item_filter, ast.FieldSet):
-        yield from check_choice(item_filter.field, ITEM_FIELDS, "E402", "item field")
+    """E402 unknown item field; E406 an operator or literal the field's type does not take;
+    E403 bad custom flag; E405 empty master list name."""
+    if isinstance(item_filter, ast.FieldSet | ast.FieldCompare):
+        field = item_filter.field
+        if field.value not in FIELD_TYPES:
+            yield from check_choice(field, tuple(FIELD_TYPES), "E402", "item field")
+            return
+        op = item_filter.op if isinstance(item_filter, ast.FieldCompare) else None
+        yield from _check_operator(field, op, item_filter.span)
+        if isinstance(item_filter, ast.FieldCompare):
+            yield from _check_literal(field.value, item_filter.literal)
     elif isinstance(item_filter, ast.CustomFlag):
         if item_filter.func.value != "custom":
             yield Diagnostic(
@@ -74,6 +84,41 @@ def _check_filter(item_filter: ast.Filter) -> Iterator[Diagnostic]:
             )
     elif not item_filter.name.value.strip():
         yield Diagnostic("E405", "the master list name is empty", item_filter.name.span)
+
+
+_LITERALS = {"text": 'a quoted string, e.g. "X"', "boolean": "true or false", "number": "a number"}
+
+
+def _check_operator(field: ast.Name, op: ast.Name | None, span: Span) -> Iterator[Diagnostic]:
+    """E406 ``is set`` or a comparison the field's type does not take, naming those it takes."""
+    kind = FIELD_TYPES[field.value]
+    word = "is set" if op is None else op.value
+    if word not in OPERATORS[kind]:
+        allowed = ", ".join(OPERATORS[kind])
+        yield Diagnostic(
+            "E406",
+            f"{field.value} is a {kind} field: '{word}' does not apply to it",
+            span if op is None else op.span,
+            hint=f"a {kind} field takes: {allowed}",
+        )
+
+
+def _check_literal(field: str, literal: ast.Str | ast.Num | ast.Name) -> Iterator[Diagnostic]:
+    """E406 a literal that is not of the field's type (a string, true/false, a number)."""
+    kind = FIELD_TYPES[field]
+    fits = {
+        "text": isinstance(literal, ast.Str),
+        "boolean": isinstance(literal, ast.Name) and literal.value in ("true", "false"),
+        "number": isinstance(literal, ast.Num),
+    }[kind]
+    if not fits:
+        shown = literal.text if isinstance(literal, ast.Num) else literal.value
+        yield Diagnostic(
+            "E406",
+            f"{field} is a {kind} field: {shown!r} is not a {kind} value",
+            literal.span,
+            hint=f"compare it with {_LITERALS[kind]}",
+        )
 
 
 def _check_org_unit(value: ast.Value | None) -> Iterator[Diagnostic]:

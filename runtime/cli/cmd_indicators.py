@@ -1,13 +1,20 @@
-"""``dhispatch indicators``: indicator values straight from the stock database, for cross-checks."""
+"""``dhispatch indicators``: indicator values straight from the stock database, for cross-checks.
+
+Also the options ``dhispatch explain`` shares with it (one reference date, one period, the
+indicators' parameters) and how they become indicator requests.
+"""
 
 from __future__ import annotations
 
 import difflib
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from datetime import datetime
 from datetime import time
+from itertools import chain
 from typing import Any
 
 import click
@@ -37,72 +44,43 @@ def _fmt(value: float | None) -> str:
     return f"{value:.9f}".rstrip("0").rstrip(".")
 
 
-@click.command("indicators")
-@click.option(
-    "--source",
-    "database",
-    required=True,
-    envvar="OMSUPPLY_DB",
-    metavar="DB",
-    help="SQLite file or postgresql:// URL (default $OMSUPPLY_DB). Opened read-only.",
-)
-@click.option(
-    "--at", "at", required=True, metavar="DATE", help="Reference date: the end of that day in --tz."
-)
-@click.option(
-    "--indicator",
-    "indicators",
-    multiple=True,
-    metavar="NAME",
-    help="Indicator to compute (repeatable; default all 13).",
-)
-@click.option("--store", "stores", multiple=True, metavar="CODE", help="Only these stores.")
-@click.option("--item", "items", multiple=True, metavar="CODE", help="Only these items.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
-)
-@click.option("--tz", default="UTC", show_default=True, help="IANA time zone of local days.")
-@click.option(
-    "--period-start",
-    metavar="DATE",
-    help="First day of the period (default: the first day of --at's month).",
-)
-@click.option("--org-unit", "org_unit", default="store_code", show_default=True, help=ORG_UNIT_HELP)
-@click.option("--within-days", type=click.IntRange(1, 3660), help="stock_expiring horizon.")
-@click.option("--months", type=click.IntRange(1, 60), help="AMC look-back months.")
-@click.option("--days-per-month", type=click.FloatRange(0, 31, min_open=True))
-@click.option(
-    "--adjust-for-stockouts/--no-adjust-for-stockouts",
-    default=None,
-    help="AMC adjusted for days out of stock (default: the database's preference).",
-)
-@click.option("--soh", type=click.Choice(["total", "available"]), default=None)
-def command(
-    database: str,
-    at: str,
-    indicators: tuple[str, ...],
-    stores: tuple[str, ...],
-    items: tuple[str, ...],
-    fmt: str,
-    tz: str,
-    period_start: str | None,
-    org_unit: str,
-    within_days: int | None,
-    months: int | None,
-    days_per_month: float | None,
-    adjust_for_stockouts: bool | None,
-    soh: str | None,
-) -> None:
-    """Rows of store code, org unit, item code, indicator and value, computed in the database
-    exactly as a push would compute them."""
+_CELL_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--source", "database", required=True, envvar="OMSUPPLY_DB", metavar="DB",
+                 help="SQLite file or postgresql:// URL (default $OMSUPPLY_DB). Opened read-only."),
+    click.option("--at", "at", required=True, metavar="DATE",
+                 help="Reference date: the end of that day in --tz."),
+    click.option("--indicator", "indicators", multiple=True, metavar="NAME",
+                 help="Indicator to compute (repeatable; default all 13)."),
+    click.option("--tz", default="UTC", show_default=True, help="IANA time zone of local days."),
+    click.option("--period-start", metavar="DATE",
+                 help="First day of the period (default: the first day of --at's month)."),
+    click.option("--org-unit", "org_unit", default="store_code", show_default=True,
+                 help=ORG_UNIT_HELP),
+    click.option("--within-days", type=click.IntRange(1, 3660), help="stock_expiring horizon."),
+    click.option("--months", type=click.IntRange(1, 60), help="AMC look-back months."),
+    click.option("--days-per-month", type=click.FloatRange(0, 31, min_open=True)),
+    click.option("--adjust-for-stockouts/--no-adjust-for-stockouts", default=None,
+                 help="AMC adjusted for days out of stock (default: the database's preference)."),
+    click.option("--soh", type=click.Choice(["total", "available"]), default=None),
+]  # fmt: skip
+
+
+def cell_options(command: Any) -> Any:
+    """The options of one reference date's values (shared by ``indicators`` and ``explain``)."""
+    for option in reversed(_CELL_OPTIONS):
+        command = option(command)
+    return command
+
+
+def requests_for(
+    at: str, tz: str, period_start: str | None, indicators: tuple[str, ...], params: dict[str, Any]
+) -> list[Any]:
+    """Indicator requests for the end of ``at`` (in ``tz``); bad input is a usage error."""
     from zoneinfo import ZoneInfo
     from zoneinfo import ZoneInfoNotFoundError
 
     from dhispatch.runtime.indicators import INDICATORS
     from dhispatch.runtime.indicators import IndicatorRequest
-    from dhispatch.runtime.indicators import compute
-    from dhispatch.runtime.sources import Scope
-    from dhispatch.runtime.sources import open_source
 
     try:
         day = date.fromisoformat(at)
@@ -111,13 +89,10 @@ def command(
     try:
         start = date.fromisoformat(period_start) if period_start else day.replace(day=1)
     except ValueError:
-        raise click.BadParameter(
-            f"{period_start!r} is not a date", param_hint="--period-start"
-        ) from None
+        raise click.BadParameter(f"{period_start!r} is not a date",
+                                 param_hint="--period-start") from None  # fmt: skip
     if start > day:
-        raise click.BadParameter(
-            "the period cannot start after --at", param_hint="--period-start"
-        ) from None
+        raise click.BadParameter("the period cannot start after --at", param_hint="--period-start")
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -126,31 +101,60 @@ def command(
         if name not in INDICATORS:
             close = difflib.get_close_matches(name, list(INDICATORS), n=1)
             hint = f"; did you mean {close[0]}?" if close else f" (one of {', '.join(INDICATORS)})"
-            raise click.BadParameter(
-                f"unknown indicator {name!r}{hint}", param_hint="--indicator"
-            ) from None
-    mapping = _org_unit(org_unit)
-    params: dict[str, Any] = {
-        "within_days": within_days,
-        "months": months,
-        "days_per_month": days_per_month,
-        "adjust_for_stockouts": adjust_for_stockouts,
-        "soh": soh,
-    }
+            raise click.BadParameter(f"unknown indicator {name!r}{hint}", param_hint="--indicator")
     reference = datetime.combine(day, time.max, tzinfo=zone)
     names = list(dict.fromkeys(indicators)) or list(INDICATORS)
-    requests = [IndicatorRequest(n, n, params, start, reference) for n in names]
+    return [IndicatorRequest(n, n, params, start, reference) for n in names]
+
+
+@click.command("indicators")
+@cell_options
+@click.option("--store", "stores", multiple=True, metavar="CODE", help="Only these stores.")
+@click.option("--item", "items", multiple=True, metavar="CODE", help="Only these items.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+def command(
+    database: str,
+    at: str,
+    indicators: tuple[str, ...],
+    tz: str,
+    period_start: str | None,
+    org_unit: str,
+    stores: tuple[str, ...],
+    items: tuple[str, ...],
+    fmt: str,
+    **params: Any,
+) -> None:
+    """Rows of store code, org unit, item code, indicator, value and, when there is no value,
+    why — computed in the database exactly as a push would compute them. Stores without an org
+    unit are listed on stderr with the reason."""
+    from dhispatch.runtime.indicators import compute
+    from dhispatch.runtime.sources import open_source
+
+    requests = requests_for(at, tz, period_start, indicators, params)
+    mapping = _org_unit(org_unit)
     with open_source(database) as source:
         scope = source.scope(ScopeRules(org_unit=mapping))
-        scope = Scope(_pick(scope.stores, stores, "store"), _pick(scope.items, items, "item"))
+        scope = replace(
+            scope,
+            stores=_pick(scope.stores, stores, "store"),
+            items=_pick(scope.items, items, "item"),
+        )
+        for store in scope.stores:
+            if store.org_unit is None:
+                note = printable(store.org_unit_note or "")
+                click.echo(f"store {printable(store.code)} has no org unit: {note}", err=True)
         by_store = {s.id: s for s in scope.stores}
         by_item = {i.id: i for i in scope.items}
+        values = compute(source, scope, requests, tz=tz, within_data=True)
+        # a refused date fails at the first value: before any output (no header, no lone "[")
+        first = next(values, None)
         writer = _Writer(fmt)
-        for value in compute(source, scope, requests, tz=tz):
+        for value in chain((first,) if first is not None else (), values):
             store = by_store[value.store_id]
-            writer.row(
-                store.code, store.org_unit, by_item[value.item_id].code, value.key, value.value
-            )
+            writer.row(store.code, store.org_unit, by_item[value.item_id].code, value.key,
+                       value.value, value.reason)  # fmt: skip
         writer.close()
 
 
@@ -177,17 +181,25 @@ class _Writer:
         self.first = True
         self.csv = csv.writer(sys.stdout, lineterminator="\n")
         if fmt == "csv":
-            self.csv.writerow(["store_code", "org_unit", "item_code", "indicator", "value"])
+            self.csv.writerow(
+                ["store_code", "org_unit", "item_code", "indicator", "value", "no_value_because"]
+            )
         else:
             sys.stdout.write("[")
 
     def row(
-        self, store: str, org_unit: str | None, item: str, name: str, value: float | None
+        self,
+        store: str,
+        org_unit: str | None,
+        item: str,
+        name: str,
+        value: float | None,
+        reason: str | None,
     ) -> None:
         if self.fmt == "csv":
             # codes come from the stock database: printable, so a code cannot drive a terminal
             texts = [printable(t) for t in (store, org_unit or "", item)]
-            self.csv.writerow([*texts, name, _fmt(value)])
+            self.csv.writerow([*texts, name, _fmt(value), printable(reason or "")])
             return
         record = {
             "store_code": store,
@@ -195,6 +207,7 @@ class _Writer:
             "item_code": item,
             "indicator": name,
             "value": value,
+            "no_value_because": reason,
         }
         sys.stdout.write(("\n " if self.first else ",\n ") + json.dumps(record))
         self.first = False

@@ -97,13 +97,20 @@ def command(
     periods, approval, closed org units)."""
     from dhispatch.compiler.preflight import ResolvedScope
     from dhispatch.runtime.cells import addresses
+    from dhispatch.runtime.printable import printable
 
     loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     plan = loaded.plan
     if as_user and not metadata_file:
         raise UsageError("--as-user goes with --metadata: live preflight checks the user the "
                          "spec's credentials log in as")  # fmt: skip
-    scope = ResolvedScope(*addresses(plan, source_db)) if source_db else None
+    scope = None
+    if source_db:
+        elements, org_units, unmapped = addresses(plan, source_db)
+        scope = ResolvedScope(elements, org_units)
+        # stores the run will skip: which, and why (no code, no such property, not in the file)
+        for code, why in unmapped:
+            click.echo(f"store {printable(code)} has no org unit: {printable(why)}", err=True)
     wanted = _periods(plan, at, periods, first, last, now or datetime.now(UTC))
     ask = _Ask(plan, scope, wanted, _minor(dhis2_version), metadata_file or plan.target.url)
     if metadata_file:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "fmt": "dhispatch.runtime.cli.cmd_fmt:command",
     "period": "dhispatch.runtime.cli.cmd_period:command",
     "indicators": "dhispatch.runtime.cli.cmd_indicators:command",
+    "explain": "dhispatch.runtime.cli.cmd_explain:command",
     "demo-data": "dhispatch.runtime.cli.cmd_demo_data:command",
     "sandbox": "dhispatch.runtime.cli.cmd_sandbox:command",
     "test-connection": "dhispatch.runtime.cli.cmd_test_connection:command",

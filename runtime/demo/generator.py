@@ -1,9 +1,13 @@
-"""A synthetic country in an open mSupply database: realistic, deterministic stock movements.
+"""A synthetic country in an open mSupply database of open mSupply's own layout (current version).
 
-Receipts, issues to facilities and other stores, prescriptions (some cancelled), inventory
-adjustments (expiry write-offs, found stock), repacks, stock-outs, batches with expiries and
-costs, fractional pack sizes, merged items, legacy item records and store custom data, with the
-identifiers of ``runtime/demo/identifiers.py`` so the example specs and the sandbox agree.
+Receipts (with pending and rejected lines of external shipments), issues to facilities and other
+stores, prescriptions (some cancelled), inventory adjustments (expiry write-offs, found stock),
+returns, repacks, drafts and allocations, stock-outs, batches with expiries and costs, fractional
+pack sizes, a merged item, legacy item records with text, boolean and number user fields, store
+codes as name properties or legacy custom data, store ranges (master lists joined to store
+names), with the identifiers of ``runtime/demo/identifiers.py`` so the example specs and the
+sandbox agree. Tables, columns and indexes are ``runtime/sources/schema.py``'s, i.e. open
+mSupply's real DDL.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from dhispatch.runtime.demo.output import move_into_place
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
 from dhispatch.runtime.sources.model import split_credentials
+from dhispatch.runtime.sources.schema import CURRENT
+from dhispatch.runtime.sources.schema import columns
 from dhispatch.runtime.sources.schema import ddl
 from dhispatch.runtime.sources.schema import index_ddl
 from dhispatch.runtime.sources.schema import insert_rows
+from dhispatch.runtime.sources.schema import version_row
 
 PACK_SIZES = (1.0, 10.0, 100.0, 1.0, 2.5, 20.0, 0.5)  # fractional pack sizes exist (reference §7.1)
 
@@ -69,6 +76,8 @@ LINE_COLUMNS = (
     "type",
     "number_of_packs",
     "total_before_tax",
+    "total_after_tax",
+    "status",
 )
 STOCK_LINE_COLUMNS = (
     "id",
@@ -101,17 +110,6 @@ class DemoSummary:
     stock_lines: int
 
 
-class _Batch:
-    __slots__ = ("id", "item", "pack", "packs", "allocated", "expiry", "cost", "batch")
-
-    def __init__(
-        self, id: str, item: int, pack: float, packs: float, expiry: date, cost: float, batch: str
-    ) -> None:
-        self.id, self.item, self.pack, self.packs = id, item, pack, packs
-        self.allocated = 0.0
-        self.expiry, self.cost, self.batch = expiry, cost, batch
-
-
 def generate_demo(
     target: str,
     *,
@@ -135,19 +133,18 @@ def generate_demo(
     if stores < 1 or items < 1 or months < 1:
         raise SourceError("--stores, --items and --months must each be at least 1")
     first_day = _add_months(date(end.year, end.month, 1), -(months - 1))
-    gen = _Generator(stores, items, first_day, end, seed)
-    gen.progress = progress
+    country = _Country(stores, items, first_day, end, seed, progress)
     if target.startswith(("postgresql://", "postgres://")):
-        counts = _write_postgres(target, gen)
+        counts = _write_postgres(target, country)
     elif "://" in target:
         raise SourceError(f"unsupported target {redact(target)!r}: a SQLite path or postgresql://")
     else:
         check_target(Path(target), overwrite)
-        counts = _write_sqlite(target, gen, overwrite)
+        counts = _write_sqlite(target, country, overwrite)
     return DemoSummary(redact(target), stores, items, months, first_day, end, *counts)
 
 
-def _write_sqlite(path: str, gen: _Generator, overwrite: bool) -> tuple[int, int, int]:
+def _write_sqlite(path: str, country: _Country, overwrite: bool) -> tuple[int, int, int]:
     final = Path(path)
     if final.parent and not final.parent.exists():
         raise SourceError(f"folder {final.parent} does not exist")
@@ -157,10 +154,10 @@ def _write_sqlite(path: str, gen: _Generator, overwrite: bool) -> tuple[int, int
         conn = sqlite3.connect(tmp)
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
-        for statement in ddl("sqlite"):
+        for statement in ddl("sqlite", CURRENT, indexes=False):
             conn.execute(statement)
-        counts = gen.write(conn, "sqlite")
-        for statement in index_ddl():
+        counts = country.write(conn, "sqlite")
+        for statement in index_ddl("sqlite", CURRENT):
             conn.execute(statement)
         conn.commit()
         conn.execute("ANALYZE")
@@ -172,7 +169,7 @@ def _write_sqlite(path: str, gen: _Generator, overwrite: bool) -> tuple[int, int
     return counts
 
 
-def _write_postgres(url: str, gen: _Generator) -> tuple[int, int, int]:
+def _write_postgres(url: str, country: _Country) -> tuple[int, int, int]:
     import psycopg
 
     credentials = split_credentials(url)  # a password may hold "@": libpq would cut at the first
@@ -188,10 +185,10 @@ def _write_postgres(url: str, gen: _Generator) -> tuple[int, int, int]:
             raise SourceError(
                 f"{redact(url)} already holds open mSupply tables; use an empty database"
             )
-        for statement in ddl("postgresql"):
+        for statement in ddl("postgresql", CURRENT, indexes=False):
             conn.execute(statement)
-        counts = gen.write(conn, "postgresql")
-        for statement in index_ddl():
+        counts = country.write(conn, "postgresql")
+        for statement in index_ddl("postgresql", CURRENT):
             conn.execute(statement)
         conn.commit()
         conn.autocommit = True
@@ -199,558 +196,484 @@ def _write_postgres(url: str, gen: _Generator) -> tuple[int, int, int]:
     return counts
 
 
-class _Generator:
-    def __init__(self, stores: int, items: int, first_day: date, end: date, seed: int) -> None:
-        self.n_stores, self.n_items = stores, items
+def _put(conn: Any, dialect: str, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert master-data rows given as dicts (every key must be a column of ``table``)."""
+    if rows:
+        cols = list(rows[0])
+        assert set(cols) <= set(columns(table, CURRENT)), (table, cols)
+        insert_rows(conn, dialect, table, cols, [[r[c] for c in cols] for r in rows])
+
+
+class _Country:
+    """Master data of the country, then each store's simulated history, store after store."""
+
+    def __init__(
+        self,
+        n_stores: int,
+        n_items: int,
+        first_day: date,
+        end: date,
+        seed: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.n_stores, self.n_items = n_stores, n_items
         self.first_day, self.end = first_day, end
         self.rng = random.Random(seed)
-        self.invoices = 0
-        self.lines = 0
-        self.stock_lines = 0
+        self.progress = progress
         self.invoice_number = 0
-        self.progress: Callable[[int], None] | None = None
+        self.demand: list[float] = []
 
-    # -- master data -------------------------------------------------------------------------
     def write(self, conn: Any, dialect: str) -> tuple[int, int, int]:
-        rng = self.rng
-        insert_rows(
-            conn,
-            dialect,
-            "unit",
-            ("id", "name", "index", "is_active"),
-            [("unit_tab", "Tablet", 1, True), ("unit_vial", "Vial", 2, True)],
-        )
-        item_rows = []
-        link_rows = []
-        for i in range(1, self.n_items + 1):
-            item_rows.append(self._item_row(i))
-            link_rows.append((_item_id(i), _item_id(i)))
-        # Item 1 was merged with a duplicate: the duplicate's link now points at item 1, and
-        # some history still uses the old link (reference §7.1, item merges).
-        link_rows.append(("item_dup_0001", _item_id(1)))
-        item_rows.append(
-            (
-                "item_dup_0001",
-                "Duplicate of item 1",
-                "I0001-OLD",
-                "unit_tab",
-                None,
-                "NOT_ASSIGNED",
-                1.0,
-                "STOCK",
-                "{}",
-                False,
-                False,
-                0,
-                None,
-                None,
-            )
-        )
-        # A service item never appears in stock.
-        item_rows.append(
-            (
-                "item_service",
-                "Delivery charge",
-                "SRV",
-                None,
-                None,
-                "NOT_ASSIGNED",
-                1.0,
-                "SERVICE",
-                "{}",
-                True,
-                False,
-                0,
-                None,
-                None,
-            )
-        )
-        link_rows.append(("item_service", "item_service"))
-        insert_rows(conn, dialect, "item", [c for c, _ in _item_columns()], item_rows)
-        insert_rows(conn, dialect, "item_link", ("id", "item_id"), link_rows)
 
-        names: list[tuple[Any, ...]] = []
-        for j in range(1, self.n_stores + 1):
-            custom = {"Dhis2Code": dc.store_code(j)} if dc.store_has_dhis2_code(j) else {}
-            names.append(
-                (
-                    f"name_store_{j:04d}",
-                    f"{dc.store_code(j)} Health Store",
-                    f"N{j:04d}",
-                    "STORE",
-                    True,
-                    True,
-                    None,
-                    json.dumps(custom),
-                )
-            )
-            for c in range(1, 4):
-                names.append(
-                    (
-                        f"name_fac_{j:04d}_{c}",
-                        f"Clinic {j}-{c}",
-                        f"F{j:04d}{c}",
-                        "FACILITY",
-                        True,
-                        False,
-                        None,
-                        json.dumps({}),
-                    )
-                )
-        names += [
-            ("name_cms", "Central Medical Stores", "CMS", "FACILITY", False, True, None, "{}"),
-            ("name_patient", "Walk-in patient", "PAT", "PATIENT", True, False, None, None),
-            ("name_invad", "Inventory adjustments", "invad", "INVAD", False, False, None, None),
-            ("name_repack", "Repack", "repack", "REPACK", False, False, None, None),
-        ]
-        insert_rows(
-            conn,
-            dialect,
-            "name",
-            (
-                "id",
-                "name",
-                "code",
-                "type",
-                "is_customer",
-                "is_supplier",
-                "supplying_store_id",
-                "custom_data",
-            ),
-            names,
-        )
-        insert_rows(conn, dialect, "name_link", ("id", "name_id"), [(n[0], n[0]) for n in names])
+        def put(table: str, rows: list[dict[str, Any]]) -> None:
+            _put(conn, dialect, table, rows)
 
-        store_rows, prefs = [], []
-        for j in range(1, self.n_stores + 1):
-            store_rows.append(
-                (
-                    _store_id(j),
-                    dc.store_code(j),
-                    1,
-                    "STORE",
-                    self._opening(j),
-                    False,
-                    f"name_store_{j:04d}",
-                )
-            )
-            lookback = 6.0 if j % 8 == 4 else (0.0 if j % 6 == 5 else 3.0)
-            prefs.append(
-                (_store_id(j), "STORE_PREFERENCES", False, lookback, 1.0, 6.0, 3.0, 3.0, 1.0)
-            )
-        insert_rows(
-            conn,
-            dialect,
-            "store",
-            ("id", "code", "site_id", "store_mode", "created_date", "is_disabled", "name_link_id"),
-            store_rows,
+        put(
+            "key_value_store",
+            [dict(zip(("id", "value_string"), version_row(CURRENT), strict=True))],
         )
-        insert_rows(conn, dialect, "store_preference", [c for c, _ in _store_pref_columns()], prefs)
-
-        insert_rows(
-            conn,
-            dialect,
-            "master_list",
-            ("id", "name", "code", "description", "is_active"),
-            [
-                ("ml_dhis2", "DHIS2", "DHIS2", "Items pushed to DHIS2", True),
-                ("ml_essential", "Essential medicines", "EML", "All items", True),
-            ],
-        )
-        ml_lines = [
-            (f"mll_d_{i:05d}", _item_id(i), "ml_dhis2")
-            for i in range(1, self.n_items + 1)
-            if dc.item_in_dhis2_master_list(i)
-        ]
-        ml_lines += [
-            (f"mll_e_{i:05d}", _item_id(i), "ml_essential") for i in range(1, self.n_items + 1)
-        ]
-        insert_rows(
-            conn, dialect, "master_list_line", ("id", "item_link_id", "master_list_id"), ml_lines
-        )
-        joins = [
-            (f"mlnj_{ml}_{j:04d}", f"ml_{ml}", f"name_store_{j:04d}")
-            for ml in ("dhis2", "essential")
-            for j in range(1, self.n_stores + 1)
-        ]
-        insert_rows(
-            conn, dialect, "master_list_name_join", ("id", "master_list_id", "name_link_id"), joins
-        )
-
+        put("unit", [
+            {"id": "unit_tab", "name": "Tablet", "index": 1, "is_active": True},
+            {"id": "unit_vial", "name": "Vial", "index": 2, "is_active": True},
+        ])  # fmt: skip
+        put("item", self._items())
+        put("item_link", self._item_links())
+        names = self._names()
+        put("name", names)
+        put("name_link", [{"id": n["id"], "name_id": n["id"]} for n in names])
+        put("property", [{"id": "prop_dhis2", "key": "Dhis2Code", "name": "DHIS2 org unit code",
+                          "value_type": "STRING", "allowed_values": None}])  # fmt: skip
+        put("name_property", [{"id": "np_dhis2", "property_id": "prop_dhis2",
+                               "remote_editable": False}])  # fmt: skip
+        put("store", [self._store(j) for j in range(1, self.n_stores + 1)])
+        put("store_preference", [self._store_preference(j) for j in range(1, self.n_stores + 1)])
+        self._write_lists(put)
         # per item: base monthly demand in units (log-normal: a few fast movers, many slow)
-        self.demand = [0.0] + [rng.lognormvariate(5.0, 1.0) for _ in range(self.n_items)]
+        self.demand = [0.0] + [self.rng.lognormvariate(5.0, 1.0) for _ in range(self.n_items)]
+        invoices = lines = stock_lines = 0
         for j in range(1, self.n_stores + 1):
-            invoices: list[tuple[Any, ...]] = []
-            lines: list[tuple[Any, ...]] = []
-            batches = self._simulate_store(j, invoices, lines)
-            self.invoices += insert_rows(conn, dialect, "invoice", INVOICE_COLUMNS, invoices)
-            self.lines += insert_rows(conn, dialect, "invoice_line", LINE_COLUMNS, lines)
+            sim = _StoreSim(self, j)
+            sim.run()
+            # stock lines first: invoice lines refer to them
+            stock_lines += insert_rows(
+                conn, dialect, "stock_line", STOCK_LINE_COLUMNS, sim.stock_line_rows()
+            )
+            invoices += insert_rows(conn, dialect, "invoice", INVOICE_COLUMNS, sim.invoices)
+            lines += insert_rows(conn, dialect, "invoice_line", LINE_COLUMNS, sim.lines)
             if self.progress is not None:
                 self.progress(1)
-            self.stock_lines += insert_rows(
-                conn, dialect, "stock_line", STOCK_LINE_COLUMNS, self._stock_line_rows(j, batches)
-            )
-        return self.invoices, self.lines, self.stock_lines
+        return invoices, lines, stock_lines
 
-    def _item_row(self, i: int) -> tuple[Any, ...]:
+    # -- master data -------------------------------------------------------------------------
+    def _items(self) -> list[dict[str, Any]]:
+        rows = [self._item(i) for i in range(1, self.n_items + 1)]
+        # Item 1 was merged with a duplicate: the duplicate's link now points at item 1, and
+        # some history still uses the old link (reference §7.1, item merges).
+        rows.append(_item_row("item_dup_0001", "Duplicate of item 1", "I0001-OLD", "STOCK", False))
+        rows.append(_item_row("item_service", "Delivery charge", "SRV", "SERVICE", True))
+        return rows
+
+    def _item(self, i: int) -> dict[str, Any]:
+        pack = PACK_SIZES[i % len(PACK_SIZES)]
         legacy: dict[str, Any] = {
             "ID": _item_id(i),
             "code": dc.item_code(i),
             "item_name": f"Medicine {i}",
             "type_of": "general",
-            "default_pack_size": PACK_SIZES[i % len(PACK_SIZES)],
+            "default_pack_size": pack,
             "user_field_1": dc.item_user_field_1(i),
             "user_field_2": dc.item_user_field_2(i),
             "user_field_3": "",
-            "user_field_4": i % 2 == 0,
-            "user_field_5": 0.0,
-            "user_field_7": False,
+            "user_field_4": i % 2 == 0,  # boolean: "Include in DHIS2 data push"-style flag
+            "user_field_5": float(i % 4),  # number
+            "user_field_7": i % 3 == 0,
             "universalcodes_name": "",
             "custom_data": None,
         }
-        uc = dc.item_universal_code(i)
-        if uc is not None:
-            legacy["universalcodes_code"] = uc
-        field6 = dc.item_user_field_6(i)
-        if field6 is not None:
+        universal = dc.item_universal_code(i)
+        if universal is not None:
+            legacy["universalcodes_code"] = universal
+        if (field6 := dc.item_user_field_6(i)) is not None:
             legacy["user_field_6"] = field6
-        return (
-            _item_id(i),
-            f"Medicine {i}",
-            dc.item_code(i),
-            "unit_tab",
-            "500mg",
-            "E",
-            PACK_SIZES[i % len(PACK_SIZES)],
-            "STOCK",
-            json.dumps(legacy),
-            True,
-            False,
-            0,
-            None,
-            uc,
-        )
+        row = _item_row(_item_id(i), f"Medicine {i}", dc.item_code(i), "STOCK", True, pack)
+        return {**row, "legacy_record": json.dumps(legacy), "strength": "500mg",
+                "ven_category": "E", "universal_code": universal}  # fmt: skip
 
-    def _opening(self, j: int) -> date:
+    def _item_links(self) -> list[dict[str, Any]]:
+        links = [(_item_id(i), _item_id(i)) for i in range(1, self.n_items + 1)]
+        links += [("item_dup_0001", _item_id(1)), ("item_service", "item_service")]
+        return [{"id": a, "item_id": b} for a, b in links]
+
+    def _names(self) -> list[dict[str, Any]]:
+        names = []
+        for j in range(1, self.n_stores + 1):
+            code = {"Dhis2Code": dc.store_code(j)} if dc.store_has_dhis2_code(j) else {}
+            in_props = dc.store_code_in_properties(j)
+            names.append(_name(f"name_store_{j:04d}", f"{dc.store_code(j)} Health Store",
+                               f"N{j:04d}", "STORE", {} if in_props else code,
+                               code if in_props else None))  # fmt: skip
+            for c in range(1, 4):
+                names.append(_name(f"name_fac_{j:04d}_{c}", f"Clinic {j}-{c}", f"F{j:04d}{c}",
+                                   "FACILITY", {}))  # fmt: skip
+        names += [
+            _name("name_cms", "Central Medical Stores", "CMS", "FACILITY", {}),
+            _name("name_patient", "Walk-in patient", "PAT", "PATIENT", None),
+            _name("name_invad", "Inventory adjustments", "invad", "INVAD", None),
+            _name("name_repack", "Repack", "repack", "REPACK", None),
+        ]
+        return names
+
+    def _store(self, j: int) -> dict[str, Any]:
+        return {
+            "id": _store_id(j),
+            "name_link_id": f"name_store_{j:04d}",
+            "code": dc.store_code(j),
+            "site_id": 1,
+            "store_mode": "STORE",
+            "created_date": self.opening(j),
+            "is_disabled": False,
+        }
+
+    def _store_preference(self, j: int) -> dict[str, Any]:
+        lookback = 6.0 if j % 8 == 4 else (0.0 if j % 6 == 5 else 3.0)
+        return {"id": _store_id(j), "type": "STORE_PREFERENCES", "pack_to_one": False,
+                "monthly_consumption_look_back_period": lookback}  # fmt: skip
+
+    def _write_lists(self, put: Callable[[str, list[dict[str, Any]]], None]) -> None:
+        items = range(1, self.n_items + 1)
+        members = {
+            "dhis2": [i for i in items if dc.item_in_dhis2_master_list(i)],
+            "essential": list(items),
+            "health_centre": [i for i in items if dc.item_in_health_centre_list(i)],
+        }
+        put("master_list", [
+            {"id": "ml_dhis2", "name": "DHIS2", "code": "DHIS2",
+             "description": "Items pushed to DHIS2", "is_active": True},
+            {"id": "ml_essential", "name": "Essential medicines", "code": "EML",
+             "description": "All items", "is_active": True},
+            {"id": "ml_health_centre", "name": "Health centre", "code": "HC",
+             "description": "Health centre range", "is_active": True},
+        ])  # fmt: skip
+        put("master_list_line", [
+            {"id": f"mll_{m}_{i:05d}", "item_link_id": _item_id(i), "master_list_id": f"ml_{m}"}
+            for m, chosen in members.items() for i in chosen
+        ])  # fmt: skip
+        # a store's range: the lists joined to its name ("DHIS2" selects, it is joined to none)
+        put("master_list_name_join", [
+            {"id": f"mlnj_{j:04d}", "name_link_id": f"name_store_{j:04d}",
+             "master_list_id": "ml_health_centre" if dc.store_has_small_range(j)
+             else "ml_essential"}
+            for j in range(1, self.n_stores + 1)
+        ])  # fmt: skip
+
+    def opening(self, j: int) -> date:
         # Every tenth store opened mid-way through the data (mid-month), the rest at the start.
         if j % 10 == 9 and self.end > self.first_day + timedelta(days=40):
             return self.first_day + timedelta(days=(self.end - self.first_day).days // 3)
         return self.first_day
 
-    # -- movements -------------------------------------------------------------------------
-    def _simulate_store(
-        self, j: int, invoices: list[tuple[Any, ...]], lines: list[tuple[Any, ...]]
-    ) -> list[_Batch]:
-        rng = self.rng
-        n = self.n_items
-        factor = rng.uniform(0.3, 2.0)
-        stock: list[list[_Batch]] = [[] for _ in range(n + 1)]
-        every: list[_Batch] = []
-        opened = self._opening(j)
-        problem = {i for i in range(1, n + 1) if (i * 7 + j) % 11 == 0}
-        seq = [0]
+    def next_invoice_number(self) -> int:
+        self.invoice_number += 1
+        return self.invoice_number
 
-        def new_id(prefix: str) -> str:
-            seq[0] += 1
-            return f"{prefix}{j:04d}_{seq[0]:07d}"
 
-        def invoice(
-            kind: str,
-            at: datetime,
-            name: str,
-            status: str,
-            *,
-            name_store: str | None = None,
-            cancel_of: str | None = None,
-        ) -> str:
-            iid = new_id("inv")
-            self.invoice_number += 1
-            ts: dict[str, datetime | None] = dict.fromkeys(
-                ("allocated", "picked", "shipped", "delivered", "received", "verified")
-            )
-            if kind in ("OUTBOUND_SHIPMENT", "SUPPLIER_RETURN"):
-                if status != "ALLOCATED":
-                    ts["allocated"] = ts["picked"] = at
-                    ts["shipped"] = at + timedelta(hours=1)
-                else:
-                    ts["allocated"] = at
-            elif kind == "PRESCRIPTION":
-                ts["picked"] = at
-                ts["verified"] = at
-            elif kind in ("INBOUND_SHIPMENT", "CUSTOMER_RETURN"):
-                ts["delivered"] = at - timedelta(hours=2)
-                if status != "DELIVERED":
-                    ts["received"] = at
-                    ts["verified"] = at + timedelta(hours=3)
-            else:
-                ts["verified"] = at
-            invoices.append(
-                (
-                    iid,
-                    name,
-                    name_store,
-                    _store_id(j),
-                    self.invoice_number,
-                    kind,
-                    status,
-                    False,
-                    at - timedelta(hours=4),
-                    ts["allocated"],
-                    ts["picked"],
-                    ts["shipped"],
-                    ts["delivered"],
-                    ts["received"],
-                    ts["verified"],
-                    cancel_of,
-                    cancel_of is not None,
-                )
-            )
-            return iid
+def _item_row(
+    id: str, name: str, code: str, kind: str, active: bool, pack: float = 1.0
+) -> dict[str, Any]:
+    return {"id": id, "name": name, "code": code, "unit_id": "unit_tab", "type": kind,
+            "legacy_record": "{}", "is_active": active, "default_pack_size": pack,
+            "strength": None, "ven_category": "NOT_ASSIGNED", "universal_code": None}  # fmt: skip
 
-        def line(
-            inv: str, b: _Batch, direction: str, packs: float, item_link: str | None = None
-        ) -> None:
-            i = b.item
-            lines.append(
-                (
-                    new_id("line"),
-                    inv,
-                    item_link or _item_id(i),
-                    f"Medicine {i}",
-                    dc.item_code(i),
-                    b.id,
-                    b.batch,
-                    b.expiry,
-                    b.pack,
-                    b.cost,
-                    round(b.cost * 1.2, 2),
-                    direction,
-                    packs,
-                    round(packs * b.cost, 2),
-                )
-            )
 
-        def take(i: int, units: float, inv: str, when: date, link: str | None = None) -> float:
-            """Issue up to ``units`` first-expiry-first-out from unexpired batches."""
-            taken = 0.0
-            for b in stock[i]:
-                if units - taken <= 1e-9:
-                    break
-                if b.packs <= 1e-9 or b.expiry <= when:
-                    continue
-                packs = min(b.packs - b.allocated, (units - taken) / b.pack)
-                if packs <= 1e-9:
-                    continue
-                packs = round(packs, 4)
-                b.packs -= packs
-                taken += packs * b.pack
-                line(inv, b, "STOCK_OUT", packs, link)
-            return taken
+def _name(
+    id: str, name: str, code: str, kind: str, custom: Any, properties: Any = None
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "name": name,
+        "code": code,
+        "type": kind,
+        "is_customer": kind != "INVAD",
+        "is_supplier": kind in ("STORE", "FACILITY"),
+        "custom_data": None if custom is None else json.dumps(custom),
+        "properties": None if properties is None else json.dumps(properties),
+    }
 
-        def link_for(i: int) -> str | None:
-            return "item_dup_0001" if i == 1 and rng.random() < 0.3 else None
 
-        month = date(self.first_day.year, self.first_day.month, 1)
-        while month <= self.end:
-            last = min(self.end, month.replace(day=calendar.monthrange(month.year, month.month)[1]))
-            lo = max(month, opened)
-            if lo > last:
-                month = _add_months(month, 1)
-                continue
-            span = (last - lo).days + 1
-            events: list[tuple[datetime, str, int]] = []
+class _Batch:
+    __slots__ = ("id", "item", "pack", "packs", "allocated", "expiry", "cost", "batch")
 
-            def at(day_offset: int, lo: date = lo, span: int = span) -> datetime:
-                d = lo + timedelta(days=min(day_offset, span - 1))
-                return datetime(d.year, d.month, d.day) + timedelta(seconds=rng.randint(0, 86399))
-
-            events.append((at(rng.randint(0, 4)), "receipt", 0))
-            if rng.random() < 0.1:
-                events.append((at(rng.randint(0, span)), "delivered_only", 0))
-            for k in range(4):
-                events.append((at(rng.randint(k * span // 4, (k + 1) * span // 4)), "issue", k))
-            for _ in range(30):
-                events.append((at(rng.randint(0, span)), "prescription", 0))
-            events.append((at(span - 1), "adjust", 0))
-            for _ in range(rng.randint(1, 2)):
-                events.append((at(rng.randint(0, span)), "repack", 0))
-            events.sort()
-            for when, kind, k in events:
-                day = when.date()
-                if kind == "receipt" or kind == "delivered_only":
-                    status = "RECEIVED" if kind == "receipt" else "DELIVERED"
-                    inv = invoice("INBOUND_SHIPMENT", when, "name_cms", status)
-                    for i in range(1, n + 1):
-                        if rng.random() > (0.35 if i in problem else 0.8):
-                            continue
-                        pack = PACK_SIZES[i % len(PACK_SIZES)]
-                        units = self.demand[i] * factor * rng.uniform(1.1, 1.9)
-                        packs = float(max(1, round(units / pack)))
-                        short = rng.random() < 0.05
-                        expiry = day + timedelta(
-                            days=rng.randint(20, 80) if short else rng.randint(120, 720)
-                        )
-                        cost = round(rng.uniform(0.05, 5.0) * pack, 2)
-                        b = _Batch(
-                            new_id("sl"),
-                            i,
-                            pack,
-                            0.0,
-                            expiry,
-                            cost,
-                            f"B{rng.randint(10000, 99999)}",
-                        )
-                        if kind == "receipt":
-                            b.packs = packs
-                            stock[i].append(b)
-                            stock[i].sort(key=lambda x: x.expiry)
-                            every.append(b)
-                            line(inv, b, "STOCK_IN", packs, link_for(i))
-                        else:  # delivered, not yet received: no stock line, no stock effect
-                            lines.append(
-                                (
-                                    new_id("line"),
-                                    inv,
-                                    _item_id(i),
-                                    f"Medicine {i}",
-                                    dc.item_code(i),
-                                    None,
-                                    b.batch,
-                                    expiry,
-                                    pack,
-                                    cost,
-                                    cost,
-                                    "STOCK_IN",
-                                    packs,
-                                    packs * cost,
-                                )
-                            )
-                elif kind == "issue":
-                    other = (j % self.n_stores) + 1
-                    to_store = k == 0 and self.n_stores > 1
-                    name = f"name_store_{other:04d}" if to_store else f"name_fac_{j:04d}_{k}"
-                    status = "SHIPPED"
-                    if when.date() > self.end - timedelta(days=3) and k == 3:
-                        status = "ALLOCATED"  # not picked yet: reduces available stock only
-                    inv = invoice(
-                        "OUTBOUND_SHIPMENT",
-                        when,
-                        name,
-                        status,
-                        name_store=_store_id(other) if to_store else None,
-                    )
-                    for i in range(1, n + 1):
-                        if rng.random() > 0.5:
-                            continue
-                        want = self.demand[i] * factor * 0.35 * rng.uniform(0.5, 1.5)
-                        if status == "ALLOCATED":
-                            self._allocate(stock[i], want, inv, line, day)
-                        else:
-                            take(i, want, inv, day, link_for(i))
-                elif kind == "prescription":
-                    inv = invoice("PRESCRIPTION", when, "name_patient", "VERIFIED")
-                    start = len(lines)
-                    for i in rng.sample(range(1, n + 1), min(n, rng.randint(1, 4))):
-                        take(i, float(rng.randint(1, 30)), inv, day)
-                    if rng.random() < 0.03 and len(lines) > start:
-                        # cancelled later: a reversing prescription 10 s after the original
-                        back = invoice(
-                            "PRESCRIPTION",
-                            when + timedelta(seconds=10),
-                            "name_patient",
-                            "VERIFIED",
-                            cancel_of=inv,
-                        )
-                        for row in lines[start:]:
-                            b = next(x for x in stock[self._item_of(row)] if x.id == row[5])
-                            b.packs += row[12]
-                            line(back, b, "STOCK_IN", row[12])
-                elif kind == "adjust":
-                    inv_out = invoice("INVENTORY_REDUCTION", when, "name_invad", "VERIFIED")
-                    inv_in: str | None = None
-                    for i in range(1, n + 1):
-                        for b in stock[i]:
-                            if b.expiry <= day and b.packs - b.allocated > 1e-9:
-                                packs = round(b.packs - b.allocated, 4)
-                                b.packs -= packs
-                                line(inv_out, b, "STOCK_OUT", packs)  # expiry write-off
-                        r = rng.random()
-                        if r < 0.02 and stock[i]:
-                            b = stock[i][-1]
-                            if inv_in is None:
-                                inv_in = invoice(
-                                    "INVENTORY_ADDITION", when, "name_invad", "VERIFIED"
-                                )
-                            b.packs += 2.0
-                            line(inv_in, b, "STOCK_IN", 2.0)  # found in a stocktake
-                        elif r < 0.05:
-                            take(i, self.demand[i] * factor * 0.05, inv_out, day)  # damaged
-                    self._returns(j, n, when, day, stock, invoice, line)
-                elif kind == "repack":
-                    candidates = [
-                        b
-                        for i in rng.sample(range(1, n + 1), min(n, 10))
-                        for b in stock[i]
-                        if b.pack >= 10 and b.packs >= 2 and b.expiry > day
-                    ]
-                    if candidates:
-                        b = candidates[0]
-                        inv = invoice("REPACK", when, "name_repack", "VERIFIED")
-                        packs = float(int(b.packs // 2) or 1)
-                        b.packs -= packs
-                        line(inv, b, "STOCK_OUT", packs)
-                        nb = _Batch(
-                            new_id("sl"),
-                            b.item,
-                            1.0,
-                            packs * b.pack,
-                            b.expiry,
-                            round(b.cost / b.pack, 4),
-                            b.batch,
-                        )
-                        stock[b.item].append(nb)
-                        stock[b.item].sort(key=lambda x: x.expiry)
-                        every.append(nb)
-                        line(inv, nb, "STOCK_IN", nb.packs)
-            # an invoice still being drafted: no effective timestamp, never counted
-            if rng.random() < 0.5:
-                invoice("OUTBOUND_SHIPMENT", at(span - 1), f"name_fac_{j:04d}_1", "NEW")
-                self.invoices_new = True
-            month = _add_months(month, 1)
-        return every
-
-    def _returns(
-        self,
-        j: int,
-        n: int,
-        when: datetime,
-        day: date,
-        stock: list[list[_Batch]],
-        invoice: Any,
-        line: Any,
+    def __init__(
+        self, id: str, item: int, pack: float, packs: float, expiry: date, cost: float, batch: str
     ) -> None:
-        """Now and then a clinic returns unused stock, and damaged stock goes back to CMS."""
+        self.id, self.item, self.pack, self.packs = id, item, pack, packs
+        self.allocated = 0.0
+        self.expiry, self.cost, self.batch = expiry, cost, batch
+
+
+_STAMPS = ("allocated", "picked", "shipped", "delivered", "received", "verified")
+
+
+class _StoreSim:
+    """One store's history, month by month: invoices, their lines and its batches."""
+
+    def __init__(self, country: _Country, j: int) -> None:
+        self.c, self.j, self.rng = country, j, country.rng
+        self.factor = self.rng.uniform(0.3, 2.0)
+        n = country.n_items
+        self.range = [i for i in range(1, n + 1) if dc.item_in_store_range(i, j)]
+        self.problem = {i for i in self.range if (i * 7 + j) % 11 == 0}
+        self.stock: dict[int, list[_Batch]] = {i: [] for i in self.range}
+        self.every: list[_Batch] = []
+        self.invoices: list[tuple[Any, ...]] = []
+        self.lines: list[tuple[Any, ...]] = []
+        self.seq = 0
+
+    def run(self) -> None:
+        month = date(self.c.first_day.year, self.c.first_day.month, 1)
+        opened = self.c.opening(self.j)
+        while month <= self.c.end:
+            days = calendar.monthrange(month.year, month.month)[1]
+            last = min(self.c.end, month.replace(day=days))
+            lo = max(month, opened)
+            if lo <= last:
+                self._month(lo, (last - lo).days + 1)
+            month = _add_months(month, 1)
+
+    def _month(self, lo: date, span: int) -> None:
         rng = self.rng
-        picks = [b for i in rng.sample(range(1, n + 1), min(n, 5)) for b in stock[i]]
+
+        def at(offset: int) -> datetime:
+            d = lo + timedelta(days=min(offset, span - 1))
+            return datetime(d.year, d.month, d.day) + timedelta(seconds=rng.randint(0, 86399))
+
+        events: list[tuple[datetime, str, int]] = [(at(rng.randint(0, 4)), "receipt", 0)]
+        if rng.random() < 0.1:
+            events.append((at(rng.randint(0, span)), "delivered_only", 0))
+        for k in range(4):
+            events.append((at(rng.randint(k * span // 4, (k + 1) * span // 4)), "issue", k))
+        events += [(at(rng.randint(0, span)), "prescription", 0) for _ in range(30)]
+        events.append((at(span - 1), "adjust", 0))
+        events += [(at(rng.randint(0, span)), "repack", 0) for _ in range(rng.randint(1, 2))]
+        events.sort()
+        for when, kind, k in events:
+            if kind in ("receipt", "delivered_only"):
+                self._receipt(when, received=kind == "receipt")
+            elif kind == "issue":
+                self._issue(when, k)
+            elif kind == "prescription":
+                self._prescription(when)
+            elif kind == "adjust":
+                self._adjust(when)
+            else:
+                self._repack(when)
+        if rng.random() < 0.5:  # an invoice still being drafted: never effective, never counted
+            self._invoice("OUTBOUND_SHIPMENT", at(span - 1), f"name_fac_{self.j:04d}_1", "NEW")
+
+    # -- records ---------------------------------------------------------------------------
+    def _id(self, prefix: str) -> str:
+        self.seq += 1
+        return f"{prefix}{self.j:04d}_{self.seq:07d}"
+
+    def _invoice(
+        self,
+        kind: str,
+        at: datetime,
+        name: str,
+        status: str,
+        *,
+        name_store: str | None = None,
+        cancel_of: str | None = None,
+    ) -> str:
+        iid = self._id("inv")
+        ts = _timestamps(kind, status, at)
+        self.invoices.append((
+            iid, name, name_store, _store_id(self.j), self.c.next_invoice_number(), kind, status,
+            False, at - timedelta(hours=4), *(ts[s] for s in _STAMPS), cancel_of,
+            cancel_of is not None,
+        ))  # fmt: skip
+        return iid
+
+    def _line(
+        self,
+        inv: str,
+        b: _Batch,
+        direction: str,
+        packs: float,
+        link: str | None = None,
+        *,
+        stock_line: bool = True,
+        status: str | None = None,
+    ) -> None:
+        i = b.item
+        total = round(packs * b.cost, 2)
+        self.lines.append((
+            self._id("line"), inv, link or _item_id(i), f"Medicine {i}", dc.item_code(i),
+            b.id if stock_line else None, b.batch, b.expiry, b.pack, b.cost,
+            round(b.cost * 1.2, 2), direction, packs, total, total, status,
+        ))  # fmt: skip
+
+    def _new_batch(self, i: int, day: date, packs: float) -> _Batch:
+        rng = self.rng
+        short = rng.random() < 0.05
+        expiry = day + timedelta(days=rng.randint(20, 80) if short else rng.randint(120, 720))
+        pack = PACK_SIZES[i % len(PACK_SIZES)]
+        cost = round(rng.uniform(0.05, 5.0) * pack, 2)
+        return _Batch(self._id("sl"), i, pack, packs, expiry, cost, f"B{rng.randint(10000, 99999)}")
+
+    def _keep(self, b: _Batch) -> None:
+        self.stock[b.item].append(b)
+        self.stock[b.item].sort(key=lambda x: x.expiry)
+        self.every.append(b)
+
+    def _link_for(self, i: int) -> str | None:
+        return "item_dup_0001" if i == 1 and self.rng.random() < 0.3 else None
+
+    # -- events ----------------------------------------------------------------------------
+    def _receipt(self, when: datetime, *, received: bool) -> None:
+        """An inbound shipment from CMS; not yet received: lines without stock lines."""
+        rng = self.rng
+        inv = self._invoice("INBOUND_SHIPMENT", when, "name_cms",
+                            "RECEIVED" if received else "DELIVERED")  # fmt: skip
+        for i in self.range:
+            if rng.random() > (0.35 if i in self.problem else 0.8):
+                continue
+            pack = PACK_SIZES[i % len(PACK_SIZES)]
+            packs = float(
+                max(1, round(self.c.demand[i] * self.factor * rng.uniform(1.1, 1.9) / pack))
+            )
+            b = self._new_batch(i, when.date(), packs if received else 0.0)
+            if received:
+                self._keep(b)
+            self._line(inv, b, "STOCK_IN", packs, self._link_for(i), stock_line=received)
+        if received:
+            self._unapproved_lines(inv, when)
+
+    def _unapproved_lines(self, inv: str, when: datetime) -> None:
+        """Lines added to a received external shipment while lines need authorising: PENDING
+        ones make no stock line and move nothing; REJECTED ones become UNALLOCATED_STOCK."""
+        rng = self.rng
+        if rng.random() < 0.3:
+            b = self._new_batch(rng.choice(self.range), when.date(), 0.0)
+            self._line(inv, b, "STOCK_IN", float(rng.randint(5, 50)), stock_line=False,
+                       status="PENDING")  # fmt: skip
+        if rng.random() < 0.1:
+            b = self._new_batch(rng.choice(self.range), when.date(), 0.0)
+            self._line(inv, b, "UNALLOCATED_STOCK", float(rng.randint(5, 50)), stock_line=False,
+                       status="REJECTED")  # fmt: skip
+
+    def _issue(self, when: datetime, k: int) -> None:
+        """An outbound shipment to a clinic or (k = 0) to the next store; late ones allocated."""
+        c, j = self.c, self.j
+        other = (j % c.n_stores) + 1
+        to_store = k == 0 and c.n_stores > 1
+        # a one-store country has no other store: its k = 0 issues go to the first clinic
+        name = f"name_store_{other:04d}" if to_store else f"name_fac_{j:04d}_{k or 1}"
+        status = "ALLOCATED" if when.date() > c.end - timedelta(days=3) and k == 3 else "SHIPPED"
+        inv = self._invoice("OUTBOUND_SHIPMENT", when, name, status,
+                            name_store=_store_id(other) if to_store else None)  # fmt: skip
+        for i in self.range:
+            if self.rng.random() > 0.5:
+                continue
+            want = c.demand[i] * self.factor * 0.35 * self.rng.uniform(0.5, 1.5)
+            if status == "ALLOCATED":
+                self._allocate(i, want, inv, when.date())
+            else:
+                self._take(i, want, inv, when.date(), self._link_for(i))
+
+    def _prescription(self, when: datetime) -> None:
+        rng = self.rng
+        inv = self._invoice("PRESCRIPTION", when, "name_patient", "VERIFIED")
+        start = len(self.lines)
+        for i in rng.sample(self.range, min(len(self.range), rng.randint(1, 4))):
+            self._take(i, float(rng.randint(1, 30)), inv, when.date())
+        if rng.random() < 0.03 and len(self.lines) > start:
+            # cancelled later: a reversing prescription 10 s after the original
+            back = self._invoice("PRESCRIPTION", when + timedelta(seconds=10), "name_patient",
+                                 "VERIFIED", cancel_of=inv)  # fmt: skip
+            for row in self.lines[start:]:
+                b = next(x for x in self.stock[int(str(row[4])[1:])] if x.id == row[5])
+                b.packs += row[12]
+                self._line(back, b, "STOCK_IN", row[12])
+
+    def _adjust(self, when: datetime) -> None:
+        """Month-end stocktake: expiry write-offs, found and damaged stock, then returns."""
+        rng, day = self.rng, when.date()
+        inv_out = self._invoice("INVENTORY_REDUCTION", when, "name_invad", "VERIFIED")
+        inv_in: str | None = None
+        for i in self.range:
+            for b in self.stock[i]:
+                if b.expiry <= day and b.packs - b.allocated > 1e-9:
+                    packs = round(b.packs - b.allocated, 4)
+                    b.packs -= packs
+                    self._line(inv_out, b, "STOCK_OUT", packs)  # expiry write-off
+            r = rng.random()
+            if r < 0.02 and self.stock[i]:
+                b = self.stock[i][-1]
+                if inv_in is None:
+                    inv_in = self._invoice("INVENTORY_ADDITION", when, "name_invad", "VERIFIED")
+                b.packs += 2.0
+                self._line(inv_in, b, "STOCK_IN", 2.0)  # found in a stocktake
+            elif r < 0.05:
+                self._take(i, self.c.demand[i] * self.factor * 0.05, inv_out, day)  # damaged
+        self._returns(when)
+
+    def _returns(self, when: datetime) -> None:
+        """Now and then a clinic returns unused stock, and damaged stock goes back to CMS."""
+        rng, day = self.rng, when.date()
+        picks = [b for i in rng.sample(self.range, min(len(self.range), 5)) for b in self.stock[i]]
         usable = [b for b in picks if b.expiry > day and b.packs - b.allocated >= 1]
         if usable and rng.random() < 0.5:
             b = usable[0]
-            inv = invoice("CUSTOMER_RETURN", when, f"name_fac_{j:04d}_2", "RECEIVED")
+            inv = self._invoice("CUSTOMER_RETURN", when, f"name_fac_{self.j:04d}_2", "RECEIVED")
             b.packs += 1.0
-            line(inv, b, "STOCK_IN", 1.0)
+            self._line(inv, b, "STOCK_IN", 1.0)
         if usable and rng.random() < 0.3:
             b = usable[-1]
-            inv = invoice("SUPPLIER_RETURN", when, "name_cms", "SHIPPED")
+            inv = self._invoice("SUPPLIER_RETURN", when, "name_cms", "SHIPPED")
             b.packs -= 1.0
-            line(inv, b, "STOCK_OUT", 1.0)
+            self._line(inv, b, "STOCK_OUT", 1.0)
 
-    def _item_of(self, row: tuple[Any, ...]) -> int:
-        return int(str(row[4])[1:])
+    def _repack(self, when: datetime) -> None:
+        """Half a batch of big packs repacked into single units (a new batch, same expiry)."""
+        day = when.date()
+        candidates = [
+            b
+            for i in self.rng.sample(self.range, min(len(self.range), 10))
+            for b in self.stock[i]
+            if b.pack >= 10 and b.packs >= 2 and b.expiry > day
+        ]
+        if not candidates:
+            return
+        b = candidates[0]
+        inv = self._invoice("REPACK", when, "name_repack", "VERIFIED")
+        packs = float(int(b.packs // 2) or 1)
+        b.packs -= packs
+        self._line(inv, b, "STOCK_OUT", packs)
+        nb = _Batch(self._id("sl"), b.item, 1.0, packs * b.pack, b.expiry,
+                    round(b.cost / b.pack, 4), b.batch)  # fmt: skip
+        self._keep(nb)
+        self._line(inv, nb, "STOCK_IN", nb.packs)
 
-    def _allocate(
-        self, batches: list[_Batch], units: float, inv: str, line: Any, day: date
-    ) -> None:
-        for b in batches:
+    def _take(self, i: int, units: float, inv: str, when: date, link: str | None = None) -> None:
+        """Issue up to ``units`` first-expiry-first-out from unexpired batches."""
+        taken = 0.0
+        for b in self.stock[i]:
+            if units - taken <= 1e-9:
+                break
+            if b.packs <= 1e-9 or b.expiry <= when:
+                continue
+            packs = min(b.packs - b.allocated, (units - taken) / b.pack)
+            if packs <= 1e-9:
+                continue
+            packs = round(packs, 4)
+            b.packs -= packs
+            taken += packs * b.pack
+            self._line(inv, b, "STOCK_OUT", packs, link)
+
+    def _allocate(self, i: int, units: float, inv: str, day: date) -> None:
+        """Lines of a shipment not yet picked: they reduce available stock only."""
+        for b in self.stock[i]:
             free = b.packs - b.allocated
             if free > 1e-9 and b.expiry > day and units > 1e-9:
                 packs = round(min(free, units / b.pack), 4)
@@ -758,37 +681,38 @@ class _Generator:
                     continue
                 b.allocated += packs
                 units -= packs * b.pack
-                line(inv, b, "STOCK_OUT", packs)
+                self._line(inv, b, "STOCK_OUT", packs)
 
-    def _stock_line_rows(self, j: int, batches: list[_Batch]) -> Iterator[tuple[Any, ...]]:
-        for b in batches:
+    def stock_line_rows(self) -> Iterator[tuple[Any, ...]]:
+        for b in self.every:
             total = round(b.packs, 6)
             yield (
-                b.id,
-                _item_id(b.item),
-                _store_id(j),
-                b.batch,
-                b.pack,
-                b.cost,
-                round(b.cost * 1.2, 2),
-                round(total - b.allocated, 6),
-                total,
-                b.expiry,
-                False,
+                b.id, _item_id(b.item), _store_id(self.j), b.batch, b.pack, b.cost,
+                round(b.cost * 1.2, 2), round(total - b.allocated, 6), total, b.expiry, False,
                 "name_cms",
-            )
+            )  # fmt: skip
 
 
-def _item_columns() -> tuple[tuple[str, str], ...]:
-    from dhispatch.runtime.sources.schema import TABLES
-
-    return TABLES["item"]
-
-
-def _store_pref_columns() -> tuple[tuple[str, str], ...]:
-    from dhispatch.runtime.sources.schema import TABLES
-
-    return TABLES["store_preference"]
+def _timestamps(kind: str, status: str, at: datetime) -> dict[str, datetime | None]:
+    """Status timestamps as open mSupply sets them along each invoice type's workflow."""
+    ts: dict[str, datetime | None] = dict.fromkeys(_STAMPS)
+    if kind in ("OUTBOUND_SHIPMENT", "SUPPLIER_RETURN"):
+        ts["allocated"] = at
+        if status not in ("ALLOCATED", "NEW"):
+            ts["picked"] = at
+            ts["shipped"] = at + timedelta(hours=1)
+        if status == "NEW":
+            ts["allocated"] = None
+    elif kind == "PRESCRIPTION":
+        ts["picked"] = ts["verified"] = at
+    elif kind in ("INBOUND_SHIPMENT", "CUSTOMER_RETURN"):
+        ts["delivered"] = at - timedelta(hours=2)
+        if status != "DELIVERED":
+            ts["received"] = at
+            ts["verified"] = at + timedelta(hours=3)
+    else:
+        ts["verified"] = at
+    return ts
 
 
 def _item_id(i: int) -> str:

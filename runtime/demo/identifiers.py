@@ -78,3 +78,25 @@ def vanuatu_value_element(i: int) -> str:
 DEMO_STORES = 12
 DEMO_ITEMS = 40
 DEMO_MONTHS = 6
+
+
+def store_code_in_properties(j: int) -> bool:
+    """Odd stores keep their ``Dhis2Code`` as an open mSupply name property (``name.properties``),
+    even ones in the ``custom_data`` legacy mSupply synced; ``custom:Dhis2Code`` reads both."""
+    return j % 2 == 1
+
+
+def store_has_small_range(j: int) -> bool:
+    """Every fifth store (from the second) is a health centre whose range is the smaller
+    "Health centre" master list instead of "Essential medicines"."""
+    return j % 5 == 2
+
+
+def item_in_health_centre_list(i: int) -> bool:
+    """The "Health centre" master list: five items in six (the rest are out of those stores'
+    range, and those stores never hold them: no value, not a stock-out)."""
+    return i % 6 != 5
+
+
+def item_in_store_range(i: int, j: int) -> bool:
+    return item_in_health_centre_list(i) or not store_has_small_range(j)

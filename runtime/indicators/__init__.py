@@ -1,10 +1,10 @@
-"""The 13 stock indicators of DESIGN §5, computed set-based inside the stock database."""
+"""Stock indicators computed set-based from an open mSupply database (see reference §5)."""
 
 from __future__ import annotations
 
-from dhispatch.runtime.indicators.compute import IndicatorRequest
 from dhispatch.runtime.indicators.compute import IndicatorValue
 from dhispatch.runtime.indicators.compute import compute
+from dhispatch.runtime.indicators.formulas import IndicatorRequest
 from dhispatch.runtime.plan.catalogue import INDICATORS
 from dhispatch.runtime.plan.catalogue import Indicator
 

@@ -116,6 +116,19 @@ MODES = ("category_option_combo", "data_element_per_item", "single_data_element"
 TEXT_FIELDS = ("user_field_1", "user_field_2", "user_field_3", "user_field_6")
 ITEM_FIELDS = ("universal_code", "code", *TEXT_FIELDS)
 FLAG_FIELDS = ("user_field_4", "user_field_7")
+# Every field an item filter can test, by type: the legacy item record's text, boolean (check
+# box) and number custom fields; ``code`` and ``universal_code`` are text.
+FIELD_TYPES: Mapping[str, str] = MappingProxyType({
+    **{f: "text" for f in ITEM_FIELDS}, **{f: "boolean" for f in FLAG_FIELDS},
+    "user_field_5": "number",
+})  # fmt: skip
+# The operators that make sense per type ("is set" tests presence; a comparison takes a literal
+# of the field's type: a string, true/false, a number).
+OPERATORS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "text": ("is set", "=", "!="),
+    "boolean": ("=", "!="),
+    "number": ("=", "!=", ">", ">=", "<", "<="),
+})  # fmt: skip
 VANISHED = ("keep", "zero", "delete")
 INTERVALS = ("daily", "weekly", "monthly", "first_day_of_month", "last_day_of_month", "cron")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

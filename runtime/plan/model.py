@@ -135,15 +135,26 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class ItemFilter:
-    """One item filter: ``field_set`` (field), ``custom_flag`` (field) or ``master_list`` (name)."""
+    """One item filter: ``field_set`` (field), ``field_compare`` (field ``op`` value: a string,
+    a boolean or a number by the field's type), ``custom_flag`` (field) or ``master_list``
+    (name)."""
 
     kind: str
     field: str | None = None
     name: str | None = None
+    op: str | None = None
+    value: str | bool | float | None = None
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> ItemFilter:
-        return cls(str(block["kind"]), _text(block.get("field")), _text(block.get("name")))
+        value = block.get("value")
+        return cls(
+            str(block["kind"]),
+            _text(block.get("field")),
+            _text(block.get("name")),
+            _text(block.get("op")),
+            value if isinstance(value, str | bool | int | float) else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

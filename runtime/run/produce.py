@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dhispatch.runtime.cells import Cell
@@ -54,6 +55,7 @@ class _Targets:
     items: Mapping[str, Item]  # id -> item, only items some step has a data element for
     elements: Mapping[str, Mapping[str, str]]  # step id -> item id -> data element
     skipped: Skipped
+    scope: Scope  # those stores and items, with the stores' ranges (which pairs get values)
 
 
 def resolve_database(plan: Plan, env: Mapping[str, str]) -> str:
@@ -120,12 +122,10 @@ def _resolve(plan: Plan, scope: Scope, slots: Sequence[Slot]) -> _Targets:
         no_ref[step_id] = tuple(i.code for i in scope.items if found[i.id] is None)
     wanted = {item for per_step in elements.values() for item in per_step}
     skipped = Skipped(tuple(s.code for s in scope.stores if not s.org_unit), no_ref)
-    return _Targets(
-        stores={s.id: s for s in scope.stores if s.org_unit},
-        items={i.id: i for i in scope.items if i.id in wanted},
-        elements=elements,
-        skipped=skipped,
-    )
+    stores = {s.id: s for s in scope.stores if s.org_unit}
+    items = {i.id: i for i in scope.items if i.id in wanted}
+    narrowed = replace(scope, stores=tuple(stores.values()), items=tuple(items.values()))
+    return _Targets(stores, items, elements, skipped, narrowed)
 
 
 def _cells(
@@ -145,7 +145,7 @@ def _cells(
     steps = {s.id: s for s in plan.steps}
     by_key = {f"{s.step_id}|{s.period.id}": s for s in slots}
     requests = [_request(steps[slot.step_id], key, slot) for key, slot in by_key.items()]
-    values = indicators.compute(source, _scope_of(targets), requests, tz=plan.target.timezone)
+    values = indicators.compute(source, targets.scope, requests, tz=plan.target.timezone)
     rounding, aoc = plan.target.rounding, plan.target.attribute_option_combo or ""
     while True:
         with timings.measure("indicators"):
@@ -161,12 +161,6 @@ def _cells(
                 continue
         if cell is not None:
             yield cell
-
-
-def _scope_of(targets: _Targets) -> Scope:
-    from dhispatch.runtime.sources import Scope
-
-    return Scope(stores=tuple(targets.stores.values()), items=tuple(targets.items.values()))
 
 
 def _request(step: Step, key: str, slot: Slot) -> IndicatorRequest:

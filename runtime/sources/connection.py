@@ -1,14 +1,14 @@
 """A read-only connection to an open mSupply database (SQLite file or PostgreSQL URL).
 
 One code path for both back-ends through SQLAlchemy Core ``text()`` statements; the only dialect
-differences the callers see are the parameter forms of timestamps and dates (:meth:`Source.ts`,
-:meth:`Source.day`) and the epoch-seconds expression (:meth:`Source.epoch_sql`).
+differences the callers see are the parameter forms of timestamps and dates (:meth:`Database.ts`,
+:meth:`Database.day`), the epoch-seconds expression and the layout facts of ``caps`` (read once,
+when the connection opens).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -17,9 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Self
 from urllib.parse import quote
 
-from dhispatch.runtime.sources.model import Scope
+from dhispatch.runtime.sources.capabilities import Capabilities
+from dhispatch.runtime.sources.capabilities import read_capabilities
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import redact
 from dhispatch.runtime.sources.model import split_credentials
@@ -30,47 +32,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine
 
-    from dhispatch.runtime.plan import ScopeRules
 
-# "host=… dbname=… password=…": libpq's keyword form (never a SQLite path we could open)
-_KEYWORD_DSN = re.compile(
-    r"(?i)\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options)\s*="
-)
-REQUIRED_TABLES = (
-    "item",
-    "item_link",
-    "store",
-    "name_link",
-    "name",
-    "stock_line",
-    "invoice",
-    "invoice_line",
-)
-
-
-def open_source(database: str) -> Source:
-    """Open ``database`` (SQLite path or ``postgresql://`` URL) read-only; check its tables."""
-    if not database:
-        raise SourceError("no stock database given")
-    if _KEYWORD_DSN.match(database):
-        raise SourceError(
-            f"{redact(database)!r} is a libpq keyword string; give the stock database as a "
-            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (or a SQLite file path)"
-        )
-    if database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        return Source._open_postgres(database)
-    if "://" in database:
-        raise SourceError(
-            f"unsupported database URL {redact(database)!r}: use a SQLite file path "
-            "or a postgresql:// URL"
-        )
-    return Source._open_sqlite(database)
-
-
-class Source:
+class Database:
     """An open, read-only open mSupply database. Use as a context manager or call :meth:`close`."""
 
     dialect: str
+    caps: Capabilities
 
     def __init__(self, engine: Engine, dialect: str, label: str) -> None:
         self._engine = engine
@@ -81,22 +48,20 @@ class Source:
         except Exception as exc:  # noqa: BLE001 - driver errors become one clear line
             engine.dispose()
             raise SourceError(f"cannot open stock database {label}: {_first_line(exc)}") from None
-        self._columns: dict[str, frozenset[str]] = {}
         try:
-            missing = [t for t in REQUIRED_TABLES if not self.columns(t)]
+            self.caps = read_capabilities(self.rows, dialect, label)
         except SourceError as exc:
             self.close()
-            reason = str(exc).rpartition(" failed: ")[2]
-            raise SourceError(f"cannot read stock database {label}: {reason}") from None
-        if missing:
-            self.close()
-            raise SourceError(
-                f"{label} is not an open mSupply database: missing table(s) {', '.join(missing)}"
-            )
+            reason = str(exc)
+            if " failed: " in reason:
+                reason = f"cannot read stock database {label}: {reason.rpartition(' failed: ')[2]}"
+            raise SourceError(reason) from None
+        finally:
+            self.release()
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
-    def _open_sqlite(cls, path: str) -> Source:
+    def open_sqlite(cls, path: str) -> Self:
         from sqlalchemy import create_engine
         from sqlalchemy.pool import StaticPool
 
@@ -113,7 +78,7 @@ class Source:
         return cls(engine, "sqlite", path)
 
     @classmethod
-    def _open_postgres(cls, url: str) -> Source:
+    def open_postgres(cls, url: str) -> Self:
         from sqlalchemy import create_engine
         from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
@@ -154,12 +119,6 @@ class Source:
         finally:
             self._engine.dispose()
 
-    def __enter__(self) -> Source:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- queries ---------------------------------------------------------------------------
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """All rows of one statement (for small results)."""
@@ -194,22 +153,16 @@ class Source:
                 message or f"query on {self.label} failed: {redact(_first_line(exc))}"
             ) from None
 
+    def setting(self, name: str, value: str) -> None:
+        """A PostgreSQL setting for the current read transaction only (``set_config`` local)."""
+        self.rows("SELECT set_config(:name, :value, true)", {"name": name, "value": value})
+
     def columns(self, table: str) -> frozenset[str]:
-        """The columns of ``table`` (empty when it does not exist); probed once, then cached."""
-        if table not in self._columns:
-            if self.dialect == "sqlite":
-                found = {row[1] for row in self.rows(f'PRAGMA table_info("{table}")')}
-            else:
-                found = {
-                    row[0]
-                    for row in self.rows(
-                        "SELECT column_name FROM information_schema.columns "
-                        "WHERE table_name = :t AND table_schema = current_schema()",
-                        {"t": table},
-                    )
-                }
-            self._columns[table] = frozenset(found)
-        return self._columns[table]
+        """The columns of ``table`` that dhispatch reads about (probed once, at open)."""
+        return self.caps.columns.get(table, frozenset())
+
+    def has_column(self, table: str, column: str) -> bool:
+        return self.caps.has(table, column)
 
     @property
     def server_version(self) -> tuple[int, ...]:
@@ -218,9 +171,6 @@ class Source:
             return sqlite3.sqlite_version_info
         info = self._engine.dialect.server_version_info or ()
         return tuple(int(part) for part in info if isinstance(part, int))
-
-    def has_column(self, table: str, column: str) -> bool:
-        return column in self.columns(table)
 
     # -- dialect helpers -------------------------------------------------------------------
     def ts(self, instant: datetime) -> Any:
@@ -238,20 +188,15 @@ class Source:
         """A date parameter (TEXT ``YYYY-MM-DD`` on SQLite, ``date`` on PostgreSQL)."""
         return value.isoformat() if self.dialect == "sqlite" else value
 
+    def truth(self, expr: str) -> str:
+        """``expr`` (a boolean column) as a condition: 0/1 integers on SQLite."""
+        return f"({expr} <> 0)" if self.dialect == "sqlite" else f"({expr})"
+
     def epoch_sql(self, expr: str) -> str:
         """Whole seconds since 1970 of a naive-UTC timestamp expression (truncated)."""
         if self.dialect == "sqlite":
             return f"CAST(strftime('%s', {expr}) AS INTEGER)"
         return f"CAST(floor(extract(epoch FROM {expr})) AS BIGINT)"
-
-    def scope(self, rules: ScopeRules) -> Scope:
-        """Stores and items selected by a plan's scope rules (filters AND-ed)."""
-        from dhispatch.runtime.sources.scope import build_scope
-
-        try:
-            return build_scope(self, rules)
-        finally:
-            self.release()
 
 
 def _first_line(exc: BaseException) -> str:

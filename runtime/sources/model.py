@@ -17,7 +17,8 @@ class SourceError(DhispatchError):
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """A store in scope; ``org_unit`` None = no mapping (the executor skips and counts it)."""
+    """A store in scope; ``org_unit`` None = no mapping (the executor skips and counts it), and
+    ``org_unit_note`` then says why (for ``plan``, ``preflight`` and ``indicators``)."""
 
     id: str
     code: str
@@ -25,11 +26,13 @@ class Store:
     org_unit: str | None
     # Extras beyond the contract, defaulted so that 4-field construction keeps working.
     opened_on: date | None = None
+    org_unit_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """An item in scope; ``fields`` holds legacy ``user_field_1..7`` that are non-empty strings."""
+    """An item in scope; ``fields`` holds the legacy text fields ``user_field_1|2|3|6`` that
+    are non-empty strings."""
 
     id: str
     code: str
@@ -40,10 +43,18 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Stores and items a run covers, each sorted by code."""
+    """Stores and items a run covers, each sorted by code, and each store's range: the items on
+    a master list joined to the store's name (open mSupply's ``is_visible``), by store id.
+    A store missing from ``ranges`` has an empty range. No default: a scope narrowed without
+    its ranges would turn every never-held pair into "no value" (``dataclasses.replace`` keeps
+    them)."""
 
     stores: tuple[Store, ...]
     items: tuple[Item, ...]
+    ranges: Mapping[str, frozenset[str]]
+
+    def in_range(self, store_id: str, item_id: str) -> bool:
+        return item_id in self.ranges.get(store_id, frozenset())
 
 
 # scheme://user:PASSWORD@host: a password may itself hold "@", "/" or even spaces (parsers

@@ -1,164 +1,237 @@
-"""Which stores and items a run covers: item filters and store → org unit mappings (DESIGN §3)."""
+"""Which stores and items a run covers: item filters, store → org unit mappings, store ranges.
+
+A store's org unit comes from ``store.code``, its name's code, a key of the name's values
+(``custom:KEY``: open mSupply's name properties first, then the ``custom_data`` that names
+synced from legacy mSupply carry) or a CSV mapping; a store without one keeps a note saying why.
+A store's range is open mSupply's ``is_visible``: the items on a master list joined to the
+store's name (``master_list_line`` + ``master_list_name_join``).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from collections.abc import Mapping
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 from typing import Any
 
 from dhispatch.runtime.plan import ItemFilter
 from dhispatch.runtime.plan import OrgUnitRule
 from dhispatch.runtime.plan import ScopeRules
+from dhispatch.runtime.plan.catalogue import FIELD_TYPES
+from dhispatch.runtime.sources.connection import Database
+from dhispatch.runtime.sources.item_fields import as_boolean
+from dhispatch.runtime.sources.item_fields import as_text
+from dhispatch.runtime.sources.item_fields import field_test
 from dhispatch.runtime.sources.model import Item
 from dhispatch.runtime.sources.model import Scope
 from dhispatch.runtime.sources.model import SourceError
 from dhispatch.runtime.sources.model import Store
 
-if TYPE_CHECKING:
-    from dhispatch.runtime.sources.connection import Source
-
-USER_FIELDS = tuple(f"user_field_{n}" for n in range(1, 8))
+TEXT_FIELDS = tuple(f for f, kind in FIELD_TYPES.items() if kind == "text" and f[0] == "u")
 
 
-def build_scope(source: Source, rules: ScopeRules) -> Scope:
-    items = [i for i in load_items(source) if _item_selected(source, i, rules.items)]
-    mapping = _org_unit_mapper(rules.org_unit)
-    stores = [Store(s.id, s.code, s.name, mapping(s), s.opened_on) for s in load_stores(source)]
+def build_scope(db: Database, rules: ScopeRules) -> Scope:
+    tests = [_item_test(db, f) for f in rules.items]
+    items = [i.item for i in load_items(db) if all(test(i) for test in tests)]
+    loaded = load_stores(db)
+    mapping = _org_unit_mapper(db, rules.org_unit)
+    stores = []
+    for s in loaded:
+        org_unit, note = mapping(s)
+        stores.append(Store(s.id, s.code, s.name, org_unit, s.opened_on, note))
     return Scope(
         stores=tuple(sorted(stores, key=lambda s: (s.code, s.id))),
-        items=tuple(sorted((i.item for i in items), key=lambda i: (i.code, i.id))),
+        items=tuple(sorted(items, key=lambda i: (i.code, i.id))),
+        ranges=store_ranges(db, loaded),
     )
 
 
-class _LoadedItem:
-    __slots__ = ("item", "legacy")
+@dataclass(frozen=True, slots=True)
+class LoadedItem:
+    """An item with its legacy record (the custom fields filters test)."""
 
-    def __init__(self, item: Item, legacy: Mapping[str, Any]) -> None:
-        self.item = item
-        self.legacy = legacy
+    item: Item
+    legacy: Mapping[str, Any]
+
+    def raw(self, field: str) -> Any:
+        if field == "code":
+            return self.item.code
+        if field == "universal_code":
+            return self.item.universal_code
+        return self.legacy.get(field)
 
 
-def load_items(source: Source) -> list[_LoadedItem]:
+def load_items(db: Database) -> list[LoadedItem]:
     """Stock items (active, or inactive but still holding stock) with their legacy fields."""
-    cols = source.columns("item")
-    universal = ", universal_code" if "universal_code" in cols else ", NULL"
-    legacy = ", legacy_record" if "legacy_record" in cols else ", NULL"
-    where = ["1 = 1"]
-    if "type" in cols:
-        where.append("type = 'STOCK'")
-    if "is_active" in cols:
-        # Soft-deleted items still count while a store holds stock of them (reference §7.1).
-        where.append(
-            "(is_active OR id IN (SELECT k.item_id FROM stock_line s JOIN item_link k "
-            "ON k.id = s.item_link_id WHERE s.total_number_of_packs > 0))"
-            if source.dialect == "postgresql"
-            else "(is_active <> 0 OR id IN (SELECT k.item_id FROM stock_line s JOIN item_link k "
-            "ON k.id = s.item_link_id WHERE s.total_number_of_packs > 0))"
-        )
-    sql = f"SELECT id, code, name{universal}{legacy} FROM item WHERE {' AND '.join(where)}"
-    out: list[_LoadedItem] = []
-    for row in source.rows(sql):
+    universal = ", universal_code" if db.caps.universal_code else ", NULL"
+    # Soft-deleted items still count while a store holds stock of them (reference §7.1).
+    sql = (
+        f"SELECT id, code, name{universal}, legacy_record FROM item WHERE type = 'STOCK' AND "
+        f"({db.truth('is_active')} OR id IN (SELECT k.item_id FROM stock_line s JOIN item_link k "
+        "ON k.id = s.item_link_id WHERE s.total_number_of_packs > 0))"
+    )
+    out: list[LoadedItem] = []
+    for row in db.rows(sql):
         record = _json_object(row[4])
-        universal_code = _text(row[3]) or _text(record.get("universalcodes_code"))
-        fields = {f: v for f in USER_FIELDS if (v := _text(record.get(f)))}
+        universal_code = as_text(row[3]) or as_text(record.get("universalcodes_code"))
+        fields = {f: v for f in TEXT_FIELDS if (v := as_text(record.get(f)))}
         item = Item(str(row[0]), str(row[1] or ""), str(row[2] or ""), universal_code, fields)
-        out.append(_LoadedItem(item, record))
+        out.append(LoadedItem(item, record))
     return out
 
 
-class _LoadedStore:
-    __slots__ = ("id", "code", "name", "name_code", "custom", "opened_on")
+@dataclass(frozen=True, slots=True)
+class LoadedStore:
+    """A store with its name record's code, properties and legacy custom data."""
 
-    def __init__(self, row: Any) -> None:
-        self.id = str(row[0])
-        self.code = str(row[1] or "")
-        self.name = str(row[2] or "")
-        self.name_code = _text(row[3])
-        self.custom = _json_object(row[4])
-        self.opened_on = _as_date(row[5])
+    id: str
+    code: str
+    name: str
+    name_id: str | None
+    name_code: str | None
+    properties: Mapping[str, Any]
+    custom: Mapping[str, Any]
+    opened_on: date | None
 
 
-def load_stores(source: Source) -> list[_LoadedStore]:
+def load_stores(db: Database) -> list[LoadedStore]:
     """Stores with their name record; disabled stores only while they still hold stock."""
-    cols = source.columns("store")
-    created = "s.created_date" if "created_date" in cols else "NULL"
-    custom = "n.custom_data" if "custom_data" in source.columns("name") else "NULL"
+    caps = db.caps
+    properties = "n.properties" if caps.name_properties else "NULL"
     where = "1 = 1"
-    if "is_disabled" in cols:
-        truth = "s.is_disabled" if source.dialect == "postgresql" else "s.is_disabled <> 0"
+    if caps.store_disabled:
         where = (
-            f"(s.is_disabled IS NULL OR NOT ({truth}) OR s.id IN "
+            f"(s.is_disabled IS NULL OR NOT {db.truth('s.is_disabled')} OR s.id IN "
             "(SELECT store_id FROM stock_line WHERE total_number_of_packs > 0))"
         )
     sql = (
-        f"SELECT s.id, s.code, n.name, n.code, {custom}, {created} FROM store s "
-        "LEFT JOIN name_link nl ON nl.id = s.name_link_id LEFT JOIN name n ON n.id = nl.name_id "
-        f"WHERE {where}"
+        f"SELECT s.id, s.code, n.name, n.id, n.code, {properties}, n.custom_data, s.created_date "
+        f"FROM store s {caps.store_name_join} WHERE {where}"
     )
-    return [_LoadedStore(row) for row in source.rows(sql)]
-
-
-def _item_selected(source: Source, loaded: _LoadedItem, filters: Sequence[ItemFilter]) -> bool:
-    for f in filters:
-        kind = f.kind
-        if kind == "field_set":
-            field = f.field
-            if field == "code":
-                ok = bool(loaded.item.code)
-            elif field == "universal_code":
-                ok = loaded.item.universal_code is not None
-            else:
-                ok = field in loaded.item.fields
-        elif kind == "custom_flag":
-            ok = _truthy(loaded.legacy.get(f.field or ""))
-        elif kind == "master_list":
-            ok = loaded.item.id in _master_list_items(source, f.name or "")
-        else:
-            raise SourceError(f"unknown item filter {kind!r}")
-        if not ok:
-            return False
-    return True
-
-
-def _master_list_items(source: Source, name: str) -> frozenset[str]:
-    cache: dict[str, frozenset[str]] = source.__dict__.setdefault("_master_lists", {})
-    if name not in cache:
-        for table in ("master_list", "master_list_line"):
-            if not source.columns(table):
-                raise SourceError(
-                    f"{source.label} has no {table} table: cannot select items in master list "
-                    f"{name!r}"
-                )
-        rows = source.rows(
-            "SELECT k.item_id, m.id FROM master_list m "
-            "LEFT JOIN master_list_line l ON l.master_list_id = m.id "
-            "LEFT JOIN item_link k ON k.id = l.item_link_id WHERE m.name = :name",
-            {"name": name},
+    return [
+        LoadedStore(
+            str(r[0]),
+            str(r[1] or ""),
+            str(r[2] or ""),
+            None if r[3] is None else str(r[3]),
+            as_text(r[4]),
+            _json_object(r[5]),
+            _json_object(r[6]),
+            _as_date(r[7]),
         )
-        if not rows:
-            raise SourceError(f"{source.label} has no master list named {name!r}")
-        cache[name] = frozenset(str(r[0]) for r in rows if r[0] is not None)
-    return cache[name]
+        for r in db.rows(sql)
+    ]
 
 
-def _org_unit_mapper(rule: OrgUnitRule) -> Any:
+def store_ranges(db: Database, stores: list[LoadedStore]) -> dict[str, frozenset[str]]:
+    """Each store's range; stores joined to the same master lists share one set."""
+    lists_of: dict[str, set[str]] = {}
+    for list_id, name_id in db.rows(
+        "SELECT j.master_list_id, nl.name_id FROM master_list_name_join j "
+        "JOIN name_link nl ON nl.id = j.name_link_id"
+    ):
+        lists_of.setdefault(str(name_id), set()).add(str(list_id))
+    items_of: dict[str, set[str]] = {}
+    for list_id, item_id in db.rows(
+        "SELECT l.master_list_id, k.item_id FROM master_list_line l "
+        "JOIN item_link k ON k.id = l.item_link_id"
+    ):
+        items_of.setdefault(str(list_id), set()).add(str(item_id))
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    out: dict[str, frozenset[str]] = {}
+    for store in stores:
+        lists = frozenset(lists_of.get(store.name_id or "", ()))
+        if lists not in shared:
+            shared[lists] = frozenset(i for m in lists for i in items_of.get(m, ()))
+        out[store.id] = shared[lists]
+    return out
+
+
+def _item_test(db: Database, rule: ItemFilter) -> Callable[[LoadedItem], bool]:
+    kind, field = rule.kind, rule.field or ""
+    if kind == "field_set":
+        test = field_test(field, "is set", None)
+        return lambda i: test(i.raw(field))
+    if kind == "field_compare":
+        compare = field_test(field, rule.op or "", rule.value)
+        return lambda i: compare(i.raw(field))
+    if kind == "custom_flag":
+        return lambda i: as_boolean(i.raw(field)) is True
+    if kind == "master_list":
+        members = _master_list_items(db, rule.name or "")
+        return lambda i: i.item.id in members
+    raise SourceError(f"unknown item filter {kind!r}")
+
+
+def _master_list_items(db: Database, name: str) -> frozenset[str]:
+    rows = db.rows(
+        "SELECT k.item_id, m.id FROM master_list m "
+        "LEFT JOIN master_list_line l ON l.master_list_id = m.id "
+        "LEFT JOIN item_link k ON k.id = l.item_link_id WHERE m.name = :name",
+        {"name": name},
+    )
+    if not rows:
+        raise SourceError(f"{db.label} has no master list named {name!r}")
+    return frozenset(str(r[0]) for r in rows if r[0] is not None)
+
+
+Mapper = Callable[[LoadedStore], tuple[str | None, str | None]]
+
+
+def _org_unit_mapper(db: Database, rule: OrgUnitRule) -> Mapper:
+    """(org unit, why there is none) for a store, by the plan's org unit rule."""
     kind = rule.kind
     if kind == "store_code":
-        return lambda s: s.code or None
+        return lambda s: (s.code, None) if s.code else (None, "the store has no code")
     if kind == "name_code":
-        return lambda s: s.name_code
+        return lambda s: (s.name_code, None) if s.name_code else (None, "its name has no code")
     if kind == "name_custom_data":
-        key = rule.key or ""
-        return lambda s: _text(s.custom.get(key))
+        return _custom_value(db, rule.key or "")
     if kind == "mapping_file":
-        table = _read_mapping(Path(rule.path or ""))
-        return lambda s: table.get(s.code)
+        path = rule.path or ""
+        table = _read_mapping(Path(path))
+        return lambda s: (
+            (table[s.code], None) if s.code in table else (None, f"not in mapping file {path}")
+        )
     raise SourceError(f"unknown org unit mapping {kind!r}")
+
+
+def _custom_value(db: Database, key: str) -> Mapper:
+    """``custom:KEY``: the name's property KEY, else its legacy custom data KEY."""
+    declared = key in name_property_keys(db)
+    where = "properties or custom data" if db.caps.name_properties else "custom data"
+    absent = f"no {key!r} in its name's {where}"
+    if db.caps.name_properties and not declared:
+        absent += f" ({key!r} is not a name property of this database)"
+
+    def lookup(store: LoadedStore) -> tuple[str | None, str | None]:
+        for origin, values in (("property", store.properties), ("custom data", store.custom)):
+            raw = values.get(key)
+            if isinstance(raw, int) and not isinstance(raw, bool):
+                return str(raw), None
+            if (text := as_text(raw)) is not None:
+                return text, None
+            if raw is not None and raw != "" and not isinstance(raw, str):
+                return None, f"its name's {origin} {key!r} is {json.dumps(raw)}, not a code"
+        return None, absent
+
+    return lookup
+
+
+def name_property_keys(db: Database) -> frozenset[str]:
+    """Keys of the properties open mSupply lets names carry (empty before 2.1.0)."""
+    if not (db.caps.has("property", "key") and db.caps.has("name_property", "property_id")):
+        return frozenset()
+    return frozenset(
+        str(r[0])
+        for r in db.rows(
+            "SELECT p.key FROM name_property np JOIN property p ON p.id = np.property_id"
+        )
+    )
 
 
 def _read_mapping(path: Path) -> dict[str, str]:
@@ -201,18 +274,6 @@ def _json_object(raw: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}  # a malformed legacy record must not stop a whole country's push
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "y")
-    return bool(value)
 
 
 def _as_date(value: Any) -> date | None:

@@ -240,7 +240,9 @@ def test_an_emptied_source_does_not_overwrite_dhis2_with_zeros(
     small_country: Country, tmp_path: Path
 ) -> None:
     """Point 8: a source emptied of invoices and stock lines (a site being re-initialised)
-    overwrote 379 real values in DHIS2 with 0, exit 0."""
+    overwrote 379 real values in DHIS2 with 0, exit 0. Since issue 10 a store without any
+    transaction has no values at all (no data is not a stock-out): nothing is sent, DHIS2 keeps
+    its values and the run reports them vanished (policy keep)."""
     state = tmp_path / "state.sqlite"
     expected = expected_cells("kiribati", small_country.db, *MAY)
     emptied = _edit(small_country.db, tmp_path, "DELETE FROM invoice_line",
@@ -249,17 +251,43 @@ def test_an_emptied_source_does_not_overwrite_dhis2_with_zeros(
         plan = plan_file("kiribati", proxy.url, small_country.db, tmp_path)
         push(plan, state, small_country.db)
         assert stored(sandbox) == expected
-        blocked = push(plan, state, emptied, code=1)
+        after = push(plan, state, emptied)
+        assert after["values"] == after["sent"] == after["to_zero"] == 0
+        assert after["vanished"] == len(expected)
+        assert stored(sandbox) == expected
+
+
+def test_a_source_whose_quantities_all_read_zero_is_stopped_before_sending(
+    small_country: Country, tmp_path: Path
+) -> None:
+    """Point 8, the drop guard itself: a source whose lines are all still there but read 0 (a
+    site re-initialised with its ledger zeroed) would turn DHIS2's values to 0; the run stops
+    before sending and says how to go on; --accept-drop sends the zeros."""
+    state = tmp_path / "state.sqlite"
+    expected = expected_cells("kiribati", small_country.db, *MAY)
+    zeroed = _edit(
+        small_country.db, tmp_path, "UPDATE invoice_line SET number_of_packs = 0",
+        "UPDATE stock_line SET total_number_of_packs = 0, available_number_of_packs = 0",
+    )  # fmt: skip
+    with stack() as (sandbox, proxy):
+        plan = plan_file("kiribati", proxy.url, small_country.db, tmp_path)
+        push(plan, state, small_country.db)
+        assert stored(sandbox) == expected
+        blocked = push(plan, state, zeroed, code=1)
         assert blocked["status"] == "blocked" and "--accept-drop" in blocked["blocked"]
-        assert stored(sandbox) == expected and blocked["sent"] == 0
-        push(plan, state, emptied, "--accept-drop")  # the operator says it is real
-        assert {c[4] for c in stored(sandbox) if c[3] == dc.KIRIBATI_COCS["stock_on_hand"]} == {"0"}
+        assert blocked["sent"] == 0 and blocked["to_zero"] > 0 and stored(sandbox) == expected
+        push(plan, state, zeroed, "--accept-drop")  # the operator says it is real
+        soh = dc.KIRIBATI_COCS["stock_on_hand"]
+        assert {c[4] for c in stored(sandbox) if c[3] == soh} == {"0"}
 
 
 def test_no_store_mapped_is_a_failure(small_country: Country, tmp_path: Path) -> None:
     """Point 8: a run that maps 0 stores to org units (a column gone, every code removed) was
     ``ok``, exit 0, 0 values — forever."""
-    unmapped = _edit(small_country.db, tmp_path, "UPDATE name SET custom_data = NULL")
+    # (the demo keeps some stores' codes in name properties, open mSupply's own place for them)
+    unmapped = _edit(
+        small_country.db, tmp_path, "UPDATE name SET custom_data = NULL, properties = NULL"
+    )
     with stack() as (sandbox, proxy):
         plan = plan_file("kiribati", proxy.url, unmapped, tmp_path)
         result = cli(["push", str(plan), "--period", "202405", "--state",

@@ -165,3 +165,26 @@ def test_the_compiler_writes_the_catalogue_defaults() -> None:
     assert result.plan is not None, result.diagnostics
     expiring = [s for s in result.plan["steps"] if s["indicator"] == "stock_expiring"][-1]
     assert expiring["params"] == {"within_days": PARAMETERS["within_days"].default}
+
+
+def test_the_schema_types_item_comparisons_as_the_catalogue() -> None:
+    """Each field_compare variant of the schema: the fields of one type, that type's operators
+    (all but ``is set``) and a value of that type."""
+    filters = DEFS["source"]["properties"]["items"]["items"]["oneOf"]
+    compares = [
+        f["properties"] for f in filters if f["properties"]["kind"] == {"const": "field_compare"}
+    ]
+    json_type = {"text": "string", "boolean": "boolean", "number": "number"}
+    seen = set()
+    for variant in compares:
+        field = variant["field"]
+        fields = DEFS["item_field"]["enum"] if "$ref" in field else field["enum"]
+        kinds = {catalogue.FIELD_TYPES[f] for f in fields}
+        assert len(kinds) == 1, fields
+        kind = kinds.pop()
+        seen.add(kind)
+        assert variant["op"]["enum"] == [o for o in catalogue.OPERATORS[kind] if o != "is set"]
+        assert variant["value"] == {"type": json_type[kind]}
+    assert seen == set(catalogue.OPERATORS)
+    assert {f for v in compares for f in (DEFS["item_field"]["enum"] if "$ref" in v["field"]
+            else v["field"]["enum"])} == set(catalogue.FIELD_TYPES)  # fmt: skip

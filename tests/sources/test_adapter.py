@@ -22,7 +22,6 @@ from dhispatch.runtime.indicators import compute
 from dhispatch.runtime.plan import ScopeRules
 from dhispatch.runtime.sources import SourceError
 from dhispatch.runtime.sources import open_source
-from dhispatch.runtime.sources.schema import ddl
 from tests.sources.ledger import BatchRow
 from tests.sources.ledger import Ledger
 from tests.sources.ledger import Movement
@@ -159,52 +158,6 @@ def test_clear_errors_without_secrets(tmp_path: Path) -> None:
     assert "***" in str(caught.value)
     with pytest.raises(SourceError, match="unsupported database URL"):
         open_source("mysql://u:CanaryPassw0rd@h/db")
-
-
-def test_older_schema_without_optional_columns(tmp_path: Path) -> None:
-    """Before 2.16 there is no item.universal_code; before 2.8.3 no invoice.received_datetime
-    (delivery was the receipt). The adapter probes and falls back."""
-    path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    for statement in ddl(
-        "sqlite", omit=[("item", "universal_code"), ("invoice", "received_datetime")]
-    ):
-        conn.execute(statement)
-    conn.execute(
-        "INSERT INTO item (id, code, name, type, is_active, legacy_record) VALUES "
-        "('i', 'I', 'Item', 'STOCK', 1, '{\"universalcodes_code\": \"UC9\"}')"
-    )
-    conn.execute("INSERT INTO item_link VALUES ('i', 'i')")
-    conn.execute("INSERT INTO store (id, code) VALUES ('s', 'S')")
-    conn.execute(
-        "INSERT INTO stock_line (id, item_link_id, store_id, pack_size, "
-        "total_number_of_packs, available_number_of_packs) VALUES "
-        "('b', 'i', 's', 1, 4, 4)"
-    )
-    conn.execute(
-        "INSERT INTO invoice (id, store_id, type, status, delivered_datetime) VALUES "
-        "('v', 's', 'INBOUND_SHIPMENT', 'DELIVERED', '2024-01-10 08:00:00')"
-    )
-    conn.execute(
-        "INSERT INTO invoice_line (id, invoice_id, item_link_id, stock_line_id, type, "
-        "number_of_packs, pack_size) VALUES ('l', 'v', 'i', 'b', 'STOCK_IN', 4, 1)"
-    )
-    conn.commit()
-    conn.close()
-    with open_source(str(path)) as source:
-        scope = source.scope(
-            ScopeRules.from_json(
-                {"items": [{"kind": "field_set", "field": "universal_code"}], "org_unit": ANY_ORG}
-            )
-        )
-        assert scope.items[0].universal_code == "UC9"
-        at = datetime(2024, 1, 31, 23, 59, tzinfo=UTC)
-        reqs = [
-            IndicatorRequest("r", "received", {}, date(2024, 1, 1), at),
-            IndicatorRequest("b", "stock_beginning_of_month", {}, date(2024, 1, 1), at),
-        ]
-        got = {v.key: v.value for v in compute(source, scope, reqs, tz="UTC")}
-        assert got == {"r": 4.0, "b": 0.0}
 
 
 def _digest(path: str) -> str:

@@ -51,11 +51,14 @@ def _ledger(seed: int) -> Ledger:
             f"S{k}",
             created=rnd.choice([None, None, date(2023, 12, 1), date(2024, 2, 10)]),
             lookback=rnd.choice([None, 0.0, 1.0, 2.0, 1.5]),
+            lists=rnd.choice([("All items",), ("Two",), ()]),
         )
         for k in range(N_STORES)
     ]
     items = ["i0", "i1", "i2"]
-    ledger = Ledger(stores, items, days_in_month=30.0, adjust=True)
+    ledger = Ledger(
+        stores, items, days_in_month=30.0, adjust=True, master_lists={"Two": ["i0", "i1"]}
+    )
     n = 0
     for store in stores:
         for item in items:
@@ -151,13 +154,9 @@ def test_postgresql_chunks_equal_one_pass(
         _check_chunks(postgres_db, ledger, monkeypatch)
 
 
-def test_each_chunk_is_one_set_based_pass(tmp_path: Path) -> None:
-    """A chunk's movement sums come from one statement over all its stores and every item."""
-    ledger = _ledger(4)
-    path = str(tmp_path / "oms.sqlite")
-    write_sqlite(path, ledger)
+def _statements(database: str, per_pass: int) -> list[tuple[str, dict[str, Any]]]:
     calls: list[tuple[str, dict[str, Any]]] = []
-    with open_source(path) as source:
+    with open_source(database) as source:
         real = source.stream
 
         def stream(sql: str, params: Any = None) -> Any:
@@ -165,15 +164,44 @@ def test_each_chunk_is_one_set_based_pass(tmp_path: Path) -> None:
             return real(sql, params)
 
         source.stream = stream  # type: ignore[method-assign]
-        values = _values(source, 3)
-    assert len(values) == N_STORES * len(ledger.items) * len(_requests())
-    main = [p for sql, p in calls if "WITH mv AS" in sql]
-    assert [p["stores"] for p in main] == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6"]]
-    assert all(p["items"] == ledger.items for p in main)
-    daily = [p for sql, p in calls if "AS day" in sql]
-    assert [p["stores"] for p in daily] == [
-        s for s in (["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6"]) for _ in range(3)
-    ]  # one day-bucket statement per reference instant and chunk
+        values = _values(source, per_pass)
+    assert len(values) == N_STORES * 3 * len(_requests())
+    return calls
+
+
+def _movement_stores(calls: list[tuple[str, dict[str, Any]]]) -> list[list[str]]:
+    """The stores each movement statement read (every store-id list among its parameters)."""
+    out = []
+    for sql, params in calls:
+        if "m.grp" in sql:
+            out.append(sorted(s for v in params.values() if isinstance(v, list) and v
+                              and str(v[0]).startswith("s") for s in v))  # fmt: skip
+    return out
+
+
+def test_sqlite_reads_the_movements_once_per_pass(tmp_path: Path) -> None:
+    """open mSupply's SQLite invoice_line has no invoice_id index: one statement reads every
+    store's lines (streamed, chunk by chunk); stock lines are read per chunk of stores."""
+    ledger = _ledger(4)
+    path = str(tmp_path / "oms.sqlite")
+    write_sqlite(path, ledger)
+    calls = _statements(path, 3)
+    everyone = [f"s{k}" for k in range(N_STORES)]
+    assert [sorted(set(s)) for s in _movement_stores(calls)] == [everyone]
+    stock = [p["stores"] for sql, p in calls if "FROM stock_line s WHERE" in sql
+             and "GROUP BY" in sql]  # fmt: skip
+    assert [len(s) for s in stock] == [3, 3, 1]
+
+
+def test_postgresql_reads_each_chunk_by_itself(postgres_db: str) -> None:
+    """On PostgreSQL each chunk of stores is one movement statement (read by index)."""
+    ledger = _ledger(4)
+    with psycopg.connect(postgres_db) as conn:
+        create_schema(conn, "postgresql")
+        write(conn, "postgresql", ledger)
+    chunks = _movement_stores(_statements(postgres_db, 3))
+    assert [len(set(c)) for c in chunks] == [3, 3, 1]
+    assert sorted(s for c in chunks for s in set(c)) == [f"s{k}" for k in range(N_STORES)]
 
 
 def test_postgresql_snapshot_released_between_chunks(postgres_db: str) -> None:

@@ -53,7 +53,13 @@ def test_demo_data_then_indicators(tmp_path: Path) -> None:
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 3 * 4 * len(INDICATORS)
-    assert set(rows[0]) == {"store_code", "org_unit", "item_code", "indicator", "value"}
+    assert set(rows[0]) == {
+        "store_code", "org_unit", "item_code", "indicator", "value", "no_value_because"
+    }  # fmt: skip
+    # months of stock has no value where nothing was consumed, and says why
+    assert {r["no_value_because"] for r in rows if not r["value"]} <= {
+        "no consumption in the look-back window (AMC 0): months of stock undefined"
+    }
     assert {r["store_code"] for r in rows} == {"S001", "S002", "S003"}
     # identity on every pair: end = beginning + received - issued + adjustments + repack net
     # (repacks net to zero units), so the columns of one pair must balance within rounding
@@ -62,6 +68,7 @@ def test_demo_data_then_indicators(tmp_path: Path) -> None:
         by_pair.setdefault((r["store_code"], r["item_code"]), {})[r["indicator"]] = (
             float(r["value"]) if r["value"] else float("nan")
         )
+    assert len(by_pair) == 12
     for values in by_pair.values():
         flows = (
             values["stock_beginning_of_month"]
@@ -186,3 +193,17 @@ def test_database_passwords_never_reach_an_error_line(tmp_path: Path) -> None:
         assert canary not in out + err, err
     code, _, err = run("demo-data", "-o", f"postgresql://u:ss@{canary}@127.0.0.1:1/x")
     assert code == 1 and canary not in err
+
+
+def test_a_refused_date_prints_one_line_and_no_output(tmp_path: Path) -> None:
+    """A date after the newest movement (or after today) is refused before any output: no CSV
+    header, no lone '[' of a JSON array on stdout, one line on stderr."""
+    db = str(tmp_path / "c.sqlite")
+    code, _, err = run("demo-data", "-o", db, "--stores", "1", "--items", "2", "--months", "1",
+                       "--seed", "1", "--end", "2024-01-31")  # fmt: skip
+    assert code == 0, err
+    for fmt in ("csv", "json"):
+        code, out, err = run("indicators", "--source", db, "--at", "2024-02-10", "--format", fmt)
+        assert (code, out) == (1, "")
+        assert err.startswith("dhispatch: reference date 2024-02-10 is after the data")
+        assert len(err.strip().splitlines()) == 1

@@ -63,6 +63,18 @@ def test_a_password_with_at_signs_connects(postgres_server: str) -> None:
         generate_demo(url, stores=1, items=1, months=1, seed=1, end=date(2024, 1, 31))
         with open_source(url) as source:
             assert source.dialect == "postgresql" and "Canary99" not in source.label
+        # the outputs that name the database (explain's table and JSON, indicators) never show it
+        from click.testing import CliRunner
+
+        from dhispatch.runtime.cli.main import cli
+
+        for args in (["explain", "--store", "S001", "--item", "I0001"],
+                     ["explain", "--store", "S001", "--item", "I0001", "--format", "json"],
+                     ["indicators", "--indicator", "stock_on_hand"]):  # fmt: skip
+            run = CliRunner().invoke(cli, [*args, "--source", url, "--at", "2024-01-31"])
+            assert run.exit_code == 0, run.output
+            assert "Canary99" not in run.output + run.stderr
+            assert args[0] != "explain" or "at_sign_user:***@" in run.output  # named, redacted
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS at_sign WITH (FORCE)")

@@ -51,10 +51,11 @@ def build() -> Ledger:
     stores = [
         # S1: opened long ago; no store_preference row -> look-back 3 months
         StoreRow("sA", "S1", created=date(2023, 12, 1), lookback=None, dhis2_code="OU_A"),
-        # S2: opened mid-period on 16 January; look-back stored as 0 -> read as 3
-        StoreRow("sB", "S2", created=date(2024, 1, 16), lookback=0.0),
+        # S2: opened mid-period on 16 January; look-back stored as 0 -> read as 3; its range
+        # (the master lists joined to its name) has amox only
+        StoreRow("sB", "S2", created=date(2024, 1, 16), lookback=0.0, lists=("Amox",)),
     ]
-    led = Ledger(stores, ["amox", "para"])
+    led = Ledger(stores, ["amox", "para"], master_lists={"Amox": ["amox"]})
     B = led.batches.append  # noqa: N806
     # amox at S1, pack size 10. Current packs after every movement below (incl. Feb ones):
     B(BatchRow("bA1", "sA", "amox", 10, 5, 4, date(2024, 3, 15), 5.0))  # 1 pack allocated
@@ -127,7 +128,7 @@ def build() -> Ledger:
     # ---- amox @ S2 (opened 16 Jan) -----------------------------------------------------------
     M("sB", "amox", "INBOUND_SHIPMENT", "STOCK_IN", 3, 10, L(2024, 1, 20), "bB1")  # 30
     M("sB", "amox", "OUTBOUND_SHIPMENT", "STOCK_OUT", 3, 10, L(2024, 1, 25), "bB1")  # 0
-    # para @ S2: never stocked (no stock line, no movement)
+    # para @ S2: never held (no stock line, no movement) and not in S2's range
     return led
 
 
@@ -189,21 +190,8 @@ JAN: dict[tuple[str, str], dict[str, float | None]] = {
         "days_out_of_stock": 10,
         "stocked_out": 1,
     },
-    ("sB", "para"): {  # in scope but never stocked: 0 for levels and flows, nothing else
-        "stock_on_hand": 0,
-        "stock_end_of_month": 0,
-        "stock_beginning_of_month": 0,
-        "received": 0,
-        "issued": 0,
-        "adjustments": 0,
-        "stock_expiring": 0,
-        "stock_expired": 0,
-        "value_of_stock_on_hand": 0,
-        "average_monthly_consumption": 0,
-        "months_of_stock": None,
-        "days_out_of_stock": None,
-        "stocked_out": None,
-    },
+    # not in S2's range and never held there: no value at all (a 0 would be a false stock-out)
+    ("sB", "para"): dict.fromkeys(INDICATORS),
 }
 
 

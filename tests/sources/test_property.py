@@ -72,6 +72,8 @@ def ledgers(draw: st.DrawFn) -> Ledger:
             f"S{k}",
             created=draw(st.none() | st.dates(date(2023, 12, 1), date(2024, 3, 20))),
             lookback=draw(st.sampled_from([None, 0.0, 1.0, 2.0, 1.5])),
+            # the store's range: every item, the first only, or none
+            lists=draw(st.sampled_from([("All items",), ("First",), ()])),
         )
         for k in range(n_stores)
     ]
@@ -80,6 +82,7 @@ def ledgers(draw: st.DrawFn) -> Ledger:
         items,
         days_in_month=draw(st.sampled_from([None, 30.0, 10.0])),
         adjust=draw(st.sampled_from([None, True, False])),
+        master_lists={"First": items[:1]},
     )
     n = 0
     for store in stores:
@@ -121,6 +124,8 @@ def ledgers(draw: st.DrawFn) -> Ledger:
                         batch=draw(st.none() | st.sampled_from(batch_ids)),
                         via_old_link=draw(st.booleans()),
                         decoy=draw(st.none() | st.integers(0, SPAN_MINUTES).map(_instant)),
+                        # a line added to a received shipment while lines need authorising
+                        status=draw(st.sampled_from([None, None, None, "PASSED", "PENDING"])),
                     )
                 )
     return ledger
