@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
+from datetime import UTC
 from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +171,30 @@ def push(
     return {"summary": result.summary.as_json(), "elapsed": elapsed, "peak": peak}
 
 
+def journal_bytes(state: Path) -> int:
+    """The journal's size on disk: its file plus its write-ahead log, if any."""
+    return sum(
+        Path(str(state) + suffix).stat().st_size
+        for suffix in ("", "-wal")
+        if Path(str(state) + suffix).exists()
+    )
+
+
+def journal_figures(state: Path, values: int) -> None:
+    """Bytes per value pushed: as the push left the journal, then with every payload pruned."""
+    pushed = journal_bytes(state)
+    with Journal.open(state) as journal:
+        started = time.perf_counter()
+        pruned = journal.prune(datetime.now(UTC) + timedelta(days=1))
+        took = time.perf_counter() - started
+    after = journal_bytes(state)
+    say(
+        f"  journal: {pushed:,} bytes after the push = {pushed / values:.1f} B a value; "
+        f"{pruned} payloads pruned in {took:.1f} s → {after:,} bytes = {after / values:.1f} B "
+        "a value retained"
+    )
+
+
 def scan_baseline(db: Path) -> float:
     with open_source(str(db)) as source:
         started = time.perf_counter()
@@ -204,18 +232,25 @@ def say(text: str) -> None:
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="dhispatch-bench-"))
+    # BENCH_WORK=DIR keeps the generated countries in DIR and reuses them on the next run
+    kept = os.environ.get("BENCH_WORK")
+    work = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="dhispatch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     big, small = (200, 300), (50, 300)
     dbs = {}
     for stores, items in (big, small):
-        db = work / f"country-{stores}x{items}.sqlite"
+        db = dbs[(stores, items)] = work / f"country-{stores}x{items}.sqlite"
+        if db.exists():
+            continue
         t0 = time.perf_counter()
         generate_demo(str(db), stores=stores, items=items, months=4, seed=3, end=END)
         say(f"generated the {stores}×{items} country in {time.perf_counter() - t0:.1f} s")
-        dbs[(stores, items)] = db
     state = work / "state.sqlite"
     meta = work / f"meta-{big[0]}x{big[1]}.json"
     meta.write_text(json.dumps(metadata(*big)), encoding="utf-8")
+    for stored in ("pushed.sqlite", "twin.sqlite"):  # both sandboxes start empty
+        for suffix in ("", "-wal", "-shm"):
+            (work / (stored + suffix)).unlink(missing_ok=True)
     sandbox = SandboxProcess(meta, work / "pushed.sqlite")
     twin = SandboxProcess(meta, work / "twin.sqlite")
     replay = ReplayTransport(twin.url)
@@ -235,6 +270,7 @@ def main() -> None:
             say(f"  {stage:<16} {t[stage]:7.2f} s   {100 * t[stage] / total:5.1f} %")
         other = total - sum(t[k] for k in ("indicators", "payload", "journal", "http"))
         say(f"  other            {other:7.2f} s   {100 * other / total:5.1f} %")
+        journal_figures(state, s["sent"])
         scan = scan_baseline(dbs[big])
         say(
             f"  baseline: one aggregate scan of the movement table {scan:.3f} s → indicators "
@@ -247,10 +283,25 @@ def main() -> None:
             f" between the push's requests (same store sizes, interleaved), at {raw:,.0f}"
             f" values/s; the push's HTTP stage ran at {pushed:,.0f} values/s (×{pushed / raw:.2f})"
         )
+        sending = s["sent"] / (t["http"] + t["journal"])
+        say(
+            f"  sending (journal + HTTP, what the push does around the same bodies): "
+            f"{sending:,.0f} values/s (×{sending / raw:.2f} the raw posts)"
+        )
     finally:
         replay.close()
         sandbox.stop()
         twin.stop()
+    if "--no-memory" not in sys.argv:
+        memory(dbs, state, big, small)
+    if not os.environ.get("KEEP_BENCH") and not kept:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def memory(dbs: dict[tuple[int, int], Path], state: Path, big: Any, small: Any) -> None:
+    """Peak memory at two batch sizes and two country sizes."""
     say("\npeak memory (tracemalloc) against an instant in-process DHIS2 (MockTransport):")
     say(f"  {'country':<9} {'batch':>6} {'whole push':>11} {'executor pipeline':>18}")
     plan = plan_for("http://127.0.0.1:9")
@@ -273,10 +324,6 @@ def main() -> None:
         f"the country (the indicator engine keeps one row of sums per store × item of a pass "
         f"of {STORES_PER_PASS} stores)"
     )
-    if not os.environ.get("KEEP_BENCH"):
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

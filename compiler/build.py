@@ -33,6 +33,10 @@ _TARGET_ORIGINS = {
     "attribute_option_combo": ("attribute_option_combo",),
     "complete_registration": ("complete_data_set",),
 }
+_ALERT_KEYS = (
+    "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password", "offline_hours",
+    "stale_days",
+)  # fmt: skip
 _STEP_ORIGINS = ("category_option", "custom_field", "data_element", "interval", "basis")
 
 
@@ -57,7 +61,23 @@ def build_plan(view: SpecView, text: str) -> dict[str, Any]:
         "setup": _setup(view),
         "vanished": _word(view.target_setting("on_vanish")) or "keep",
         "steps": _steps(view),
+        **({"alerts": _alerts(view.alerts[0])} if view.alerts else {}),
     }
+
+
+def _alerts(block: ast.Alerts) -> dict[str, Any]:
+    """The alerts block in a fixed key order: text settings as values or environment
+    references, thresholds as numbers (absent: the environment's, else the defaults)."""
+    result: dict[str, Any] = {"origin": origin(block.span)}
+    for name in _ALERT_KEYS:
+        found = setting(block.settings, name)  # a repeated setting is E203; the first counts
+        if found is None:
+            continue
+        if isinstance(found.value, ast.Num):
+            result[name] = int(found.value.value)
+        else:
+            result[name] = _value_or_env(found.value)
+    return result
 
 
 def _word(found: ast.Setting | None) -> str | None:
@@ -140,6 +160,9 @@ def _target(view: SpecView, named: ast.NamedTarget | None = None) -> dict[str, A
     journal = get("journal")
     if journal is not None:
         result["journal"] = _word(journal)  # absent: the plan's bytes stay as they were
+    keep = get("keep_payloads")
+    if keep is not None and isinstance(keep.value, ast.Num):
+        result["keep_payloads"] = int(keep.value.text)  # absent: the default, bytes unchanged
     origins = {}
     for key, names in _TARGET_ORIGINS.items():
         for name in names:

@@ -29,6 +29,7 @@ class SpecView:
     setups: tuple[ast.Setup, ...]
     pushes: tuple[ast.Push, ...]
     named_targets: tuple[ast.NamedTarget, ...] = ()
+    alerts: tuple[ast.Alerts, ...] = ()
 
     @classmethod
     def of(cls, spec: ast.Spec) -> SpecView:
@@ -41,6 +42,7 @@ class SpecView:
             tuple(x for x in s if isinstance(x, ast.Setup)),
             tuple(x for x in s if isinstance(x, ast.Push)),
             tuple(x for x in s if isinstance(x, ast.NamedTarget)),
+            tuple(x for x in s if isinstance(x, ast.Alerts)),
         )
 
     @property

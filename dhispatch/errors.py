@@ -34,7 +34,11 @@ DhispatchError                  (exit 1)
 │   ├── ProtocolError           an answer that cannot be read
 │   └── Cancelled               the run was asked to stop before DHIS2 answered
 ├── RunError                    runtime.run: a run that cannot proceed (names the spec line)
+├── AlertConfigError            (exit 2) runtime.alerts: alert settings that cannot be used
+├── SendFailed                  runtime.alerts.notify: a channel could not deliver an alert (told
+│                               again at the next check, never raised to the user)
 ├── MetadataFetchError          runtime.runner: preflight or init could not fetch the metadata
+├── HealthError                 runtime.health: serve's --health address cannot be listened on
 ├── ReportError                 runtime.report: no such run, no such format
 ├── CommandError                runtime.cli.common: a spec with errors, a file it cannot use
 ├── MetadataError               runtime.sandbox.metadata: a malformed export for the sandbox

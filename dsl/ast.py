@@ -218,7 +218,15 @@ class Push:
     span: Span
 
 
-Statement: TypeAlias = SpecName | Target | NamedTarget | Source | Setup | Push
+@dataclass(frozen=True, slots=True)
+class Alerts:
+    """``alerts { … }``: where alerts go and when silence counts as one."""
+
+    settings: tuple[Setting, ...]
+    span: Span
+
+
+Statement: TypeAlias = SpecName | Target | NamedTarget | Source | Setup | Push | Alerts
 
 
 @dataclass(frozen=True, slots=True)

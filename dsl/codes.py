@@ -10,7 +10,7 @@ CODES: dict[str, str] = {
     "E103": "unknown setting in the source block",
     "E104": "unknown setting in the setup block",
     "E105": "unknown setting in the push block",
-    "E106": "not a statement (spec, dhis2, target, source, setup, push)",
+    "E106": "not a statement (spec, dhis2, target, source, setup, push, alerts)",
     "E107": "a setting's value is missing or malformed",
     "E108": "a quoted string was expected",
     "E109": "unexpected character or unterminated string",
@@ -19,6 +19,7 @@ CODES: dict[str, str] = {
     "E112": "malformed item filter",
     "E113": "malformed org unit reference",
     "E114": "missing '{' to open a block",
+    "E115": "unknown setting in the alerts block",
     # structure (compiler/checks/structure.py)
     "E201": "a required statement is missing",
     "E202": "a once-only statement is repeated",
@@ -46,6 +47,7 @@ CODES: dict[str, str] = {
     "E317": "a target name that is empty, malformed or used twice",
     "E318": "a setting a target block cannot override (shared by every target)",
     "E319": "two targets push to the same server, data set and user",
+    "E320": "keep_payloads not a whole number of days from 1 to 36500",
     # source (compiler/checks/source.py)
     "E401": "unknown source kind",
     "E402": "unknown item field in a filter",
@@ -74,6 +76,10 @@ CODES: dict[str, str] = {
     "E602": "unknown template variable",
     "E603": "unknown item attribute in a template",
     "E604": "a template construct whose cost has no bound (loops, calls, *, a filter not allowed)",
+    # alerts (compiler/checks/alerts.py)
+    "E701": "not an e-mail address",
+    "E702": "SMTP server is not host or host:port",
+    "E703": "alert threshold out of range",
     # internal
     "E900": "internal compiler error (the plan failed its schema)",
 }

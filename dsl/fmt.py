@@ -102,6 +102,8 @@ def _head(statement: ast.Statement) -> str:
         return f"source {statement.kind.value}"
     if isinstance(statement, ast.Setup):
         return f"setup {statement.mode.value}"
+    if isinstance(statement, ast.Alerts):
+        return "alerts"
     return f"push {statement.indicator.value}"
 
 

@@ -35,7 +35,7 @@ from dhispatch.dsl.syntax_errors import with_variants
 from dhispatch.dsl.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
-STATEMENT_KEYWORDS = ("spec", "dhis2", "target", "source", "setup", "push")
+STATEMENT_KEYWORDS = ("spec", "dhis2", "target", "source", "setup", "push", "alerts")
 # A line starting in column 1 with a word is taken for a statement (settings are indented).
 _RESUME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 _FRIENDLY = {
@@ -52,14 +52,19 @@ BLOCK_OF = {
         ["url", "auth", "data_set", "id_scheme", "org_unit_id_scheme", "period_format",
          "category_option_combo_id_scheme", "period_type", "round", "timezone", "enabled",
          "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
-         "complete_data_set"], "dhis2"),
+         "complete_data_set", "keep_payloads"], "dhis2"),
     **dict.fromkeys(["database", "items", "org_unit"], "source"),
     "item_ref": "setup",
     **dict.fromkeys(
         ["category_option", "custom_field", "data_element", "interval", "basis", "within",
          "months", "days_per_month", "adjust_for_stockouts", "soh", "paused"], "push"),
+    **dict.fromkeys(
+        ["webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password",
+         "offline_hours", "stale_days"], "alerts"),
 }  # fmt: skip
 
+
+_BLOCKS = ("dhis2", "source", "setup", "push", "alerts")  # labels of unknown block settings
 
 _OPTIONS: dict[str, Any] = {
     "parser": "lalr",
@@ -101,8 +106,11 @@ def get_parser(strict: bool = False) -> Lark:
 
 
 def _cache_dir() -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "dhispatch"
+    """The user's cache directory (``platformdirs``: ``$XDG_CACHE_HOME/dhispatch``, else
+    ``~/.cache/dhispatch`` on Linux; ``%LOCALAPPDATA%\\dhispatch\\Cache`` on Windows)."""
+    from platformdirs import user_cache_path
+
+    folder = user_cache_path("dhispatch", appauthor=False)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
@@ -258,11 +266,11 @@ def _labelled(
             span,
             hint=f'write it in double quotes: "{word}"',
         )
-    if label in ("dhis2", "source", "setup", "push") and token.type in ("STRING", "NUMBER"):
+    if label in _BLOCKS and token.type in ("STRING", "NUMBER"):
         code, _ = LABELS[label]
         message = f"unexpected {shown} in the {label} block"
         return Diagnostic(code, message, span, hint=_one_of(expected))
-    if label in ("dhis2", "source", "setup", "push"):
+    if label in _BLOCKS:
         code, _ = LABELS[label]
         hint = _suggest(word, _keywords(expected))
         home = BLOCK_OF.get(word)
@@ -277,7 +285,8 @@ def _labelled(
         if hint is None and word in BLOCK_OF:
             hint = f"'{word}' belongs inside a {BLOCK_OF[word]} {{ … }} block"
         message = (
-            f"unexpected {shown}; expected a statement: spec, dhis2, target, source, setup or push"
+            f"unexpected {shown}; expected a statement: spec, dhis2, target, source, setup, push"
+            " or alerts"
         )
         return Diagnostic("E106", message, span, hint=hint)
     previous = _previous_token(exc)

@@ -11,11 +11,15 @@ SECOND_STATEMENT_PREFIX = 'spec "x"\n'
 
 # label -> (code, what was wrong)
 LABELS: dict[str, tuple[str, str]] = {
-    "statement": ("E106", "expected a statement (spec, dhis2, target, source, setup, push)"),
+    "statement": (
+        "E106",
+        "expected a statement (spec, dhis2, target, source, setup, push, alerts)",
+    ),
     "dhis2": ("E102", "unknown setting in the dhis2 block"),
     "source": ("E103", "unknown setting in the source block"),
     "setup": ("E104", "unknown setting in the setup block"),
     "push": ("E105", "unknown setting in the push block"),
+    "alerts": ("E115", "unknown setting in the alerts block"),
     "value": ("E107", "missing or malformed value"),
     "name": ("E110", "missing name after the statement keyword"),
     "call": ("E111", "malformed argument list"),
@@ -29,7 +33,7 @@ _VALUE_SNIPPETS = [
     'dhis2 { org_unit_id_scheme }', 'dhis2 { category_option_combo_id_scheme }',
     'dhis2 { period_format }', 'dhis2 { period_type }', 'dhis2 { timezone }',
     'dhis2 { on_vanish }', 'dhis2 { attribute_option_combo }', 'dhis2 { auth basic }',
-    'dhis2 { journal }',
+    'dhis2 { journal }', 'dhis2 { keep_payloads }',
     'source omsupply { database }', 'source omsupply { items }', 'source omsupply { org_unit }',
     'source omsupply { database env }', 'source omsupply { database env( }',
     'source omsupply { database env("X" }',
@@ -38,6 +42,9 @@ _VALUE_SNIPPETS = [
     'push x { interval }', 'push x { basis }', 'push x { within }', 'push x { within 9 }',
     'push x { months }', 'push x { days_per_month }', 'push x { soh }',
     'push x { interval weekly on }', 'push x { interval monthly on day }',
+    'alerts { webhook }', 'alerts { email_to }', 'alerts { email_from }', 'alerts { smtp }',
+    'alerts { smtp_user }', 'alerts { smtp_password }', 'alerts { offline_hours }',
+    'alerts { stale_days }',
     'spec }', 'spec',
 ]  # fmt: skip
 
@@ -48,6 +55,7 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
     "source": ["source omsupply { item", 'source omsupply { database "x" item'],
     "setup": ["setup x { item", "setup x { item_ref y item"],
     "push": ["push x { intervall", "push x { basis y intervall", "push x { url"],
+    "alerts": ["alerts { webhok", 'alerts { email_to "x" smpt', "alerts { url"],
     "value": _VALUE_SNIPPETS,
     "name": ["push {", "source {", "setup {", "push", "source", "target {", "target"],
     "call": [
@@ -57,7 +65,13 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
         "dhis2 { auth basic(env(", "dhis2 { auth basic(user: env(",
         'dhis2 { auth basic(user: env("x"', "dhis2 { auth basic(user: env",
     ],
-    "brace": ["push x interval", "source omsupply database", "dhis2 url", 'target "x" url'],
+    "brace": [
+        "push x interval",
+        "source omsupply database",
+        "dhis2 url",
+        'target "x" url',
+        "alerts webhook",
+    ],
     "filter": [
         "source omsupply { items where", "source omsupply { items where x",
         "source omsupply { items where x is", "source omsupply { items where x(",
@@ -79,6 +93,7 @@ _FIRST_SETTING = {
     "source omsupply { ": 'database "d" ',
     "setup x { ": "item_ref f ",
     "push x { ": "paused ",
+    "alerts { ": "stale_days 1 ",
 }
 
 

@@ -19,9 +19,12 @@ _PLAIN_SETTINGS = frozenset(
         "category_option_combo_id_scheme", "period_format", "period_type", "round", "timezone",
         "enabled", "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
         "complete_data_set",
+        "keep_payloads",
         "database",
         "org_unit", "category_option", "data_element", "basis", "within", "months",
         "days_per_month", "adjust_for_stockouts", "soh", "paused",
+        "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password",
+        "offline_hours", "stale_days",
     }
 )  # fmt: skip
 
@@ -103,6 +106,10 @@ class ToAst(Transformer[Token, Any]):
     @v_args(meta=True)
     def push(self, meta: Meta, children: list[Any]) -> ast.Push:
         return ast.Push(children[0], tuple(children[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def alerts(self, meta: Meta, children: list[Any]) -> ast.Alerts:
+        return ast.Alerts(tuple(children), self._span(meta))
 
     # ------------------------------------------------------------------ settings
     def _setting(self, name: str, value: Any, meta: Meta) -> ast.Setting:

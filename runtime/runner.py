@@ -55,6 +55,8 @@ from dhispatch.runtime.slots import next_due
 if TYPE_CHECKING:
     import httpx
 
+    from dhispatch.runtime.alerts import AlertSettings
+    from dhispatch.runtime.alerts.watch import Seen
     from dhispatch.runtime.dhis2 import Auth
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import Me
@@ -105,13 +107,25 @@ class PlanFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertsSent:
+    """Alerts (or recoveries) told for ``plan`` (their subject lines), and those that could not
+    be told (``failures``: they are tried again at the next check)."""
+
+    plan: Plan
+    subjects: tuple[str, ...]
+    failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NextDue:
     """``serve`` sleeps until ``at`` (None: nothing is due within a year)."""
 
     at: datetime | None
 
 
-RunnerEvent = RunStarted | RunFinished | SlotsDropped | NothingDue | PlanFailed | NextDue
+RunnerEvent = (
+    RunStarted | RunFinished | SlotsDropped | NothingDue | PlanFailed | AlertsSent | NextDue
+)
 
 
 def _ignore(event: RunnerEvent) -> None:
@@ -256,6 +270,12 @@ class Runner:
         journal = self.journal
         o.report(RunStarted(plan, trigger))
         result = execute(plan, journal, slots, mode=mode, trigger=trigger, options=options)
+        if mode.stores:
+            # retention: the plan's accepted payloads older than keep_payloads days go (rows,
+            # counts, conflicts and cells stay) and the file gives the space back; by the real
+            # clock, which stamped them (``now`` may be a catch-up's simulated instant)
+            kept_since = datetime.now(UTC) - timedelta(days=plan.target.keep_payloads)
+            journal.prune(kept_since, plan.name)
         o.report(RunFinished(plan, result))
         return result
 
@@ -286,21 +306,49 @@ class Runner:
     ) -> list[RunResult]:
         """One run per period from ``first`` to ``last``, oldest first, each at its own end."""
         slots = backfill_slots(plan, first, last)
+        periods = list(dict.fromkeys(s.period.id for s in slots))
+        progress = self.options.progress
         results = []
-        for period in dict.fromkeys(s.period.id for s in slots):
+        for done, period in enumerate(periods):
+            if progress is not None:
+                progress("periods", done, len(periods))
             group = [s for s in slots if s.period.id == period]
             trigger = f"backfill {period}"
             results.append(self.run(plan, group, mode=RunMode.PUSH, trigger=trigger, force=force))
+        if progress is not None:
+            progress("periods", len(periods), len(periods))
         return results
 
     def run_due(self, plan: Plan, now: datetime) -> list[RunResult]:
         """Catch-up: queued batches first, then every due slot, one run per due instant, oldest
-        first; stops at the first run DHIS2 failed (later slots wait, in order)."""
+        first; stops at the first run DHIS2 failed (later slots wait, in order). Then, when the
+        plan has alert settings, every alert condition is checked and its changes told."""
+        from dhispatch.runtime.alerts import alert_settings
+        from dhispatch.runtime.alerts.watch import Seen
+
+        alerts = alert_settings(plan.alerts, self._env())  # unusable settings: before any run
         target = resolve_target(self.journal, plan, self._env())
         assert target is not None
+        seen = Seen()
+        try:
+            self._catch_up(plan, now, target, seen)
+        except DhispatchError as exc:
+            seen.error = " ".join(exc.lines())
+            if alerts is not None:
+                self._watch(alerts, plan, target, seen, now)
+            raise
+        if alerts is not None:
+            self._watch(alerts, plan, target, seen, now)
+        return seen.results
+
+    def _catch_up(self, plan: Plan, now: datetime, target: int, seen: Seen) -> None:
+        seen.first = not any(
+            self.journal.completed_dues(plan.name, step.id, target) for step in plan.active_steps
+        )  # a first run runs the latest slot only: nothing earlier was missed
         slots, dropped = catch_up_slots(
             plan, self.journal, now, window=self.options.window, target_id=target
         )
+        seen.slots, seen.dropped = slots, dropped
         if dropped:
             self.options.report(SlotsDropped(plan, dropped))
         groups = group_by_due(slots)
@@ -308,20 +356,29 @@ class Runner:
             groups = [[]]  # nothing due, but queued batches to resend
         if not groups:
             self.options.report(NothingDue(plan))
-        results: list[RunResult] = []
         for group in groups:
             if self.options.stop.is_set():
                 break
-            results.append(
+            seen.results.append(
                 self.run(plan, group, mode=RunMode.SCHEDULED, trigger="schedule", now=now)
             )
-            if results[-1].status in HALTING:
+            if seen.results[-1].status in HALTING:
                 break  # later slots wait, in order, until this one is settled
-        return results
+
+    def _watch(
+        self, alerts: AlertSettings, plan: Plan, target: int, seen: Seen, now: datetime
+    ) -> None:
+        from dhispatch.runtime.alerts.watch import check_plan
+
+        monitor = check_plan(self.journal, alerts, plan, target, self._env(), seen, now)
+        if monitor.told or monitor.failures:
+            subjects = tuple(m.subject for m in monitor.told)
+            self.options.report(AlertsSent(plan, subjects, tuple(monitor.failures)))
 
     def run_once(self, plans: Sequence[Plan], now: datetime | None = None) -> list[RunResult]:
         """``run --once``: every plan's catch-up, in the order given."""
         moment = now or datetime.now(UTC)
+        self._check_alert_settings(plans)
         self.journal  # noqa: B018 - the lock first: a second runner is refused before any work
         return [result for plan in plans for result in self.run_due(plan, moment)]
 
@@ -332,6 +389,7 @@ class Runner:
         not keep the other plans from running; the failed plan is retried at the next wake-up.
         """
         stop = self.options.stop
+        self._check_alert_settings(plans)
         self.journal  # noqa: B018 - hold the lock for as long as serve runs
         while not stop.is_set():
             now = datetime.now(UTC)
@@ -347,6 +405,14 @@ class Runner:
             self.options.report(NextDue(wake))
             wait = max_sleep if wake is None else (wake - datetime.now(UTC)).total_seconds() + 0.5
             stop.wait(timeout=max(0.5, min(wait, max_sleep)))
+
+    def _check_alert_settings(self, plans: Sequence[Plan]) -> None:
+        """Alert settings that cannot be used stop ``run``/``serve`` at once (AlertConfigError),
+        not silently at the first failure they should have told."""
+        from dhispatch.runtime.alerts import alert_settings
+
+        for plan in plans:
+            alert_settings(plan.alerts, self._env())
 
     # ---- the dead-letter queue (``dhispatch log``; a console calls the same) -------------
 

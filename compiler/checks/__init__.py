@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterator
 
+from dhispatch.compiler.checks.alerts import check_alerts
 from dhispatch.compiler.checks.pushes import check_duplicate_cells
 from dhispatch.compiler.checks.pushes import check_pushes
 from dhispatch.compiler.checks.pushes import check_setup
@@ -31,6 +32,7 @@ CHECKS: tuple[Check, ...] = (
     check_pushes,
     check_templates,
     check_duplicate_cells,
+    check_alerts,
 )
 
 

@@ -27,6 +27,7 @@ def check_statements(view: SpecView) -> Iterator[Diagnostic]:
         ("dhis2", view.targets),
         ("source", view.sources),
         ("setup", view.setups),
+        ("alerts", view.alerts),
     ]
     for keyword, found in groups:
         for extra in found[1:]:
@@ -67,6 +68,8 @@ def _blocks(view: SpecView) -> Iterator[tuple[str, ast.Statement, tuple[ast.Sett
         yield "setup", setup, setup.settings
     for push in view.pushes:
         yield "push", push, push.settings
+    for alerts in view.alerts:
+        yield "alerts", alerts, alerts.settings
 
 
 def check_settings_once(view: SpecView) -> Iterator[Diagnostic]:

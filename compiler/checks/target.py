@@ -18,6 +18,8 @@ from dhispatch.compiler.vocabulary import did_you_mean
 from dhispatch.compiler.vocabulary import hint_for
 from dhispatch.dsl import ast
 from dhispatch.dsl.diagnostics import Diagnostic
+from dhispatch.runtime.plan.catalogue import DEFAULT_KEEP_DAYS
+from dhispatch.runtime.plan.catalogue import MAX_KEEP_DAYS
 from dhispatch.runtime.plan.catalogue import VANISHED
 from dhispatch.runtime.plan.urls import cleartext_host
 
@@ -42,6 +44,7 @@ def check_target(view: SpecView) -> Iterator[Diagnostic]:
     yield from _check_round(get("round"))
     yield from _check_timezone(get("timezone"))
     yield from _check_journal(get("journal"))
+    yield from _check_keep_payloads(get("keep_payloads"))
     vanish = get("on_vanish")
     if vanish is not None and isinstance(vanish.value, ast.Name):
         yield from check_choice(vanish.value, VANISHED, "E313", "on_vanish policy")
@@ -230,6 +233,20 @@ def _check_timezone(found: ast.Setting | None) -> Iterator[Diagnostic]:
         hint=did_you_mean(name, sorted(zoneinfo.available_timezones()))
         or 'an IANA name such as "Pacific/Tarawa" or "UTC"',
     )
+
+
+def _check_keep_payloads(found: ast.Setting | None) -> Iterator[Diagnostic]:
+    """E320 ``keep_payloads N`` with N not a whole number of days from 1 to 36500."""
+    if found is None or not isinstance(found.value, ast.Num):
+        return
+    text = found.value.text
+    if "." in text or not 1 <= int(text) <= MAX_KEEP_DAYS:
+        yield Diagnostic(
+            "E320",
+            f"keep_payloads takes a whole number of days from 1 to {MAX_KEEP_DAYS}, not {text}",
+            found.value.span,
+            hint=f"the default keeps accepted payloads {DEFAULT_KEEP_DAYS} days",
+        )
 
 
 def _check_journal(found: ast.Setting | None) -> Iterator[Diagnostic]:

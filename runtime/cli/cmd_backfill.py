@@ -28,6 +28,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.retry_delay
 @options.metadata_max_age
 @options.deadline
+@options.log_format
 def command(
     spec_or_plan: str,
     target_name: str | None,
@@ -43,9 +44,13 @@ def command(
     retry_delay: float | None,
     metadata_max_age: float | None,
     deadline: float | None,
+    log_format: str,
 ) -> None:
     """Push the periods --from..--to, one run per period, each computed at its own end."""
+    from dhispatch.runtime.cli import logs
     from dhispatch.runtime.cli.render import exit_code
+
+    logs.setup(log_format)
 
     loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     delivery = options.delivery(park_after, max_drop, accept_drop)

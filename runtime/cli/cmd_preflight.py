@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dhispatch.dsl.diagnostics import Diagnostic
     from dhispatch.runtime.access import ApprovalState
     from dhispatch.runtime.access import Writer
+    from dhispatch.runtime.access import WriteRules
     from dhispatch.runtime.plan import Plan
 
 Note = tuple[str, str, str]  # code, message, origin
@@ -44,6 +45,7 @@ class _Ask:
     wanted: dict[str, list[str]]
     minor: int | None
     where: str
+    bare: str | None = None  # no periods asked: also judge a bare push's period (the spec arg)
 
 
 @click.command("preflight")
@@ -112,7 +114,8 @@ def command(
         for code, why in unmapped:
             click.echo(f"store {printable(code)} has no org unit: {printable(why)}", err=True)
     wanted = _periods(plan, at, periods, first, last, now or datetime.now(UTC))
-    ask = _Ask(plan, scope, wanted, _minor(dhis2_version), metadata_file or plan.target.url)
+    bare = None if (at or periods or first) else spec_or_plan
+    ask = _Ask(plan, scope, wanted, _minor(dhis2_version), metadata_file or plan.target.url, bare)
     if metadata_file:
         export = _read_export(metadata_file)
         writer, notes = _export_writer(plan, export, metadata_file, as_user)
@@ -167,10 +170,23 @@ def _check(
                                approvals=approvals)  # fmt: skip
     except (PreflightInputError, AccessMetadataError) as exc:  # name where the export came from
         raise CommandError(f"{ask.where}: {exc}") from exc
+    if ask.bare is not None:
+        _say_bare_push(plan, rules, ask.bare, now)
     if rules.meta.data_set.workflow and approvals is None:
         notes.append(_approvals_note(plan, rules.meta.data_set.workflow, scope is not None))
     units = list(scope.org_units) if scope else None
     return combine(checks, access_preflight(plan, rules, ask.wanted, units, notes))
+
+
+def _say_bare_push(plan: Plan, rules: WriteRules, spec: str, now: datetime) -> None:
+    """A bare ``push`` is always current-day, whatever the schedule's basis: when the data set
+    locks that period, say so and name the push DHIS2 takes (the findings above judge the
+    schedule's run due now)."""
+    from dhispatch.runtime.period_choice import bare_push_notes
+    from dhispatch.runtime.printable import printable
+
+    for line in bare_push_notes(plan, rules, spec, now):
+        click.echo(f"dhispatch preflight: {printable(line)}", err=True)
 
 
 def _approvals_note(plan: Plan, workflow: str, with_source: bool) -> Note:

@@ -27,6 +27,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.now
 @options.as_json("print each run's summary as JSON")
 @options.deadline
+@options.log_format
 @options.retry_delay
 @options.batch_size
 @options.park_after
@@ -41,6 +42,7 @@ def command(
     now: datetime | None,
     as_json: bool,
     deadline: float | None,
+    log_format: str,
     retry_delay: float | None,
     batch_size: int | None,
     park_after: int | None,
@@ -49,7 +51,10 @@ def command(
     metadata_max_age: float | None,
 ) -> None:
     """Run everything due now (and missed runs), oldest first, then exit."""
+    from dhispatch.runtime.cli import logs
     from dhispatch.runtime.cli.render import exit_code
+
+    logs.setup(log_format)
 
     loaded = [t for p in specs_or_plans for t in enabled_targets(load_plan_arg(p))]
     delivery = options.delivery(park_after, max_drop, accept_drop)

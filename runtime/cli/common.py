@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from dhispatch.runtime.plan import Plan
 
 if TYPE_CHECKING:
     from dhispatch.runtime.runner import Runner
+    from dhispatch.runtime.runner import RunnerEvent
 
 
 class CommandError(DhispatchError):
@@ -33,10 +35,13 @@ class CommandError(DhispatchError):
 
 
 def default_state() -> Path:
-    """``$XDG_STATE_HOME/dhispatch/state.sqlite`` (else under ``~/.local/state``): one stable
-    place, whatever directory cron, serve or a manual push starts in."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base).expanduser() / "dhispatch" / "state.sqlite"
+    """``state.sqlite`` in the user's state directory as ``platformdirs`` knows it:
+    ``$XDG_STATE_HOME/dhispatch`` (else ``~/.local/state/dhispatch``) on Linux,
+    ``%LOCALAPPDATA%\\dhispatch`` on Windows, ``~/Library/Application Support/dhispatch`` on
+    macOS — one stable place, whatever directory cron, serve or a manual push starts in."""
+    from platformdirs import user_state_path
+
+    return user_state_path("dhispatch", appauthor=False) / "state.sqlite"
 
 
 def state_path(option: str | None, plans: Sequence[Plan] = ()) -> Path:
@@ -165,10 +170,12 @@ def runner_for(
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     delivery: DeliveryOptions | None = None,
+    report: Callable[[RunnerEvent], None] | None = None,
     metadata_max_age: float | None = None,
 ) -> Iterator[Runner]:
     """The runner of a command: its journal (locked for pushes), its options, and a printer
-    that shows each run as it ends."""
+    that shows each run as it ends (``report``, when given, sees the events instead: serve's
+    log lines)."""
     from datetime import timedelta
 
     from dhispatch.runtime.cli.render import RunnerPrinter
@@ -190,8 +197,8 @@ def runner_for(
             window=timedelta(days=window_days) if window_days else DEFAULT_WINDOW,
             env=env,
             stop=stop or threading.Event(),
-            progress=printer.progress,
-            report=printer,
+            progress=printer.progress if report is None else None,
+            report=printer if report is None else report,
             retry_delay=retry_delay,
             deadline=deadline,
         )

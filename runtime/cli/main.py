@@ -62,8 +62,20 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DhispatchError as exc:
-            click.echo(error_text(exc), err=True)
+            _say_error(error_text(exc))
             ctx.exit(exc.exit_code)
+
+
+def _say_error(text: str) -> None:
+    """The command's last line; a JSON log (``--log-format json``) gets it as a record too, so a
+    log collector sees why a service stopped."""
+    from dhispatch.runtime.cli import logs
+
+    if logs.json_active():
+        logs.log.error("%s", text.removeprefix("dhispatch: "),
+                       extra=logs.fields(event="error"))  # fmt: skip
+    else:
+        click.echo(text, err=True)
 
 
 def error_text(exc: DhispatchError) -> str:
@@ -85,6 +97,9 @@ def _available(name: str) -> bool:
 @click.version_option(package_name="dhispatch")
 def cli() -> None:
     """Compile DHIS2 push specs and push mSupply stock indicators to DHIS2."""
+    from dhispatch.runtime.cli import logs
+
+    logs.setup()  # messages as the terminal or pipe wants them; a command may choose a format
 
 
 def main(argv: list[str] | None = None) -> Any:

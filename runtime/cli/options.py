@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STATE_HELP = (
     "the journal (state database); default: the spec's journal setting, else $DHISPATCH_STATE, "
-    "else $XDG_STATE_HOME/dhispatch/state.sqlite"
+    "else state.sqlite in the platform's state directory (Linux: $XDG_STATE_HOME/dhispatch)"
 )
 
 
@@ -96,6 +96,14 @@ max_drop = click.option(
 accept_drop = click.option(
     "--accept-drop", is_flag=True, help="send even when the drop guard would stop the run"
 )
+
+
+log_format = click.option(
+    "--log-format", type=click.Choice(["auto", "text", "json"]), default="auto",
+    show_default=True,
+    help="messages: auto (rich at a terminal, else plain lines), text, or json (one object a "
+    "line, for log collectors)",
+)  # fmt: skip
 
 
 def delivery(park_after: int | None, max_drop: int | None, accept_drop: bool) -> Any:

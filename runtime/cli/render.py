@@ -1,4 +1,5 @@
-"""How the run commands show runs: progress, the summary table, refused values, runner notices.
+"""How the run commands show runs: the summary table, refused values, runner notices (as log
+warnings), and the progress bars (``progress.py``) fed while a run goes.
 
 Store and item names, DHIS2's messages and error texts are foreign: each passes through
 ``printable`` before it reaches the terminal, and rich tables get them as plain ``Text`` (never
@@ -19,10 +20,12 @@ from typing import Any
 import click
 
 from dhispatch.errors import DhispatchError
+from dhispatch.runtime.cli.logs import log
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
 from dhispatch.runtime.run import RunResult
+from dhispatch.runtime.runner import AlertsSent
 from dhispatch.runtime.runner import NextDue
 from dhispatch.runtime.runner import NothingDue
 from dhispatch.runtime.runner import PlanFailed
@@ -33,44 +36,6 @@ from dhispatch.runtime.runner import SlotsDropped
 
 MAX_CAUSES = 20  # causes printed after a run; --json and `report` have them all
 NAMING = frozenset({"E903", "E905", "E906", "E907", "E908"})  # preflight: an ID DHIS2 lacks
-
-
-class Progress:
-    """A rich progress counter on a terminal; silent otherwise (logs stay clean)."""
-
-    def __init__(self, label: str, quiet: bool = False) -> None:
-        self.label = label
-        self._bar: Any = None
-        self._task: Any = None
-        if not quiet and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import Progress as RichProgress
-            from rich.progress import SpinnerColumn
-            from rich.progress import TextColumn
-            from rich.progress import TimeElapsedColumn
-
-            self._bar = RichProgress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TextColumn("{task.completed} values"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-
-    def __enter__(self) -> Progress:
-        if self._bar is not None:
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.label, total=None)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def __call__(self, what: str, count: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=count)
 
 
 def text_cell(value: Any) -> Any:
@@ -141,7 +106,7 @@ def _registration_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def plan_label(plan: Plan) -> str:
     """A plan as messages name it: with its target when the spec names several."""
-    return f"{plan.name} → {plan.target.name}" if plan.target.name else plan.name
+    return plan.label
 
 
 def print_summary(title: str, summary: Mapping[str, Any]) -> None:
@@ -240,8 +205,7 @@ def print_run(
             f"dhispatch report {result.run_id} --state {state}"
         )
     if result.status == "stopped":
-        click.echo("dhispatch: stopped on request after the batch in flight; the next run "
-                   "continues", err=True)  # fmt: skip
+        _say("stopped on request after the batch in flight; the next run continues")
 
 
 def conflict_json(c: ConflictRow) -> dict[str, Any]:
@@ -280,6 +244,8 @@ def print_notices(result: RunResult) -> None:
     if n.future_slots:
         say(f"not run: the period of {', '.join(n.future_slots)} has not started on DHIS2's "
             "clock (they stay due)")  # fmt: skip
+    if n.instead:
+        say(f"DHIS2 takes instead: {' or '.join(n.instead)}")
     if n.clock_skew is not None:
         ahead = "ahead of" if n.clock_skew > 0 else "behind"
         say(f"this machine's clock is {abs(n.clock_skew) / 3600:.1f} hours {ahead} DHIS2's; "
@@ -287,9 +253,9 @@ def print_notices(result: RunResult) -> None:
 
 
 def _say(text: str) -> None:
-    """One line on stderr; whatever foreign text it carries (DHIS2's messages, store and item
-    codes) made inert first."""
-    click.echo(f"dhispatch: {printable(text)}", err=True)
+    """One warning (a ``dhispatch: …`` line on stderr, or a log record of serve); whatever
+    foreign text it carries (DHIS2's messages, store and item codes) made inert first."""
+    log.warning("%s", printable(text))
 
 
 # statuses that exit 1: values refused, due again, parked, or nothing sent at all
@@ -303,50 +269,48 @@ def exit_code(results: Iterable[RunResult]) -> int:
 
 
 class RunnerPrinter:
-    """Prints the runner's events as the run commands always have: a progress counter while a
-    run computes (on a terminal), then its summary."""
+    """Prints the runner's events as the run commands always have: progress bars while a run
+    computes and sends (at a terminal), then its summary; notices as log messages."""
 
     def __init__(
         self, sources: Mapping[str, Mapping[str, str]], state: Path, *, as_json: bool = False
     ) -> None:
+        from dhispatch.runtime.cli.progress import Bars
+
         self._sources = sources  # plan name -> the spec texts its origins point into
         self._state = state
         self._as_json = as_json
-        self._bar: Progress | None = None
+        self._bars = Bars(enabled=not as_json)
 
-    def progress(self, what: str, count: int) -> None:
-        """The runner's progress callback: feeds the counter of the run in flight."""
-        if self._bar is not None:
-            self._bar(what, count)
+    def progress(self, what: str, count: int, total: int | None = None, /) -> None:
+        """The runner's progress callback: feeds the bars."""
+        self._bars.update(what, count, total)
 
     def __call__(self, event: RunnerEvent) -> None:
         if isinstance(event, RunStarted):
-            label = f"{plan_label(event.plan)}: computing and sending"
-            self._bar = Progress(label, quiet=self._as_json).__enter__()
+            self._bars.start_run(plan_label(event.plan))
         elif isinstance(event, RunFinished):
-            self._close_bar()
+            self._bars.end_run()
             sources = self._sources.get(event.plan.name, {})
             print_run(event.result, sources, self._state, as_json=self._as_json, plan=event.plan)
         elif isinstance(event, SlotsDropped):
-            click.echo(f"dhispatch: {plan_label(event.plan)}: {event.count} slots are older "
-                       "than the catch-up window and were not run (use backfill)",
-                       err=True)  # fmt: skip
+            log.warning("%s: %d slots are older than the catch-up window and were not run (use "
+                        "backfill)", plan_label(event.plan), event.count)  # fmt: skip
         elif isinstance(event, NothingDue):
             click.echo(f"{plan_label(event.plan)}: nothing due")
         elif isinstance(event, PlanFailed):
-            self._close_bar()
+            self._bars.end_run()
             lines = "\n".join(printable(line) for line in event.error.lines())
-            click.echo(f"dhispatch: {plan_label(event.plan)}: {lines}", err=True)
+            log.error("%s: %s", plan_label(event.plan), lines)
+        elif isinstance(event, AlertsSent):
+            # a failure to send is logged where it happens (runtime/alerts/monitor.py)
+            for subject in event.subjects:
+                log.warning("alert sent: %s", printable(subject))
         elif isinstance(event, NextDue) and event.at is not None:
-            click.echo(f"dhispatch serve: next due {event.at.isoformat()}", err=True)
-
-    def _close_bar(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+            log.info("serve: next due %s", event.at.isoformat())
 
     def __enter__(self) -> RunnerPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._close_bar()  # a run that raised leaves no bar behind
+        self._bars.stop()  # a run that raised leaves no bar behind

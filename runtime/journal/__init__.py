@@ -3,8 +3,10 @@ proven to hold, per target; its schema ladder, integrity checks and the one-runn
 
 from __future__ import annotations
 
+from dhispatch.runtime.journal.alerts import AlertState
 from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.journal import Journal
+from dhispatch.runtime.journal.payload import payload_digest
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import WITHHELD
 from dhispatch.runtime.journal.records import WITHHELD_PREFIX
@@ -18,7 +20,6 @@ from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import TargetKey
 from dhispatch.runtime.journal.records import WithheldRow
 from dhispatch.runtime.journal.records import cell_key
-from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.records import strip_userinfo
 from dhispatch.runtime.journal.registrations import RegistrationRow
 from dhispatch.runtime.journal.schema import SCHEMA_VERSION
@@ -26,6 +27,7 @@ from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 __all__ = [
     "LEGACY_TARGET",
     "SCHEMA_VERSION",
+    "AlertState",
     "WITHHELD",
     "WITHHELD_PREFIX",
     "BatchRow",

@@ -10,14 +10,19 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 
+from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import CellKey
 from dhispatch.runtime.journal.records import CellRecord
+from dhispatch.runtime.journal.records import cell_key
 from dhispatch.runtime.journal.store import Store
 
 _KEY = "data_element, period, org_unit, coc, aoc"
 _RECORD = f"{_KEY}, value, step_id, store, item, run_id"
 _TEMP_KEY = "de TEXT, period TEXT, ou TEXT, coc TEXT, aoc TEXT"
+# the numbers of some names: filtering cells by them lets SQLite seek the key's period, where a
+# filter on the view's period name made it read every period of the plan and target
+_NUMBERS = "SELECT id FROM names WHERE name IN ({})"
 
 
 def _record(r: Sequence[Any]) -> CellRecord:
@@ -41,13 +46,13 @@ class CellsMixin:
         target_id: int = LEGACY_TARGET,
     ) -> dict[CellKey, CellRecord]:
         """The last confirmed value per cell for a plan and target (optionally some periods)."""
-        sql = f"SELECT {_RECORD} FROM cells WHERE plan_name = ? AND target_id = ?"
+        sql = f"SELECT {_RECORD} FROM cell_values WHERE plan_name = ? AND target_id = ?"
         args: list[Any] = [plan_name, target_id]
         if periods is not None:
             plist = sorted(set(periods))
             if not plist:
                 return {}
-            sql += f" AND period IN ({','.join('?' * len(plist))})"
+            sql += f" AND period_id IN ({_NUMBERS.format(','.join('?' * len(plist)))})"
             args += plist
         return {(rec := _record(r)).key: rec for r in self._db.rows(sql, args)}
 
@@ -68,13 +73,21 @@ class CellsMixin:
 
     def seen_add(self, keys: Sequence[CellKey]) -> CellKey | None:
         """Remember produced cells; returns a cell produced twice (a bug to refuse), else None."""
-        conn = self._db.conn
+        conn, insert = self._db.conn, "INSERT INTO temp.seen VALUES (?, ?, ?, ?, ?)"
         with self._db.tx():
-            for k in keys:
-                try:
-                    conn.execute("INSERT INTO temp.seen VALUES (?, ?, ?, ?, ?)", _key_args(k))
-                except sqlite3.IntegrityError:
-                    return k
+            # one statement for the chunk; only a chunk with a double is inserted cell by cell,
+            # after its partial insert is undone, to name the double
+            conn.execute("SAVEPOINT chunk")
+            try:
+                conn.executemany(insert, [_key_args(k) for k in keys])
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK TO chunk")
+                for k in keys:
+                    try:
+                        conn.execute(insert, _key_args(k))
+                    except sqlite3.IntegrityError:
+                        return k
+            conn.execute("RELEASE chunk")
         return None
 
     def cells_for(
@@ -84,11 +97,18 @@ class CellsMixin:
         with self._db.tx() as db:
             db.run("DELETE FROM temp.probe")
             db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
+            # CROSS JOIN keeps this order (SQLite has no statistics on the probe): each probed
+            # cell's names, then its row by the whole key — never every cell of the plan
             rows = db.rows(
-                "SELECT c.data_element, c.period, c.org_unit, c.coc, c.aoc, c.value, c.step_id, "
-                "c.store, c.item, c.run_id FROM temp.probe p JOIN cells c ON c.plan_name = ? "
-                "AND c.target_id = ? AND c.data_element = p.de AND c.period = p.period "
-                "AND c.org_unit = p.ou AND c.coc = p.coc AND c.aoc = p.aoc",
+                "SELECT p.de, p.period, p.ou, p.coc, p.aoc, c.value, st.name, so.name, it.name, "
+                "c.run_id FROM temp.probe p CROSS JOIN names pe ON pe.name = p.period "
+                "CROSS JOIN names ou ON ou.name = p.ou CROSS JOIN names de ON de.name = p.de "
+                "CROSS JOIN names co ON co.name = p.coc CROSS JOIN names ao ON ao.name = p.aoc "
+                "CROSS JOIN cells c ON c.plan = (SELECT id FROM names WHERE name = ?) "
+                "AND c.target_id = ? AND c.period = pe.id AND c.org_unit = ou.id "
+                "AND c.data_element = de.id AND c.coc = co.id AND c.aoc = ao.id "
+                "JOIN names st ON st.id = c.step JOIN names so ON so.id = c.store "
+                "JOIN names it ON it.id = c.item",
                 (plan_name, target_id),
             )
         return {(rec := _record(r)).key: rec for r in rows}
@@ -105,8 +125,8 @@ class CellsMixin:
         if not periods:
             return []
         rows = self._db.rows(
-            f"SELECT {_RECORD} FROM cells c WHERE plan_name = ? AND target_id = ? "
-            f"AND period IN ({','.join('?' * len(periods))}) "
+            f"SELECT {_RECORD} FROM cell_values c WHERE plan_name = ? AND target_id = ? "
+            f"AND period_id IN ({_NUMBERS.format(','.join('?' * len(periods)))}) "
             "AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.de = c.data_element AND "
             "s.period = c.period AND s.ou = c.org_unit AND s.coc = c.coc AND s.aoc = c.aoc) "
             "ORDER BY period, org_unit, data_element, coc, aoc",
@@ -126,8 +146,10 @@ class CellsMixin:
         if not periods:
             return 0
         rows = self._db.rows(
-            "SELECT step_id, period, count(*) FROM cells WHERE plan_name = ? AND target_id = ? "
-            f"AND period IN ({','.join('?' * len(periods))}) AND value NOT IN ('0', '0.0') "
+            "SELECT step_id, period, count(*) FROM cell_values WHERE plan_name = ? "
+            "AND target_id = ? "
+            f"AND period_id IN ({_NUMBERS.format(','.join('?' * len(periods)))}) "
+            "AND value NOT IN ('0', '0.0') "
             "GROUP BY step_id, period",
             (plan_name, target_id, *periods),
         )
@@ -144,17 +166,17 @@ class CellsMixin:
         )
         with self._db.tx() as db:
             db.run("DELETE FROM temp.queued")
-            db.run(
-                "INSERT OR REPLACE INTO temp.queued SELECT json_extract(j.value, '$.dataElement'), "
-                "json_extract(j.value, '$.period'), json_extract(j.value, '$.orgUnit'), "
-                "coalesce(json_extract(j.value, '$.categoryOptionCombo'), ''), "
-                "coalesce(json_extract(j.value, '$.attributeOptionCombo'), ''), "
-                "json_extract(j.value, '$.value'), b.status FROM batches b, json_each(b.payload) j "
-                "WHERE b.plan_name = ? AND b.target_id = ? AND b.strategy != 'DELETE' "
-                "AND b.status IN ('pending', 'failed', 'parked') "
-                "ORDER BY coalesce(b.origin_id, b.id), b.id",
+            # one batch in memory at a time; the newest batch's value per cell wins
+            for blob, status in db.rows(
+                "SELECT payload, status FROM batches WHERE plan_name = ? AND target_id = ? "
+                "AND strategy != 'DELETE' AND status IN ('pending', 'failed', 'parked') "
+                "ORDER BY coalesce(origin_id, id), id",
                 (plan_name, target_id),
-            )
+            ):
+                db.many(
+                    "INSERT OR REPLACE INTO temp.queued VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*_key_args(cell_key(v)), v["value"], status) for v in unpack(blob)],
+                )
             row = db.one("SELECT count(*) FROM temp.queued")
         return int(row[0]) if row else 0
 

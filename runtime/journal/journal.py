@@ -17,9 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from dhispatch.runtime.journal.alerts import AlertsMixin
 from dhispatch.runtime.journal.cells import CellsMixin
 from dhispatch.runtime.journal.cells import OutboxMixin
 from dhispatch.runtime.journal.lock import RunnerLock
+from dhispatch.runtime.journal.names import Names
+from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.queue import QueueMixin
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import WITHHELD
@@ -41,7 +44,7 @@ _RUN_COLUMNS = (
 )
 
 
-class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin):
+class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin, AlertsMixin):
     """The open state database. ``Journal.open(path)`` (``readonly=True`` for commands that
     only look), as a context manager."""
 
@@ -49,6 +52,7 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin):
         self.path = path
         self.readonly = readonly
         self._db = store
+        self._names = Names()
         self._lock = RunnerLock(path)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -135,11 +139,16 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin):
                 "UPDATE runs SET target_id = ? WHERE plan_name = ? AND target_id = 0",
                 (target_id, plan_name),
             ).rowcount
-            for table in ("batches", "slots", "cells"):
+            for table in ("batches", "slots"):
                 db.run(
                     f"UPDATE {table} SET target_id = ? WHERE plan_name = ? AND target_id = 0",
                     (target_id, plan_name),
                 )
+            db.run(
+                "UPDATE cells SET target_id = ? WHERE target_id = 0 "
+                "AND plan = (SELECT id FROM names WHERE name = ?)",
+                (target_id, plan_name),
+            )
         return int(count)
 
     # ---- connections -----------------------------------------------------------------------
@@ -311,9 +320,16 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin):
     # ---- inspection ------------------------------------------------------------------------
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of every table (for audits such as the canary-secret test)."""
-        names = [r[0] for r in self._db.rows("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {n: self._db.rows(f'SELECT * FROM "{n}"') for n in names}
+        """Every row of every table and view (for audits such as the canary-secret test), each
+        packed payload as its JSON document."""
+        names = [r[0] for r in self._db.rows(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]  # fmt: skip
+        found = {n: self._db.rows(f'SELECT * FROM "{n}"') for n in names}
+        found["batches"] = [
+            tuple(json.dumps(unpack(v)) if isinstance(v, bytes) else v for v in row)
+            for row in found.get("batches", [])
+        ]
+        return found
 
     def schema_version(self) -> int:
         row = self._db.one("SELECT value FROM meta WHERE key = 'schema_version'")

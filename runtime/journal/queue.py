@@ -5,17 +5,28 @@ often, and retried or dropped by an operator."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
+from itertools import repeat
+from operator import add
 from typing import Any
 
+from dhispatch.runtime.journal.names import Names
+from dhispatch.runtime.journal.payload import EMPTY
+from dhispatch.runtime.journal.payload import LEVEL
+from dhispatch.runtime.journal.payload import digest as document_digest
+from dhispatch.runtime.journal.payload import document
+from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import BatchRow
 from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import iso
 from dhispatch.runtime.journal.records import now
-from dhispatch.runtime.journal.records import payload_digest
 from dhispatch.runtime.journal.store import Store
+
+REWRITE_SHARE = 0.05  # pruned bytes, as a share of the file, from which a prune rewrites it
 
 _COLUMNS = (
     "id, run_id, plan_name, data_set, strategy, id_schemes, payload, digest, size, status, "
@@ -25,9 +36,10 @@ _COLUMNS = (
 
 
 class QueueMixin:
-    """Batch rows of a ``Journal`` (whose ``_db`` is the store)."""
+    """Batch rows of a ``Journal`` (whose ``_db`` is the store, ``_names`` its name numbers)."""
 
     _db: Store
+    _names: Names
 
     def add_batch(
         self,
@@ -40,6 +52,20 @@ class QueueMixin:
         target_id: int = LEGACY_TARGET,
     ) -> int:
         """Commit a batch as ``pending`` — always before the HTTP request that sends it."""
+        return self.new_batch(run_id, plan_name, data_set, strategy, id_schemes, payload,
+                              target_id).id  # fmt: skip
+
+    def new_batch(
+        self,
+        run_id: int,
+        plan_name: str,
+        data_set: str,
+        strategy: str,
+        id_schemes: dict[str, str],
+        payload: list[dict[str, Any]],
+        target_id: int = LEGACY_TARGET,
+    ) -> BatchRow:
+        """``add_batch``, returning the row (as ``batch(id)`` would read it)."""
         with self._db.tx() as db:
             return _insert(db, run_id, plan_name, data_set, strategy, id_schemes, payload,
                            target_id)  # fmt: skip
@@ -108,17 +134,18 @@ class QueueMixin:
         False (a 413 halving is progress, not another failure)."""
         parts = [row.payload[i : i + size] for i in range(0, len(row.payload), size)]
         with self._db.tx() as db:
-            ids = [_insert(db, run_id, row.plan_name, row.data_set, row.strategy,
-                           row.id_schemes, part, row.target_id, parent=row,
-                           failures=(row.failures, row.failure_kind) if keep_failures else None,
-                           status=row.status if keep_failures else "pending",
-                           error=row.error if keep_failures else None)
-                   for part in parts]  # fmt: skip
+            children = [_insert(db, run_id, row.plan_name, row.data_set, row.strategy,
+                                row.id_schemes, part, row.target_id, parent=row,
+                                failures=(row.failures, row.failure_kind) if keep_failures
+                                else None, status=row.status if keep_failures else "pending",
+                                error=row.error if keep_failures else None)
+                        for part in parts]  # fmt: skip
+            first, last = children[0].id, children[-1].id
             db.run(
                 "UPDATE batches SET status = 'split', note = ? WHERE id = ?",
-                (f"split into batches {ids[0]}-{ids[-1]} of at most {size} values", row.id),
+                (f"split into batches {first}-{last} of at most {size} values", row.id),
             )
-        return [b for b in (self.batch(i) for i in ids) if b is not None]
+        return children
 
     def batch_failed(
         self,
@@ -153,6 +180,8 @@ class QueueMixin:
         (``outcome.remaining``) go on in a child batch that stays due (failed)."""
         imported, updated, ignored, deleted = outcome.counts
         status = "split" if outcome.remaining else "sent"
+        held = _held_columns(row, outcome.held)
+        ids = self._names.ids(self._db, chain([row.plan_name], *held[:5], *held[6:]))
         with self._db.tx() as db:
             db.run(
                 "UPDATE batches SET status = ?, http_status = ?, imported = ?, updated = ?, "
@@ -166,7 +195,7 @@ class QueueMixin:
                 [(k.batch_id, run_id, k.idx, k.store, k.item, k.indicator, k.origin, k.code,
                   k.message) for k in outcome.conflicts],
             )  # fmt: skip
-            _record_cells(db, row, run_id, outcome.held)
+            _record_cells(db, row, run_id, held, ids)
             if outcome.remaining:
                 rest = [row.payload[i] for i in sorted(outcome.remaining)]
                 _insert(db, run_id, row.plan_name, row.data_set, row.strategy, row.id_schemes,
@@ -200,7 +229,7 @@ class QueueMixin:
         late must not overwrite a newer value)."""
         found = self._db.rows(
             "SELECT CAST(j.key AS INTEGER) FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM "
-            "cells c WHERE c.plan_name = ? AND c.target_id = ? AND c.batch_id > ? "
+            "cell_values c WHERE c.plan_name = ? AND c.target_id = ? AND c.batch_id > ? "
             "AND c.data_element = json_extract(j.value, '$.dataElement') "
             "AND c.period = json_extract(j.value, '$.period') "
             "AND c.org_unit = json_extract(j.value, '$.orgUnit') "
@@ -211,17 +240,51 @@ class QueueMixin:
         )
         return [int(r[0]) for r in found]
 
-    def prune(self, before: datetime) -> int:
-        """Empty the payloads of batches DHIS2 accepted before ``before`` (rows, digests, counts
-        and conflicts stay); due and parked batches are never touched. Returns how many."""
+    def prune(self, before: datetime, plan_name: str | None = None) -> int:
+        """Empty the payloads of batches DHIS2 accepted (or that were split or dropped) before
+        ``before`` — of one plan, or all; rows, digests, counts and conflicts stay, due and
+        parked batches are never touched — and give the space back to the file system.
+        Returns how many.
+
+        Pages a payload filled alone are freed at once (``auto_vacuum`` is incremental); a
+        packed payload mostly shares its page with other rows, so when what was emptied is at
+        least ``REWRITE_SHARE`` of the file, the file is rewritten (``VACUUM``) as well."""
+        where = (
+            "WHERE status IN ('sent', 'split', 'dropped') AND coalesce(sent_at, created_at) < ? "
+            "AND pruned_at IS NULL AND size > 0"
+        )
+        args: list[Any] = [iso(before)]
+        if plan_name is not None:
+            where += " AND plan_name = ?"
+            args.append(plan_name)
         with self._db.tx() as db:
-            n = db.run(
-                "UPDATE batches SET payload = '[]' WHERE status IN ('sent', 'split', 'dropped') "
-                "AND sent_at < ? AND payload != '[]'",
-                (iso(before),),
-            ).rowcount
-        self._db.run("VACUUM")
-        return int(n)
+            found = db.one(f"SELECT count(*), coalesce(sum(length(payload)), 0) FROM batches "
+                           f"{where}", args)  # fmt: skip
+            n, emptied = (int(found[0]), int(found[1])) if found else (0, 0)
+            if n:
+                db.run(f"UPDATE batches SET payload = ?, pruned_at = ? {where}",
+                       [EMPTY, now(), *args])  # fmt: skip
+                # emptied since the last rewrite: small prunes add up to one
+                db.run(
+                    "INSERT INTO meta(key, value) VALUES ('emptied_bytes', ?) ON CONFLICT(key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                    (emptied,),
+                )
+                total = db.one("SELECT value FROM meta WHERE key = 'emptied_bytes'")
+                emptied = int(total[0]) if total else emptied
+        if n:
+            self._reclaim(emptied)
+        return n
+
+    def _reclaim(self, emptied: int) -> None:
+        """Free pages back to the file system; rewrite the file once ``emptied`` bytes are at
+        least ``REWRITE_SHARE`` of it."""
+        pages, size = self._db.one("PRAGMA page_count"), self._db.one("PRAGMA page_size")
+        whole = int(pages[0]) * int(size[0]) if pages and size else 0
+        script = "PRAGMA incremental_vacuum;"
+        if emptied >= REWRITE_SHARE * whole:
+            script += " VACUUM; DELETE FROM meta WHERE key = 'emptied_bytes';"
+        self._db.script(script + " PRAGMA wal_checkpoint(TRUNCATE);")
 
 
 def _note(outcome: Settlement) -> str | None:
@@ -244,49 +307,76 @@ def _insert(
     failures: tuple[int, str | None] | None = None,
     status: str = "pending",
     error: str | None = None,
-) -> int:
+) -> BatchRow:
+    """Insert a batch; the row as stored (built here, not read back and unpacked)."""
     count, kind = failures or (0, None)
+    doc, stamp = document(payload), now()
+    fingerprint = document_digest(doc)
+    origin = None if parent is None else (parent.origin_id or parent.id)
+    parent_id = None if parent is None else parent.id
     cur = db.run(
         "INSERT INTO batches(run_id, plan_name, data_set, strategy, id_schemes, payload, digest, "
         "size, created_at, target_id, origin_id, parent_id, failures, failure_kind, status, "
         "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (run_id, plan_name, data_set, strategy, json.dumps(id_schemes, sort_keys=True),
-         json.dumps(list(payload), separators=(",", ":")), payload_digest(list(payload)),
-         len(payload), now(), target_id,
-         None if parent is None else (parent.origin_id or parent.id),
-         None if parent is None else parent.id, count, kind, status, error),
+         zlib.compress(doc, LEVEL) if payload else EMPTY, fingerprint, len(payload), stamp,
+         target_id, origin, parent_id, count, kind, status, error),
     )  # fmt: skip
-    assert cur.lastrowid is not None
+    batch_id = cur.lastrowid
+    assert batch_id is not None
     if parent is None:
-        db.run("UPDATE batches SET origin_id = id WHERE id = ?", (cur.lastrowid,))
-    return cur.lastrowid
+        origin = batch_id
+        db.run("UPDATE batches SET origin_id = id WHERE id = ?", (batch_id,))
+    return BatchRow(
+        id=batch_id, run_id=run_id, plan_name=plan_name, data_set=data_set, strategy=strategy,
+        id_schemes=dict(id_schemes), payload=list(payload), digest=fingerprint,
+        status=status, http_status=None, imported=0, updated=0, ignored=0, deleted=0,
+        attempts=0, error=error, size=len(payload), target_id=target_id, origin_id=origin,
+        parent_id=parent_id, failures=count, failure_kind=kind, note=None, created_at=stamp,
+    )  # fmt: skip
 
 
-def _record_cells(db: Store, batch: BatchRow, run_id: int, held: frozenset[int]) -> None:
-    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE)."""
-    stamp = now()
-    origin = batch.origin_id or batch.id
-    keys, rows = [], []
-    for i in sorted(held):
-        v = batch.payload[i]
-        key = (batch.plan_name, batch.target_id, v["dataElement"], v["period"], v["orgUnit"],
-               v.get("categoryOptionCombo") or "", v.get("attributeOptionCombo") or "")  # fmt: skip
-        keys.append(key)
-        rows.append((*key, v["value"], v.get("step", ""), v.get("store", ""), v.get("item", ""),
-                     run_id, stamp, origin))  # fmt: skip
+def _held_columns(batch: BatchRow, held: frozenset[int]) -> list[list[str]]:
+    """Data elements, periods, org units, cocs, aocs, values, steps, stores and items of the
+    held values, in payload order (lists, not a tuple per value: built at C speed)."""
+    values = [batch.payload[i] for i in sorted(held)]
+    return [
+        [v["dataElement"] for v in values],
+        [v["period"] for v in values],
+        [v["orgUnit"] for v in values],
+        [v.get("categoryOptionCombo") or "" for v in values],
+        [v.get("attributeOptionCombo") or "" for v in values],
+        [v["value"] for v in values],
+        [v.get("step", "") for v in values],
+        [v.get("store", "") for v in values],
+        [v.get("item", "") for v in values],
+    ]
+
+
+def _record_cells(
+    db: Store, batch: BatchRow, run_id: int, held: list[list[str]], ids: dict[str, int]
+) -> None:
+    """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE), by
+    the numbers of their names (numbered in the order a run first produces them, so a batch's
+    keys mostly ascend and its rows land on the table's last pages)."""
+    de, pe, ou, coc, aoc, value, step, store, item = held
+    number = ids.__getitem__
+    keys = zip(repeat(ids[batch.plan_name]), repeat(batch.target_id), map(number, pe),
+               map(number, ou), map(number, de), map(number, coc), map(number, aoc))  # fmt: skip
     if batch.strategy == "DELETE":
         db.many(
-            "DELETE FROM cells WHERE plan_name = ? AND target_id = ? AND data_element = ? AND "
-            "period = ? AND org_unit = ? AND coc = ? AND aoc = ?",
-            keys,
+            "DELETE FROM cells WHERE plan = ? AND target_id = ? AND period = ? AND org_unit = ? "
+            "AND data_element = ? AND coc = ? AND aoc = ?",
+            list(keys),
         )
-    else:
-        db.many(
-            "INSERT OR REPLACE INTO cells(plan_name, target_id, data_element, period, org_unit, "
-            "coc, aoc, value, step_id, store, item, run_id, pushed_at, batch_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        return
+    rest = zip(value, map(number, step), map(number, store), map(number, item),
+               repeat(run_id), repeat(batch.origin_id or batch.id))  # fmt: skip
+    db.many(
+        "INSERT OR REPLACE INTO cells(plan, target_id, period, org_unit, data_element, coc, aoc, "
+        f"value, step, store, item, run_id, batch_id) VALUES ({', '.join('?' * 13)})",
+        list(map(add, keys, rest)),
+    )
 
 
 def _batch(r: tuple[Any, ...]) -> BatchRow:
@@ -295,7 +385,7 @@ def _batch(r: tuple[Any, ...]) -> BatchRow:
      created) = r  # fmt: skip
     return BatchRow(
         id=id_, run_id=run_id, plan_name=plan, data_set=data_set, strategy=strategy,
-        id_schemes=json.loads(schemes), payload=json.loads(payload), digest=digest, size=size,
+        id_schemes=json.loads(schemes), payload=unpack(payload), digest=digest, size=size,
         status=status, http_status=http, imported=imp, updated=upd, ignored=ign, deleted=dele,
         attempts=attempts, error=error, target_id=target, origin_id=origin, parent_id=parent,
         failures=failures, failure_kind=kind, note=note, created_at=created,

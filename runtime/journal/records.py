@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -38,12 +36,6 @@ def now() -> str:
 
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def payload_digest(payload: list[dict[str, Any]]) -> str:
-    """SHA-256 of the canonical JSON of a batch's payload."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ to ``STEPS``, and add a fixture journal of version N to ``tests/journal/fixtures
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
@@ -124,7 +125,97 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     )
 
 
-def _v3_to_v4(conn: sqlite3.Connection) -> None:
+_NAMED = (
+    "plan_name",
+    "data_element",
+    "period",
+    "org_unit",
+    "coc",
+    "aoc",
+    "step_id",
+    "store",
+    "item",
+)
+# the confirmed cells with their names, as schema 2 stored them (for queries and for people)
+CELL_VALUES = """
+CREATE VIEW cell_values AS SELECT pl.name AS plan_name, c.target_id, de.name AS data_element,
+    pe.name AS period, ou.name AS org_unit, co.name AS coc, ao.name AS aoc, c.value,
+    st.name AS step_id, so.name AS store, it.name AS item, c.run_id, c.batch_id,
+    c.period AS period_id
+    FROM cells c JOIN names pl ON pl.id = c.plan JOIN names de ON de.id = c.data_element
+    JOIN names pe ON pe.id = c.period JOIN names ou ON ou.id = c.org_unit
+    JOIN names co ON co.id = c.coc JOIN names ao ON ao.id = c.aoc JOIN names st ON st.id = c.step
+    JOIN names so ON so.id = c.store JOIN names it ON it.id = c.item
+"""
+
+
+def _compact(conn: sqlite3.Connection) -> None:
+    """The journal stays small. Cells are keyed by numbers standing for their names (``names``:
+    each identifier stored once) in a table ``WITHOUT ROWID`` (its key is not stored twice, in
+    the table and again in an index), without a timestamp per cell (the run's and the batch's
+    say when); slots too are ``WITHOUT ROWID``. Payloads are packed (``payload.pack``:
+    zlib-compressed columns, provenance once per batch); payloads pruned before (``'[]'``) are
+    empty blobs with ``pruned_at`` 'before packing'. Digests of batches journalled before stay those
+    of their JSON text."""
+    from dhispatch.runtime.journal.payload import pack
+
+    conn.create_function("dhispatch_pack", 1, lambda text: pack(json.loads(text)))
+    union = " UNION ".join(f"SELECT {n} FROM cells" for n in _NAMED)
+    joins = " ".join(f"JOIN names n_{n} ON n_{n}.name = c.{n}" for n in _NAMED)
+    _statements(
+        conn,
+        f"""
+        CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        INSERT INTO names(id, name) VALUES (0, '');
+        INSERT OR IGNORE INTO names(name) {union};
+        CREATE TABLE cells3 (
+            plan INTEGER NOT NULL, target_id INTEGER NOT NULL, period INTEGER NOT NULL,
+            org_unit INTEGER NOT NULL, data_element INTEGER NOT NULL, coc INTEGER NOT NULL,
+            aoc INTEGER NOT NULL, value TEXT NOT NULL, step INTEGER NOT NULL,
+            store INTEGER NOT NULL, item INTEGER NOT NULL, run_id INTEGER NOT NULL,
+            batch_id INTEGER,
+            PRIMARY KEY (plan, target_id, period, org_unit, data_element, coc, aoc)
+        ) WITHOUT ROWID;
+        INSERT INTO cells3 SELECT n_plan_name.id, c.target_id, n_period.id, n_org_unit.id,
+            n_data_element.id, n_coc.id, n_aoc.id, c.value, n_step_id.id, n_store.id,
+            n_item.id, c.run_id, c.batch_id FROM cells c {joins};
+        DROP TABLE cells;
+        ALTER TABLE cells3 RENAME TO cells;
+        {CELL_VALUES};
+        CREATE TABLE slots3 (
+            plan_name TEXT NOT NULL, target_id INTEGER NOT NULL, step_id TEXT NOT NULL,
+            period TEXT NOT NULL, due TEXT NOT NULL, reference TEXT NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs(id), completed_at TEXT NOT NULL,
+            PRIMARY KEY (plan_name, target_id, step_id, period, due)
+        ) WITHOUT ROWID;
+        INSERT INTO slots3 SELECT * FROM slots;
+        DROP TABLE slots;
+        ALTER TABLE slots3 RENAME TO slots;
+        ALTER TABLE batches ADD COLUMN pruned_at TEXT;
+        UPDATE batches SET pruned_at = 'before packing' WHERE payload = '[]' AND size > 0;
+        UPDATE batches SET payload = dhispatch_pack(payload);
+        """,
+    )
+
+
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """Alert states: per plan, target and condition whether it is failing, since when, why, and
+    whether that state was told (an alert is sent once per change of state, and again at the
+    next evaluation only when sending it failed)."""
+    _statements(
+        conn,
+        """
+        CREATE TABLE alerts (
+            plan_name TEXT NOT NULL, target_id INTEGER NOT NULL, condition TEXT NOT NULL,
+            failing INTEGER NOT NULL, detail TEXT NOT NULL, since TEXT NOT NULL,
+            told INTEGER NOT NULL DEFAULT 0, told_at TEXT, error TEXT,
+            PRIMARY KEY (plan_name, target_id, condition)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+def _v5_to_v6(conn: sqlite3.Connection) -> None:
     """Completeness registrations: the last state of each (plan, target, data set, period, org
     unit, attribute option combo) registration and the run that made it; targets gain the name
     of the spec's target block that last used them (``log --target NAME``)."""
@@ -147,7 +238,9 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
-    3: _v3_to_v4,
+    3: _compact,
+    4: _v4_to_v5,
+    5: _v5_to_v6,
 }
 SCHEMA_VERSION = max(STEPS) + 1
 
@@ -203,3 +296,15 @@ def upgrade(conn: sqlite3.Connection) -> list[int]:
         version += 1
         reached.append(version)
     return reached
+
+
+def shrinkable(conn: sqlite3.Connection) -> bool:
+    """Make a journal give freed pages back to the file system when pruned: a journal created
+    before schema 3 is rewritten once (VACUUM, outside any transaction). True if it was."""
+    (mode,) = conn.execute("PRAGMA auto_vacuum").fetchone()
+    if mode == 2:  # INCREMENTAL
+        return False
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return True

@@ -16,6 +16,7 @@ from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.errors import explain
 from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 from dhispatch.runtime.journal.schema import create
+from dhispatch.runtime.journal.schema import shrinkable
 from dhispatch.runtime.journal.schema import upgrade
 from dhispatch.runtime.journal.schema import version_of
 
@@ -39,6 +40,14 @@ class Store:
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path, "write") from exc
+
+    def script(self, sql: str) -> None:
+        """Statements run to completion outside a transaction (``PRAGMA incremental_vacuum``
+        through ``execute`` frees one page a step; this steps it to the end)."""
+        try:
+            self.conn.executescript(sql)
         except sqlite3.Error as exc:
             raise explain(exc, self.path, "write") from exc
 
@@ -84,6 +93,10 @@ def open_store(path: Path, *, readonly: bool = False) -> Store:
     try:
         if existed:
             check_integrity(conn, path)
+        else:
+            # pages freed by pruning go back to the file system; set before anything is written
+            # (the WAL's header included), as afterwards only a VACUUM can (``shrinkable``)
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         _to_current(conn, path, existed)
@@ -102,9 +115,10 @@ def _to_current(conn: sqlite3.Connection, path: Path, existed: bool) -> None:
         if existed and tables:
             raise JournalError(f"{path} is not a dhispatch journal (no schema version)")
         create(conn)
-        return
-    _refuse_newer(version, path)
-    upgrade(conn)
+    else:
+        _refuse_newer(version, path)
+        upgrade(conn)
+    shrinkable(conn)
 
 
 def _refuse_newer(version: int, path: Path) -> None:
@@ -180,10 +194,13 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
             return
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         for table in ("runs", "batches", "cells"):
-            if conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-            ).fetchone():
-                conn.execute(f"SELECT * FROM {table} ORDER BY rowid DESC LIMIT 1").fetchall()
+            found = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).fetchone()
+            if found is not None:
+                # schema 3's cells are WITHOUT ROWID: any row of theirs
+                newest = "" if "WITHOUT ROWID" in found[0].upper() else " ORDER BY rowid DESC"
+                conn.execute(f"SELECT * FROM {table}{newest} LIMIT 1").fetchall()
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
             raise

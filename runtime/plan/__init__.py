@@ -20,6 +20,7 @@ from dhispatch.runtime.plan.loader import parse_plan
 from dhispatch.runtime.plan.loader import plan_problems
 from dhispatch.runtime.plan.loader import schema_path
 from dhispatch.runtime.plan.loader import validate_plan
+from dhispatch.runtime.plan.model import AlertRules
 from dhispatch.runtime.plan.model import AuthSettings
 from dhispatch.runtime.plan.model import DataElementRule
 from dhispatch.runtime.plan.model import IdSchemes
@@ -40,6 +41,7 @@ __all__ = [
     "PARAMETERS",
     "PERIOD_TYPES",
     "PLAN_VERSION",
+    "AlertRules",
     "AuthSettings",
     "DataElementRule",
     "IdSchemes",

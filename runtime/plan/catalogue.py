@@ -129,6 +129,9 @@ OPERATORS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "boolean": ("=", "!="),
     "number": ("=", "!=", ">", ">=", "<", "<="),
 })  # fmt: skip
+# Days the journal keeps the payloads of accepted batches (the spec's keep_payloads), and at most
+DEFAULT_KEEP_DAYS = 90
+MAX_KEEP_DAYS = 36500
 VANISHED = ("keep", "zero", "delete")
 INTERVALS = ("daily", "weekly", "monthly", "first_day_of_month", "last_day_of_month", "cron")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

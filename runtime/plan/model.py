@@ -13,6 +13,8 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+from dhispatch.runtime.plan.catalogue import DEFAULT_KEEP_DAYS
+
 
 def _origins(block: Mapping[str, Any]) -> Mapping[str, str]:
     return MappingProxyType({str(k): str(v) for k, v in (block.get("origins") or {}).items()})
@@ -105,6 +107,7 @@ class Target:
     journal: str | None = None  # the spec's journal path (absolute, or under ~/)
     name: str | None = None  # the target block's name; None for the dhis2 block alone
     complete_registration: bool = False  # register the data set complete once confirmed
+    keep_payloads: int = DEFAULT_KEEP_DAYS  # days accepted payloads stay in the journal
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> Target:
@@ -126,6 +129,7 @@ class Target:
             journal=_text(block.get("journal")),
             name=_text(block.get("name")),
             complete_registration=bool(block.get("complete_registration", False)),
+            keep_payloads=int(block.get("keep_payloads", DEFAULT_KEEP_DAYS)),
         )
 
     def origin_of(self, *keys: str) -> str:
@@ -295,6 +299,36 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRules:
+    """The spec's ``alerts { … }`` block: where alerts go and when silence counts as one; each
+    setting absent here falls back to the environment (``runtime.alerts.settings``)."""
+
+    origin: str
+    webhook: ValueOrEnv | None = None
+    email_to: ValueOrEnv | None = None
+    email_from: ValueOrEnv | None = None
+    smtp: ValueOrEnv | None = None
+    smtp_user: ValueOrEnv | None = None
+    smtp_password: ValueOrEnv | None = None
+    offline_hours: int | None = None
+    stale_days: int | None = None
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any]) -> AlertRules:
+        refs = {
+            k: ValueOrEnv.from_json(block[k])
+            for k in ("webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password")
+            if k in block
+        }
+        hours, days = block.get("offline_hours"), block.get("stale_days")
+        return cls(
+            str(block["origin"]), **refs,
+            offline_hours=None if hours is None else int(hours),
+            stale_days=None if days is None else int(days),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class PlanMetadata:
     """Where the plan came from: compiler version, the spec's path and SHA-256."""
 
@@ -322,6 +356,7 @@ class Plan:
     vanished: str
     steps: tuple[Step, ...]
     targets: tuple[Target, ...] = ()  # all of a plan's target blocks; () for the dhis2 block alone
+    alerts: AlertRules | None = None  # the spec's alerts block (None: the environment's)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
@@ -338,12 +373,19 @@ class Plan:
             vanished=str(doc["vanished"]),
             steps=tuple(Step.from_json(s) for s in doc["steps"]),
             targets=targets,
+            alerts=AlertRules.from_json(doc["alerts"]) if "alerts" in doc else None,
         )
 
     @property
     def named_targets(self) -> tuple[Target, ...]:
         """Every target of the plan: its target blocks, or the dhis2 block alone."""
         return self.targets or (self.target,)
+
+    @property
+    def label(self) -> str:
+        """The plan as messages, logs and /health name it: with its target when the spec
+        names several (each target is run, logged and watched on its own)."""
+        return f"{self.name} → {self.target.name}" if self.target.name else self.name
 
     def for_target(self, target: Target) -> Plan:
         """This plan aimed at one of its targets (the runtime runs one target at a time)."""

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 SECRET_FIELDS = ("password", "token", "secret")
+ALERT_SECRETS = ("webhook", "smtp_password")  # a webhook URL carries its own secret token
 MASK = "***"
 # libpq keyword/value strings (password=value, password='quoted value') and URI parameters
 _KEYWORD_PASSWORD = re.compile(r"(?i)(?:^|[\s?&])password\s*=")
@@ -42,6 +43,13 @@ def secret_problems(doc: Any) -> list[str]:
                     f"{where}.auth.{key}: a secret must be an environment reference "
                     '{"env": "NAME"}, never a value written in the plan'
                 )
+    alerts = _alerts(doc)
+    for key in ALERT_SECRETS:
+        if key in alerts and not _is_env_reference(alerts[key]):
+            problems.append(
+                f'$.alerts.{key}: a secret must be an environment reference {{"env": "NAME"}}'
+                ", never a value written in the plan"
+            )
     database = _database_value(doc)
     if database is not None and literal_database_password(database):
         problems.append(
@@ -74,6 +82,11 @@ def _auths(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
             yield where, auth
 
 
+def _alerts(doc: Any) -> dict[str, Any]:
+    alerts = doc.get("alerts") if isinstance(doc, dict) else None
+    return alerts if isinstance(alerts, dict) else {}
+
+
 def _database_value(doc: Any) -> str | None:
     source = doc.get("source") if isinstance(doc, dict) else None
     database = source.get("database") if isinstance(source, dict) else None
@@ -88,6 +101,8 @@ def _is_env_reference(value: Any) -> bool:
 def _secret_strings(doc: Any) -> Iterator[str]:
     for _, auth in _auths(doc):
         yield from _strings({k: v for k, v in auth.items() if k != "kind"})
+    alerts = _alerts(doc)
+    yield from _strings({k: v for k, v in alerts.items() if k in ALERT_SECRETS})
     database = _database_value(doc)
     if database is not None and literal_database_password(database):
         yield database

@@ -37,6 +37,7 @@ from dhispatch.runtime.run.send import Connection
 from dhispatch.runtime.run.summary import CellChange
 from dhispatch.runtime.run.summary import RunCounts
 from dhispatch.runtime.run.timing import Timings
+from dhispatch.runtime.schedule import Slot
 
 if TYPE_CHECKING:
     from dhispatch.runtime.access import Refusal
@@ -124,6 +125,17 @@ class Admission:
             ]  # fmt: skip
             self._withhold(refused, run_id)
         return [r for r, v in zip(records, verdicts, strict=True) if v is None]
+
+    def open_instead(self, slots: Sequence[Slot]) -> list[str]:
+        """For slots whose whole period the rules refuse, the nearest period DHIS2 takes now
+        (only when this run built the rules: it had cells to admit)."""
+        from dhispatch.runtime.period_choice import open_instead
+
+        rules = self._rules
+        if rules is None:
+            return []
+        shut = [s.period for s in slots if rules.period(s.period.id) is not None]
+        return list(dict.fromkeys(p for p in (open_instead(rules, q) for q in shut) if p))
 
     def _verdicts(self, keys: Sequence[CellKey]) -> list[Refusal | None]:
         """The rule that refuses each cell, or None (the rules remember their answers, so a

@@ -25,6 +25,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from typing import Protocol
 
 from dhispatch.runtime.cells import Cell
 from dhispatch.runtime.journal import CellRecord
@@ -64,8 +65,15 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH_SIZE = 1000
 
-ProgressFn = Callable[[str, int], None]
-"""Called as values are computed: ``("values", count so far)``."""
+
+class ProgressFn(Protocol):
+    """Told how far a run is: ``("values", computed so far, None)`` while cells are computed
+    (their number is known only at the end), then ``("sent", values sent, values to send)``
+    batch by batch; ``Runner.backfill`` adds ``("periods", periods done, periods)``."""
+
+    def __call__(self, what: str, count: int, total: int | None = None, /) -> None: ...
+
+
 StopFn = Callable[[], bool]
 """Asked between batches: True finishes the batch in flight and stops (serve's SIGTERM, a
 console's cancel button); the slots stay due, so the next run recomputes and sends the rest."""
@@ -135,6 +143,7 @@ class _Run:
         self.notices = Notices()
         self.stopped = False
         self.produced: set[tuple[str, str]] = set()  # (period, org unit) with values
+        self.staged = 0  # values in the outbox: the total the send stage counts towards
         connection = Connection(
             self.env, options.transport, options.retry_delay, options.deadline, options.cancel
         )
@@ -310,6 +319,7 @@ class _Run:
         for batch in batches:
             if self.mode.stores or self.mode is RunMode.DRY_RUN:
                 self.journal.outbox_add(batch.strategy, batch.payload)
+                self.staged += len(batch.payload)
 
     def _vanished(self, diff: JournalDiff, run_id: int | None) -> None:
         self.vanished = diff.vanished(self.slots)
@@ -334,9 +344,13 @@ class _Run:
 
     def _send_outbox(self, run_id: int | None) -> None:
         """Stage 4: the staged batches, oldest first, until done or asked to stop."""
+        sent = 0
         while (staged := self.journal.outbox_take()) is not None:
             strategy, payload = staged
             self.sender.deliver(Batch(payload, strategy), run_id)
+            sent += len(payload)
+            if self.options.progress is not None:
+                self.options.progress("sent", sent, self.staged)
             if self._stop_requested():
                 self.sender.ledger.whole_run = True
                 break
@@ -372,5 +386,12 @@ class _Run:
             error=self.sender.error,
             withheld_causes=dict(self.admission.causes),
             admission=self.admission.note,
-            notices=self.notices,
+            notices=replace(self.notices, instead=self._instead()),
         )
+
+    def _instead(self) -> tuple[str, ...]:
+        """The pushes DHIS2 takes for slots whose whole period its rules lock (openFuturePeriods,
+        expiryDays, input periods: their values were withheld)."""
+        spec = self.plan.metadata.spec_path
+        periods = self.admission.open_instead(self.slots)
+        return tuple(f"dhispatch push {spec} --period {period}" for period in periods)

@@ -188,12 +188,10 @@ class Sender:
             return  # asked to stop: journal nothing new, the slots stay due
         target = self._target
         with self._timings.measure("journal"):
-            batch_id = self._journal.add_batch(
+            row = self._journal.new_batch(
                 run_id, self._plan_name, target.data_set, batch.strategy,
                 target.id_schemes.as_json(), batch.payload, self.target_id,
             )  # fmt: skip
-            row = self._journal.batch(batch_id)
-        assert row is not None
         self._courier.send(row)
         self._sync()
 

@@ -77,6 +77,7 @@ class Notices:
 
     unformattable: tuple[str, ...] = ()
     future_slots: tuple[str, ...] = ()
+    instead: tuple[str, ...] = ()  # the pushes DHIS2 would take instead (commands)
     clock_skew: float | None = None
     blocked: str | None = None
     parked_batches: int = 0  # parked batches of this plan and target, waiting for an operator
@@ -85,6 +86,7 @@ class Notices:
         return {
             "unformattable_list": list(self.unformattable),
             "future_slots": list(self.future_slots),
+            "instead": list(self.instead),
             "clock_skew_seconds": None if self.clock_skew is None else round(self.clock_skew),
             "blocked": self.blocked,
             "parked_batches": self.parked_batches,

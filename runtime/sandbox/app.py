@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.responses import JSONResponse
@@ -66,6 +67,15 @@ logger = logging.getLogger("dhispatch.sandbox")
 JSON_TYPE = "application/json;charset=UTF-8"
 _API_PATH = re.compile(r"^/api/(?:(?P<v>\d{2})/)?(?P<rest>.*?)(?:\.json)?/?$")
 JOB_TYPE = "DATAVALUE_IMPORT"
+
+
+def _hung_up(request: Request) -> Response:
+    """A client that closed its connection before sending its whole request (a killed push, a
+    timeout): one line, not a traceback; the answer goes nowhere."""
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    logger.warning("sandbox: %s hung up during %s %s before its body arrived; nothing was "
+                   "stored", client, request.method, request.url.path)  # fmt: skip
+    return Response(status_code=499)
 
 
 def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -154,6 +164,8 @@ class SandboxApp:
                 self.faults.set(**{k: body[k] for k in body})
             except (ValueError, TypeError) as exc:
                 return _json(400, web_message(400, f"Invalid fault settings: {exc}"))
+            except ClientDisconnect:
+                return _hung_up(request)
             return _json(200, self.faults.snapshot())
         if what == "faults" and request.method == "DELETE":
             self.faults.clear()
@@ -189,7 +201,10 @@ class SandboxApp:
         if not self.version.has_uaa:
             return _json(404, web_message(404, "Not Found"))
         # application/x-www-form-urlencoded, parsed here (no multipart dependency needed)
-        text = (await request.body()).decode("utf-8", "replace")
+        try:
+            text = (await request.body()).decode("utf-8", "replace")
+        except ClientDisconnect:
+            return _hung_up(request)
         fields = {k: v[0] for k, v in parse_qs(text).items()}
         status, body = self.auth.issue_token(request.headers, fields)
         return _json(status, body)
@@ -210,6 +225,8 @@ class SandboxApp:
             return await self._route(request, who, rest, versioned)
         except QueryError as exc:
             return _json(400, web_message(400, str(exc)))
+        except ClientDisconnect:
+            return _hung_up(request)
         except Exception as exc:  # noqa: BLE001 - answer like DHIS2 does, never crash the server
             logger.exception("sandbox error on %s %s", request.method, request.url.path)
             return _json(500, web_message(500, f"{type(exc).__name__}: {exc}"))

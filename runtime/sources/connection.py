@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from collections.abc import Mapping
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from pathlib import Path
@@ -171,6 +172,18 @@ class Database:
             return sqlite3.sqlite_version_info
         info = self._engine.dialect.server_version_info or ()
         return tuple(int(part) for part in info if isinstance(part, int))
+
+    def newest_transaction(self) -> datetime | None:
+        """When the newest invoice (any transaction) was created, as naive UTC; None when
+        there is none. A site that stopped syncing stops adding them."""
+        epoch = self.epoch_sql("max(created_datetime)")
+        try:
+            found = self.rows(f"SELECT {epoch} FROM invoice")
+        finally:
+            self.release()
+        if not found or found[0][0] is None:
+            return None
+        return datetime.fromtimestamp(int(found[0][0]), UTC).replace(tzinfo=None)
 
     # -- dialect helpers -------------------------------------------------------------------
     def ts(self, instant: datetime) -> Any:

@@ -24,6 +24,7 @@ from dhispatch.runtime.dhis2 import RetryPolicy
 from dhispatch.runtime.dhis2 import Secret
 from dhispatch.runtime.dhis2 import TokenAuth
 from dhispatch.runtime.dhis2 import auth_from_plan
+from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.plan import AuthSettings
 from dhispatch.runtime.plan import ValueOrEnv
 from dhispatch.runtime.sandbox.server import SandboxConfig
@@ -138,6 +139,8 @@ def test_cli_test_connection_never_prints_the_secret(
     journal = (tmp_path / "state.sqlite").read_bytes()
     assert_clean("\n".join(outputs) + "\n".join(r.getMessage() for r in caplog.records))
     assert CANARY_PW.encode() not in journal
+    with Journal.open(tmp_path / "state.sqlite", readonly=True) as opened:  # payloads unpacked
+        assert CANARY_PW not in repr(opened.dump())
 
 
 @pytest.mark.parametrize("url", ["http://dhis2.example.org", "http://127.example.org/dhis"])

@@ -54,6 +54,8 @@ def test_values_dhis2_would_refuse_are_withheld_at_the_spec_line(
     summary = json.loads(result.stdout)
     assert summary["withheld"] == summary["values"] > 0 and summary["refused"] == 0
     assert summary["withheld_causes"] == {"future": summary["values"]}
+    # issue 13: the push DHIS2 takes instead (the last month open on its date)
+    assert summary["instead"] == ["dhispatch push specs/kiribati.push --period 202405"]
     assert summary["batches"] == 0 and len(summary["conflicts"]) == summary["values"]
     assert result.exit_code == 1 and summary["status"] == "conflicts"
     assert "specs/kiribati.push:33:1: error[E7641]" in result.stderr

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from dhispatch.runtime.journal.payload import unpack
 from tests.e2e.conftest import MAY
 from tests.e2e.conftest import Country
 from tests.e2e.conftest import cli
@@ -79,7 +80,7 @@ def test_sigkill_mid_push_then_run_once_is_exact(
     sent_cells = Counter(
         (v["dataElement"], v["period"], v["orgUnit"], v["categoryOptionCombo"])
         for b in after
-        for v in json.loads(b[3])
+        for v in unpack(b[3])
     )
     assert max(sent_cells.values()) == 1 and len(sent_cells) == len(expected)
     runs = journal_runs(state, country.db)

@@ -14,6 +14,7 @@ from click.testing import Result
 
 from dhispatch.runtime.demo import identifiers as dc
 from dhispatch.runtime.demo import metadata as sd
+from dhispatch.runtime.journal import Journal
 from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import MAY
 from tests.e2e.conftest import Country
@@ -148,6 +149,8 @@ def test_canary_secret_never_appears_anywhere(
     with sqlite3.connect(state) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         dump = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
+    with Journal.open(state, readonly=True) as journal:  # payloads are packed: read unpacked too
+        dump.append(repr(journal.dump()))
     assert sum(len(d) for d in dump) > 1000  # the journal really holds runs and batches
     plan_texts = [p.read_text(encoding="utf-8") for p in plans.values()]
     caches = [p.read_text(encoding="utf-8") for p in (tmp_path / "metadata").glob("*.json")]

@@ -49,3 +49,17 @@ def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert state_path(None, [plan_with("~/ki.sqlite")]) == tmp_path / "home" / "ki.sqlite"
     with pytest.raises(UsageError, match="different journals"):
         state_path(None, [spec, plan_with("/elsewhere.sqlite")])
+
+
+def test_the_default_is_the_platform_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """platformdirs decides the last fallback (Windows: %LOCALAPPDATA%, macOS: Application
+    Support); on Linux it is the XDG state directory, ~/.local/state without the variable."""
+    from platformdirs import user_state_path
+
+    monkeypatch.delenv("DHISPATCH_STATE", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    expected = tmp_path / "home" / ".local" / "state" / "dhispatch" / "state.sqlite"
+    assert state_path(None) == expected == user_state_path("dhispatch") / "state.sqlite"

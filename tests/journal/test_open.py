@@ -125,3 +125,39 @@ def test_the_runner_lock_holds_for_the_file_not_the_path(tmp_path: Path) -> None
         assert info.value.cause == "locked" and a.lock_path == b.lock_path
         a.release_lock()
         b.acquire_lock()
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from dhispatch.runtime.journal import Journal
+with Journal.open(Path(sys.argv[1])) as journal:
+    journal.acquire_lock()
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_held_lock_names_the_process_holding_it(tmp_path: Path) -> None:
+    """The lock (filelock: flock here, msvcrt on Windows) is another process's; the message names
+    that process's pid, and the lock is free again the moment it exits."""
+    import subprocess
+    import sys
+
+    real = made(tmp_path, runs=1)
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(real)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(real)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with Journal.open(link) as journal, pytest.raises(JournalError) as info:
+            journal.acquire_lock()
+        assert f"another dhispatch runner (pid {holder.pid}) holds" in str(info.value)
+        assert info.value.cause == "locked"
+    finally:
+        holder.communicate("\n", timeout=30)
+    with Journal.open(link) as journal:
+        journal.acquire_lock()  # released with its holder

@@ -45,7 +45,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_the_ladder_is_contiguous_and_ends_at_the_current_version() -> None:
-    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 4
+    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 6
 
 
 @pytest.mark.parametrize("fixture", ["v1-kiribati.sqlite", "v1-empty.sqlite"])
@@ -60,11 +60,10 @@ def test_a_v1_journal_is_upgraded_in_place_with_every_row_kept(
         assert journal.schema_version() == SCHEMA_VERSION
     after = {t: rows(path, f"SELECT count(*) FROM {t}")[0][0] for t in before}
     assert after == before
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [
-        (str(SCHEMA_VERSION),)
-    ]
+    version = rows(path, "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert version == [(str(SCHEMA_VERSION),)]
     # schema 1 never sent an attribute option combo: its cells are under DHIS2's default
-    assert rows(path, "SELECT DISTINCT aoc, target_id FROM cells") in ([], [("", 0)])
+    assert rows(path, "SELECT DISTINCT aoc, target_id FROM cell_values") in ([], [("", 0)])
 
 
 def test_the_v1_history_reads_as_it_was_written(tmp_path: Path) -> None:
@@ -150,19 +149,22 @@ def test_a_v2_journal_gains_the_withheld_table_with_every_row_kept(
     fixture: str, tmp_path: Path
 ) -> None:
     """Schema 2 (written by 0719a9b, see ``fixtures/make_v2_journals.py``) → 3: the table of
-    values the admission stage withheld, empty, and everything else as it was."""
+    values the admission stage withheld, empty, then → 4 (batches, cells and slots as step 3 → 4
+    stores them: ``test_compact.py``) → 5: the alert states, empty; everything else as it was."""
     path = v1_copy(tmp_path, fixture)
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
-    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections", "targets")
+    tables = ("runs", "conflicts", "connections", "targets")
     before = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
     with Journal.open(path) as journal:
-        assert journal.schema_version() == SCHEMA_VERSION
+        assert journal.schema_version() == SCHEMA_VERSION == 6
+        assert journal.alert_states("kiribati-national", 1) == {}
     after = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
-    # step 3 -> 4 gives targets a name column (NULL until a named target runs)
+    # step 5 -> 6 gives targets a name column (NULL until a named target runs)
     assert [r[-1] for r in after["targets"]] == [None] * len(before["targets"])
     after["targets"] = [r[:-1] for r in after["targets"]]
     assert after == before
     assert rows(path, "SELECT count(*) FROM withheld") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM alerts") == [(0,)]
 
 
 def test_withheld_values_of_an_upgraded_v2_journal_read_before_its_refusals(
@@ -211,11 +213,12 @@ def test_log_reads_a_v2_journal_without_writing_it(tmp_path: Path) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
 
 
-def test_a_v3_journal_climbs_to_4_with_every_row_kept(tmp_path: Path) -> None:
-    """Schema 3 (written by 68adc33, see ``fixtures/make_v3_journal.py``) → 4: the registrations
-    table and the targets' spec names, and nothing else changed."""
+def test_a_v3_journal_climbs_to_6_with_every_row_kept(tmp_path: Path) -> None:
+    """Schema 3 (written by 68adc33, see ``fixtures/make_v3_journal.py``) → 4 (batches, cells
+    and slots as ``_compact`` stores them: ``test_compact.py``) → 5 (alert states) → 6: the
+    registrations table and the targets' spec names, and nothing else changed."""
     path = v1_copy(tmp_path, "v3-kiribati.sqlite")
-    tables = ("runs", "batches", "conflicts", "cells", "slots", "connections", "withheld")
+    tables = ("runs", "conflicts", "connections", "withheld")
     before = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
     targets = rows(path, "SELECT * FROM targets")
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
@@ -224,7 +227,7 @@ def test_a_v3_journal_climbs_to_4_with_every_row_kept(tmp_path: Path) -> None:
         assert journal.registrations() == [] and journal.target_names() == {}
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     with Journal.open(path) as journal:
-        assert journal.schema_version() == 4
+        assert journal.schema_version() == SCHEMA_VERSION == 6
         (target,) = journal.targets()
         journal.record_registrations(PLAN, target, "QX4ZTUbOt3a", 1,
                                      [("202405", "S001", "", "registered", None)])  # fmt: skip

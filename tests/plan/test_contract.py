@@ -188,3 +188,21 @@ def test_the_schema_types_item_comparisons_as_the_catalogue() -> None:
     assert seen == set(catalogue.OPERATORS)
     assert {f for v in compares for f in (DEFS["item_field"]["enum"] if "$ref" in v["field"]
             else v["field"]["enum"])} == set(catalogue.FIELD_TYPES)  # fmt: skip
+
+
+def test_named_targets_share_the_journal_retention_beside_the_alerts() -> None:
+    from dhispatch.compiler import compile_source
+    from dhispatch.compiler import plan_to_json
+
+    spec = Path(__file__).parents[1] / "golden" / "ok" / "targets_alerts.push"
+    result = compile_source(spec.read_text(encoding="utf-8"), "targets_alerts.push")
+    assert result.plan is not None
+    plan = parse_plan(json.loads(plan_to_json(result.plan)))
+    assert [(t.name, t.keep_payloads) for t in plan.named_targets] == [
+        ("production", 30),
+        ("staging", 30),
+    ]
+    assert all(t.complete_registration for t in plan.named_targets)
+    assert plan.alerts is not None and plan.alerts.offline_hours == 36
+    staging = plan.for_target(plan.named_targets[1])
+    assert staging.label == "targets-alerts → staging" and staging.alerts == plan.alerts

@@ -33,6 +33,8 @@ KEYS = {
     "future_slots", "clock_skew_seconds", "blocked", "parked_batches",
     # since issue 13: completeness registrations made, and refused or failed
     "registered", "registrations_refused",
+    # since issue 13: the pushes DHIS2 takes instead of a period its rules lock
+    "instead",
 }  # fmt: skip
 # Added since, read with defaults so older journals render alike: the admission stage's.
 ADDED = {"withheld", "withheld_causes", "admission"}

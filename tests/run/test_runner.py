@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +139,33 @@ def test_test_connection_records_a_success_and_names_a_failure(
         refused = r.test_connection(kiribati(sandbox.url))
     assert refused.failure == "authentication" and refused.refuses_pushes
     assert refused.previous is not None  # the last success is still known
+
+
+# ---- automatic retention ------------------------------------------------------------------
+
+
+def test_each_push_prunes_the_payloads_its_plan_keeps_no_longer(
+    country: Path, sandbox: Any, tmp_path: Path
+) -> None:
+    """``keep_payloads`` days (default 90): older accepted payloads go after each storing run;
+    the last values, rows, counts and conflicts stay, and so does everything due."""
+    plan = kiribati(sandbox.url)
+    assert plan.target.keep_payloads == 90
+    short = replace(plan, target=replace(plan.target, keep_payloads=2))
+    state = tmp_path / "state.sqlite"
+    with Runner(state, options=RunnerOptions(env=env_for(country))) as runner:
+        assert runner.push(plan, period="202404").status == "ok"
+        first = [b.id for b in runner.journal.batches()]
+        old = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")
+        with sqlite3.connect(state) as conn:  # April's batches were accepted three days ago
+            conn.execute("UPDATE batches SET sent_at = ?", (old,))
+        assert runner.push(plan, period="202405").status == "ok"  # 90 days: nothing pruned
+        assert all(b.payload for b in runner.journal.batches())
+        cells = runner.journal.cells(plan.name, target_id=1)
+        assert runner.preview(plan, period="202404").summary.counts.new == 0
+        assert runner.push(short, period="202403").status == "ok"
+        kept = {b.id: b for b in runner.journal.batches()}
+        assert [i for i, b in kept.items() if not b.payload] == first
+        assert all(kept[i].size > 0 and kept[i].status == "sent" for i in first)
+        assert runner.journal.cells(plan.name, target_id=1).items() >= cells.items()
+        assert runner.preview(plan, period="202404").summary.counts.new == 0

@@ -140,3 +140,38 @@ def test_users_of_the_export_log_in_with_their_roles_groups_and_sharing(tmp_path
     assert me["authorities"] == ["F_DATAVALUE_ADD"] and me["userGroups"] == [{"id": "ugWriters01"}]
     assert "dsShared001" in me["dataSets"] and "dsNoShare01" not in me["dataSets"]
     assert ghost["authorities"] == ["ALL"] and "dsNoShare01" in ghost["dataSets"]
+
+
+def test_a_client_hanging_up_is_one_line_not_a_traceback() -> None:
+    """A push killed mid-request leaves the sandbox a body that never arrives: one log line."""
+    import base64
+    import socket
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dhispatch.runtime.cli.main", "sandbox", "--port", "0",
+         "--user", "ops:s3cret-pw"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" on ")[1].split()[0]
+        host, port = url.removeprefix("http://").split(":")
+        auth = base64.b64encode(b"ops:s3cret-pw").decode()
+        for path in ("/api/dataValueSets", "/uaa/oauth/token"):
+            with socket.create_connection((host, int(port))) as sock:
+                sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n"
+                             "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                             '{"dataValues": ['.encode())  # fmt: skip
+                time.sleep(0.3)
+        time.sleep(0.5)
+        assert httpx.get(url + "/api/system/ping", auth=("ops", "s3cret-pw")).text == "pong"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    hung = [line for line in err.splitlines() if "hung up" in line]
+    assert len(hung) == 2, err
+    assert hung[0].startswith("dhispatch: sandbox: 127.0.0.1:")
+    assert "during POST /api/dataValueSets before its body arrived" in hung[0]
+    assert "Traceback" not in err and "ClientDisconnect" not in err

@@ -1,0 +1,251 @@
+"""The journal stays small (the ladder's step ``schema._compact``): packed payloads, numbered
+names in cells ``WITHOUT ROWID``, a file that shrinks when payloads are pruned — and journals of
+schema 1 and 2, written by those releases (``fixtures/``), upgraded in place with history.
+Retention after each push: ``tests/run/test_runner.py``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import string
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dhispatch.runtime.journal import SCHEMA_VERSION
+from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Settlement
+from dhispatch.runtime.journal.payload import pack
+from dhispatch.runtime.journal.payload import unpack
+
+FIXTURES = Path(__file__).with_name("fixtures")
+PLAN = "kiribati-national"
+CELL_COLUMNS = (
+    "plan_name, target_id, data_element, period, org_unit, coc, aoc, value, step_id, store, "
+    "item, run_id, batch_id"
+)
+
+
+def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def copy(tmp_path: Path, name: str) -> Path:
+    shutil.copy(FIXTURES / name, tmp_path / name)
+    return tmp_path / name
+
+
+def old_state(path: Path) -> dict[str, Any]:
+    """What a schema-1, -2 or -3 journal holds, read with plain SQL before it is upgraded."""
+    version = rows(path, "SELECT value FROM meta WHERE key = 'schema_version'")[0][0]
+    aoc = "aoc" if version != "1" else "''"
+    target = "target_id" if aoc == "aoc" else "0"
+    batch = "batch_id" if aoc == "aoc" else "NULL"
+    return {
+        "payloads": {i: json.loads(p) for i, p in rows(path, "SELECT id, payload FROM batches")},
+        "digests": rows(path, "SELECT id, digest, size, status FROM batches ORDER BY id"),
+        "cells": sorted(
+            rows(
+                path,
+                f"SELECT plan_name, {target}, data_element, period, "
+                f"org_unit, coc, {aoc}, value, step_id, store, item, run_id, "
+                f"{batch} FROM cells",
+            )
+        ),  # fmt: skip
+        "slots": sorted(rows(path, "SELECT plan_name, step_id, period, due, run_id FROM slots")),
+        "runs": rows(path, "SELECT * FROM runs ORDER BY id"),
+        "conflicts": rows(path, "SELECT * FROM conflicts ORDER BY rowid"),
+    }
+
+
+def check_upgraded(path: Path, before: dict[str, Any]) -> None:
+    with Journal.open(path) as journal:
+        assert journal.schema_version() == SCHEMA_VERSION
+        for batch_id, payload in before["payloads"].items():
+            row = journal.batch(batch_id)
+            assert row is not None and row.payload == payload
+    assert (
+        rows(path, "SELECT id, digest, size, status FROM batches ORDER BY id") == before["digests"]
+    )  # schema 2's digests stay those of their JSON text
+    assert sorted(rows(path, f"SELECT {CELL_COLUMNS} FROM cell_values")) == before["cells"]
+    assert (
+        sorted(rows(path, "SELECT plan_name, step_id, period, due, run_id FROM slots"))
+        == (before["slots"])
+    )
+    runs = rows(path, "SELECT * FROM runs ORDER BY id")
+    assert [r[:8] for r in runs] == [r[:8] for r in before["runs"]]
+    assert rows(path, "SELECT * FROM conflicts ORDER BY rowid") == before["conflicts"]
+    assert rows(path, "PRAGMA auto_vacuum") == [(2,)]  # incremental: pruning shrinks the file
+    assert rows(path, "PRAGMA integrity_check") == [("ok",)]
+    for table in ("cells", "slots"):
+        (sql,) = rows(path, f"SELECT sql FROM sqlite_master WHERE name = '{table}'")[0]
+        assert sql.rstrip().endswith("WITHOUT ROWID")
+    assert all(isinstance(p, bytes) for (p,) in rows(path, "SELECT payload FROM batches"))
+
+
+@pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite", "v3-kiribati.sqlite"])
+def test_v2_and_v3_journals_are_upgraded_in_place_with_their_history(
+    fixture: str, tmp_path: Path
+) -> None:
+    path = copy(tmp_path, fixture)
+    check_upgraded(path, old_state(path))
+
+
+def test_a_v2_journal_with_pruned_payloads_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = copy(tmp_path, "v2-pruned.sqlite")
+    before = old_state(path)
+    assert before["payloads"][1] == [] and len(before["payloads"][2]) == 36  # pruned / kept
+    check_upgraded(path, before)
+    assert rows(path, "SELECT id, pruned_at FROM batches WHERE pruned_at IS NOT NULL") == [
+        (1, "before packing")
+    ]
+    with Journal.open(path) as journal:
+        (due,) = journal.due_batches(PLAN, 1)
+        assert due.id == 4 and due.payload == before["payloads"][4]
+        assert journal.cells(PLAN, ["202403"], target_id=1)  # the diff still reads them
+        assert journal.queued_begin(PLAN, 1) == 36
+
+
+def test_a_v1_journal_climbs_both_steps_with_its_history(tmp_path: Path) -> None:
+    path = copy(tmp_path, "v1-kiribati.sqlite")
+    before = old_state(path)
+    check_upgraded(path, before)
+
+
+def test_a_v2_journal_read_only_is_upgraded_in_memory(tmp_path: Path) -> None:
+    path = copy(tmp_path, "v2-pruned.sqlite")
+    untouched = path.read_bytes()
+    with Journal.open(path, readonly=True) as journal:
+        assert journal.schema_version() == SCHEMA_VERSION
+        assert len(journal.cells(PLAN, target_id=1)) == 48
+    assert path.read_bytes() == untouched
+
+
+# ---- packed payloads ----------------------------------------------------------------------
+
+TEXT = st.text(alphabet=string.ascii_letters + 'éü€ "\\:,', max_size=12)
+VALUES = st.lists(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "dataElement",
+                "period",
+                "orgUnit",
+                "value",
+                "step",
+                "indicator",
+                "origin",
+                "store",
+                "item",
+                "categoryOptionCombo",
+            ]
+        ),  # fmt: skip
+        TEXT | st.none() | st.integers(),
+        min_size=1,
+    ),
+    max_size=30,
+)
+
+
+@given(VALUES)
+def test_a_packed_payload_unpacks_to_what_was_journalled(payload: list[dict[str, Any]]) -> None:
+    assert unpack(pack(payload)) == payload
+    shuffled = [dict(reversed(list(v.items()))) for v in payload]
+    assert pack(shuffled) == pack(payload)  # key order does not change the bytes (the digest)
+
+
+def values(n: int, period: str = "202405") -> list[dict[str, Any]]:
+    """Values shaped as a run builds them (random-looking UIDs, 13 steps per item)."""
+    out = []
+    for i in range(n):
+        item, step = divmod(i, 13)
+        out.append({
+            "dataElement": f"d{(item * 7919) % 100003:010d}", "period": period,
+            "orgUnit": f"o{(item // 300) * 104729 % 1000003:010d}", "value": str(i % 977),
+            "categoryOptionCombo": f"c{step:010d}", "step": f"step{step}",
+            "indicator": f"indicator_{step}", "origin": f"specs/x.push:{10 + step}",
+            "store": f"{item // 300:032X}", "item": f"{item % 300:032X}",
+        })  # fmt: skip
+    return out
+
+
+def push(journal: Journal, payload: list[dict[str, Any]], size: int = 1000) -> None:
+    run = journal.start_run(PLAN, "sha", "push", 1)
+    for i in range(0, len(payload), size):
+        part = payload[i : i + size]
+        row = journal.new_batch(run, PLAN, "ds", "CREATE_AND_UPDATE", {}, part, 1)
+        journal.batch_settled(row, run, Settlement(frozenset(range(len(part))), (), frozenset()))
+
+
+def size_of(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def test_pruning_shrinks_the_file_and_keeps_what_is_due(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Journal.open(path) as journal:
+        push(journal, values(20_000))
+        run = journal.start_run(PLAN, "sha", "push", 1)
+        due = journal.new_batch(run, PLAN, "ds", "CREATE_AND_UPDATE", {}, values(50, "202406"), 1)
+        journal.batch_failed(due, run, 503, "unavailable")
+        cells = journal.cells(PLAN, target_id=1)
+        assert len(cells) == 20_000
+        journal.batch_attempt(due.id)
+    full = size_of(path)
+    packed = rows(path, "SELECT sum(length(payload)) FROM batches WHERE status = 'sent'")[0][0]
+    with Journal.open(path) as journal:
+        assert journal.prune(datetime.now(UTC) - timedelta(days=1)) == 0  # none that old
+        assert journal.prune(datetime.now(UTC) + timedelta(days=1)) == 20
+        assert journal.batch(1) is not None and journal.batch(1).payload == []  # type: ignore[union-attr]
+        assert [b.payload for b in journal.due_batches(PLAN, 1)] == [values(50, "202406")]
+        assert journal.cells(PLAN, target_id=1) == cells
+        assert journal.prune(datetime.now(UTC) + timedelta(days=1)) == 0  # once
+    pruned = size_of(path)
+    assert full - pruned >= 0.9 * packed, (full, pruned, packed)
+    assert rows(path, "PRAGMA freelist_count") == [(0,)]  # freed pages went back to the disk
+
+
+def test_a_value_takes_a_few_dozen_bytes(tmp_path: Path) -> None:
+    """418 B a value in schema 2 (payload JSON with provenance per value, cells with names);
+    in schema 3 a few dozen (here 13 values per data element, so names weigh ~4 B a value;
+    ``benchmarks/push_country.py`` measures a whole country)."""
+    path = tmp_path / "state.sqlite"
+    with Journal.open(path) as journal:
+        push(journal, values(39_000))
+    kept = size_of(path) / 39_000
+    with Journal.open(path) as journal:
+        journal.prune(datetime.now(UTC) + timedelta(days=1))
+    retained = size_of(path) / 39_000
+    assert kept <= 55 and retained <= 50 and retained < kept, (kept, retained)
+
+
+def test_small_prunes_add_up_to_a_rewrite(tmp_path: Path) -> None:
+    """Each push prunes the few batches that just passed ``keep_payloads``: too little to
+    rewrite the file each time, but counted until it is worth it."""
+    path = tmp_path / "state.sqlite"
+    with Journal.open(path) as journal:
+        push(journal, values(40_000))
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with sqlite3.connect(path) as conn:  # batch i was accepted on day i
+        conn.execute("UPDATE batches SET sent_at = datetime(?, '+' || id || ' days')",
+                     (start.strftime("%Y-%m-%d"),))  # fmt: skip
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    full = size_of(path)
+    packed = rows(path, "SELECT sum(length(payload)) FROM batches")[0][0]
+    sizes = []
+    with Journal.open(path) as journal:
+        for day in range(1, 41):
+            assert journal.prune(start + timedelta(days=day, hours=1)) == 1
+            sizes.append(size_of(path))
+    assert sizes[0] > full - packed / 10  # one batch: no rewrite yet
+    assert sizes[-1] <= full - 0.9 * packed, (full, sizes[-1], packed)
+    assert len(set(sizes)) > 2  # rewritten along the way, not only at the end
