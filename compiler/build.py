@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -30,6 +31,7 @@ _TARGET_ORIGINS = {
     "round": ("round",),
     "timezone": ("timezone",),
     "attribute_option_combo": ("attribute_option_combo",),
+    "complete_registration": ("complete_data_set",),
 }
 _ALERT_KEYS = (
     "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password", "offline_hours",
@@ -54,7 +56,7 @@ def build_plan(view: SpecView, text: str) -> dict[str, Any]:
             "spec_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         },
         "name": name,
-        "target": _target(view),
+        **_targets(view),
         "source": _source(view),
         "setup": _setup(view),
         "vanished": _word(view.target_setting("on_vanish")) or "keep",
@@ -105,12 +107,19 @@ def _auth(call: ast.Call) -> dict[str, Any]:
     return {"kind": auth["kind"], **{name: auth[name] for name, _ in params}}
 
 
-def _target(view: SpecView) -> dict[str, Any]:
+def _targets(view: SpecView) -> dict[str, Any]:
+    """``target`` for a spec with the dhis2 block alone (the plan it always compiled to), else
+    ``targets``: each named target, its own settings over the dhis2 block's."""
+    if not view.named_targets:
+        return {"target": _target(view)}
+    return {"targets": [_target(view, named) for named in view.named_targets]}
+
+
+def _target(view: SpecView, named: ast.NamedTarget | None = None) -> dict[str, Any]:
     target = view.target
     assert target is not None
-    get = view.target_setting
-    enabled = get("enabled")
-    is_enabled = get("disabled") is None and _word(enabled) != "false"
+    get = partial(view.setting_of, named)
+    is_enabled = _enabled(view, named)
     url = get("url")
     auth = get("auth")
     data_set = get("data_set")
@@ -124,17 +133,20 @@ def _target(view: SpecView) -> dict[str, Any]:
     if round_setting is not None:
         rounding = int(round_setting.value.text) if isinstance(round_setting.value, ast.Num) else 0
     aoc = get("attribute_option_combo")
-    result: dict[str, Any] = {
-        "origin": origin(target.span),
+    result: dict[str, Any] = {"name": named.name.value} if named is not None else {}
+    result |= {
+        "origin": origin((named or target).span),
         "enabled": is_enabled,
         "url": _word(url),
         "insecure": get("insecure") is not None,
         "auth": _auth(auth.value),
         "data_set": _word(data_set),
         "id_schemes": {
-            "data_element": view.id_scheme("id_scheme").upper(),
-            "org_unit": view.id_scheme("org_unit_id_scheme").upper(),
-            "category_option_combo": view.id_scheme("category_option_combo_id_scheme").upper(),
+            "data_element": view.id_scheme("id_scheme", named).upper(),
+            "org_unit": view.id_scheme("org_unit_id_scheme", named).upper(),
+            "category_option_combo": view.id_scheme(
+                "category_option_combo_id_scheme", named
+            ).upper(),
         },
         "period_type": period_type,
         "period_format": _word(period_format),
@@ -143,6 +155,8 @@ def _target(view: SpecView) -> dict[str, Any]:
     }
     if aoc is not None:
         result["attribute_option_combo"] = _word(aoc)
+    if get("complete_data_set") is not None:
+        result["complete_registration"] = True  # absent: the plan's bytes stay as they were
     journal = get("journal")
     if journal is not None:
         result["journal"] = _word(journal)  # absent: the plan's bytes stay as they were
@@ -158,6 +172,18 @@ def _target(view: SpecView) -> dict[str, Any]:
                 break
     result["origins"] = origins
     return result
+
+
+def _enabled(view: SpecView, named: ast.NamedTarget | None) -> bool:
+    """The target's own enabled/disabled, else the dhis2 block's, else enabled."""
+    assert view.target is not None
+    for settings in (named.settings if named else (), view.target.settings):
+        if setting(settings, "disabled") is not None:
+            return False
+        enabled = setting(settings, "enabled")
+        if enabled is not None:
+            return _word(enabled) != "false"
+    return True
 
 
 def _source(view: SpecView) -> dict[str, Any]:

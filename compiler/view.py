@@ -28,6 +28,7 @@ class SpecView:
     sources: tuple[ast.Source, ...]
     setups: tuple[ast.Setup, ...]
     pushes: tuple[ast.Push, ...]
+    named_targets: tuple[ast.NamedTarget, ...] = ()
     alerts: tuple[ast.Alerts, ...] = ()
 
     @classmethod
@@ -40,6 +41,7 @@ class SpecView:
             tuple(x for x in s if isinstance(x, ast.Source)),
             tuple(x for x in s if isinstance(x, ast.Setup)),
             tuple(x for x in s if isinstance(x, ast.Push)),
+            tuple(x for x in s if isinstance(x, ast.NamedTarget)),
             tuple(x for x in s if isinstance(x, ast.Alerts)),
         )
 
@@ -58,13 +60,18 @@ class SpecView:
     def target_setting(self, name: str) -> ast.Setting | None:
         return setting(self.target.settings, name) if self.target else None
 
+    def setting_of(self, named: ast.NamedTarget | None, name: str) -> ast.Setting | None:
+        """A setting of one named target: its own, else the dhis2 block's (the default)."""
+        own = setting(named.settings, name) if named is not None else None
+        return own if own is not None else self.target_setting(name)
+
     @property
     def mode(self) -> str | None:
         return self.setup.mode.value if self.setup else None
 
-    def id_scheme(self, name: str) -> str:
+    def id_scheme(self, name: str, named: ast.NamedTarget | None = None) -> str:
         """``code`` or ``uid`` (the default) for id_scheme / org_unit_id_scheme / …"""
-        found = self.target_setting(name)
+        found = self.setting_of(named, name)
         if found is not None and isinstance(found.value, ast.Name):
             return found.value.value
         return "uid"

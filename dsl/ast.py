@@ -181,6 +181,16 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedTarget:
+    """``target "NAME" { … }``: one of several DHIS2 instances; its settings override the dhis2
+    block's."""
+
+    name: Str
+    settings: tuple[Setting, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """``source omsupply { … }``: where the stock numbers come from."""
 
@@ -216,7 +226,7 @@ class Alerts:
     span: Span
 
 
-Statement: TypeAlias = SpecName | Target | Source | Setup | Push | Alerts
+Statement: TypeAlias = SpecName | Target | NamedTarget | Source | Setup | Push | Alerts
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ CODES: dict[str, str] = {
     "E103": "unknown setting in the source block",
     "E104": "unknown setting in the setup block",
     "E105": "unknown setting in the push block",
-    "E106": "not a statement (spec, dhis2, source, setup, push, alerts)",
+    "E106": "not a statement (spec, dhis2, target, source, setup, push, alerts)",
     "E107": "a setting's value is missing or malformed",
     "E108": "a quoted string was expected",
     "E109": "unexpected character or unterminated string",
@@ -44,6 +44,9 @@ CODES: dict[str, str] = {
     "E314": "empty DHIS2 code",
     "E315": "invalid environment variable name",
     "E316": "journal path neither absolute nor under ~/",
+    "E317": "a target name that is empty, malformed or used twice",
+    "E318": "a setting a target block cannot override (shared by every target)",
+    "E319": "two targets push to the same server, data set and user",
     "E320": "keep_payloads not a whole number of days from 1 to 36500",
     # source (compiler/checks/source.py)
     "E401": "unknown source kind",

@@ -96,6 +96,8 @@ def _head(statement: ast.Statement) -> str:
         return f"spec {quote(statement.name.value)}"
     if isinstance(statement, ast.Target):
         return "dhis2"
+    if isinstance(statement, ast.NamedTarget):
+        return f"target {quote(statement.name.value)}"
     if isinstance(statement, ast.Source):
         return f"source {statement.kind.value}"
     if isinstance(statement, ast.Setup):

@@ -35,7 +35,7 @@ from dhispatch.dsl.syntax_errors import with_variants
 from dhispatch.dsl.transformer import ToAst
 
 MAX_SYNTAX_ERRORS = 20
-STATEMENT_KEYWORDS = ("spec", "dhis2", "source", "setup", "push", "alerts")
+STATEMENT_KEYWORDS = ("spec", "dhis2", "target", "source", "setup", "push", "alerts")
 # A line starting in column 1 with a word is taken for a statement (settings are indented).
 _RESUME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 _FRIENDLY = {
@@ -52,7 +52,7 @@ BLOCK_OF = {
         ["url", "auth", "data_set", "id_scheme", "org_unit_id_scheme", "period_format",
          "category_option_combo_id_scheme", "period_type", "round", "timezone", "enabled",
          "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
-         "keep_payloads"], "dhis2"),
+         "complete_data_set", "keep_payloads"], "dhis2"),
     **dict.fromkeys(["database", "items", "org_unit"], "source"),
     "item_ref": "setup",
     **dict.fromkeys(
@@ -285,7 +285,8 @@ def _labelled(
         if hint is None and word in BLOCK_OF:
             hint = f"'{word}' belongs inside a {BLOCK_OF[word]} {{ … }} block"
         message = (
-            f"unexpected {shown}; expected a statement: spec, dhis2, source, setup, push or alerts"
+            f"unexpected {shown}; expected a statement: spec, dhis2, target, source, setup, push"
+            " or alerts"
         )
         return Diagnostic("E106", message, span, hint=hint)
     previous = _previous_token(exc)

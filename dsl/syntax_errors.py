@@ -11,7 +11,10 @@ SECOND_STATEMENT_PREFIX = 'spec "x"\n'
 
 # label -> (code, what was wrong)
 LABELS: dict[str, tuple[str, str]] = {
-    "statement": ("E106", "expected a statement (spec, dhis2, source, setup, push, alerts)"),
+    "statement": (
+        "E106",
+        "expected a statement (spec, dhis2, target, source, setup, push, alerts)",
+    ),
     "dhis2": ("E102", "unknown setting in the dhis2 block"),
     "source": ("E103", "unknown setting in the source block"),
     "setup": ("E104", "unknown setting in the setup block"),
@@ -47,13 +50,14 @@ _VALUE_SNIPPETS = [
 
 SYNTAX_ERRORS: dict[str, list[str]] = {
     "statement": ["pushh x {}", "}", '"x"', "url", "{"],
-    "dhis2": ["dhis2 { urll", 'dhis2 { url "x" urll', "dhis2 { push", 'dhis2 { url "x" interval'],
+    "dhis2": ["dhis2 { urll", 'dhis2 { url "x" urll', "dhis2 { push", 'dhis2 { url "x" interval',
+              'target "x" { urll', 'target "x" { url "y" urll'],
     "source": ["source omsupply { item", 'source omsupply { database "x" item'],
     "setup": ["setup x { item", "setup x { item_ref y item"],
     "push": ["push x { intervall", "push x { basis y intervall", "push x { url"],
     "alerts": ["alerts { webhok", 'alerts { email_to "x" smpt', "alerts { url"],
     "value": _VALUE_SNIPPETS,
-    "name": ["push {", "source {", "setup {", "push", "source"],
+    "name": ["push {", "source {", "setup {", "push", "source", "target {", "target"],
     "call": [
         "dhis2 { auth basic(", "dhis2 { auth basic(user", "dhis2 { auth basic(user:",
         'dhis2 { auth basic(user: "x"', 'dhis2 { auth basic(user: "x",',
@@ -61,7 +65,13 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
         "dhis2 { auth basic(env(", "dhis2 { auth basic(user: env(",
         'dhis2 { auth basic(user: env("x"', "dhis2 { auth basic(user: env",
     ],
-    "brace": ["push x interval", "source omsupply database", "dhis2 url", "alerts webhook"],
+    "brace": [
+        "push x interval",
+        "source omsupply database",
+        "dhis2 url",
+        'target "x" url',
+        "alerts webhook",
+    ],
     "filter": [
         "source omsupply { items where", "source omsupply { items where x",
         "source omsupply { items where x is", "source omsupply { items where x(",
@@ -79,6 +89,7 @@ SYNTAX_ERRORS: dict[str, list[str]] = {
 # A valid first setting per block, to make the "second setting" variant of a snippet.
 _FIRST_SETTING = {
     "dhis2 { ": "disabled ",
+    'target "x" { ': "disabled ",
     "source omsupply { ": 'database "d" ',
     "setup x { ": "item_ref f ",
     "push x { ": "paused ",

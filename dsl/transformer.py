@@ -18,7 +18,9 @@ _PLAIN_SETTINGS = frozenset(
         "url", "auth", "data_set", "id_scheme", "org_unit_id_scheme",
         "category_option_combo_id_scheme", "period_format", "period_type", "round", "timezone",
         "enabled", "disabled", "insecure", "on_vanish", "attribute_option_combo", "journal",
-        "keep_payloads", "database",
+        "complete_data_set",
+        "keep_payloads",
+        "database",
         "org_unit", "category_option", "data_element", "basis", "within", "months",
         "days_per_month", "adjust_for_stockouts", "soh", "paused",
         "webhook", "email_to", "email_from", "smtp", "smtp_user", "smtp_password",
@@ -83,6 +85,10 @@ class ToAst(Transformer[Token, Any]):
     @v_args(meta=True)
     def target(self, meta: Meta, children: list[Any]) -> ast.Target:
         return ast.Target(tuple(children), self._span(meta))
+
+    @v_args(meta=True)
+    def named_target(self, meta: Meta, children: list[Any]) -> ast.NamedTarget:
+        return ast.NamedTarget(children[0], tuple(children[1:]), self._span(meta))
 
     @v_args(meta=True)
     def source(self, meta: Meta, children: list[Any]) -> ast.Source:

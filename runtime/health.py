@@ -81,19 +81,19 @@ class Health:
         now = datetime.now(UTC)
         with self._lock:
             if isinstance(event, RunStarted):
-                self._running = event.plan.name
+                self._running = event.plan.label
             elif isinstance(event, RunFinished):
                 self._running = None
                 self._finished(event, now)
             elif isinstance(event, PlanFailed):
                 self._running = None
                 text = " / ".join(printable(line) for line in event.error.lines())
-                self._update(event.plan.name, error=text, last_status="error", finished_at=now)
+                self._update(event.plan.label, error=text, last_status="error", finished_at=now)
             elif isinstance(event, NextDue):
                 self._next_due = event.at
 
     def _finished(self, event: RunFinished, now: datetime) -> None:
-        result, name = event.result, event.plan.name
+        result, name = event.result, event.plan.label
         old = self._state.get(name, PlanState())
         connected = now if result.status in CONNECTED else old.connected_at
         self._update(

@@ -14,6 +14,7 @@ from dhispatch.compiler.checks.structure import check_required_settings
 from dhispatch.compiler.checks.structure import check_settings_once
 from dhispatch.compiler.checks.structure import check_statements
 from dhispatch.compiler.checks.target import check_target
+from dhispatch.compiler.checks.targets import check_named_targets
 from dhispatch.compiler.checks.templates import check_templates
 from dhispatch.compiler.view import SpecView
 from dhispatch.dsl.diagnostics import Diagnostic
@@ -25,6 +26,7 @@ CHECKS: tuple[Check, ...] = (
     check_settings_once,
     check_required_settings,
     check_target,
+    check_named_targets,
     check_source_block,
     check_setup,
     check_pushes,

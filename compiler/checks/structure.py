@@ -60,6 +60,8 @@ def check_statements(view: SpecView) -> Iterator[Diagnostic]:
 def _blocks(view: SpecView) -> Iterator[tuple[str, ast.Statement, tuple[ast.Setting, ...]]]:
     for target in view.targets:
         yield "dhis2", target, target.settings
+    for named in view.named_targets:
+        yield "target", named, named.settings
     for source in view.sources:
         yield "source", source, source.settings
     for setup in view.setups:
@@ -92,7 +94,10 @@ def check_required_settings(view: SpecView) -> Iterator[Diagnostic]:
     """E204 a block lacks a setting it needs."""
     for block, statement, settings in _blocks(view):
         present = {_SAME_AS.get(s.name, s.name) for s in settings}
-        for name in _REQUIRED.get(block, ()):
+        required = _REQUIRED.get(block, ())
+        if block == "dhis2" and view.named_targets:
+            required = ("period_format",)  # each target block needs (or inherits) the rest
+        for name in required:
             if name not in present:
                 shown = "period_format (or period_type)" if name == "period_format" else name
                 where = block if block != "push" else "push"

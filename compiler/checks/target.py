@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
@@ -38,7 +39,23 @@ def check_target(view: SpecView) -> Iterator[Diagnostic]:
     if target is None:
         return
     get = partial(setting, target.settings)
-    yield from _check_url(get("url"), get("insecure"))
+    yield from check_connection(get, get("insecure"))
+    yield from _check_period(get("period_format"), get("period_type"))
+    yield from _check_round(get("round"))
+    yield from _check_timezone(get("timezone"))
+    yield from _check_journal(get("journal"))
+    yield from _check_keep_payloads(get("keep_payloads"))
+    vanish = get("on_vanish")
+    if vanish is not None and isinstance(vanish.value, ast.Name):
+        yield from check_choice(vanish.value, VANISHED, "E313", "on_vanish policy")
+
+
+def check_connection(
+    get: Callable[[str], ast.Setting | None], insecure: ast.Setting | None
+) -> Iterator[Diagnostic]:
+    """The settings each target may give for itself: URL, auth, data set, attribute option
+    combo, ID schemes, enabled (``insecure`` may come from the dhis2 block)."""
+    yield from _check_url(get("url"), insecure)
     auth = get("auth")
     if auth is not None and isinstance(auth.value, ast.Call):
         yield from check_auth(auth.value)
@@ -53,17 +70,9 @@ def check_target(view: SpecView) -> Iterator[Diagnostic]:
         found = get(name)
         if found is not None and isinstance(found.value, ast.Name):
             yield from check_choice(found.value, ID_SCHEMES, "E307", "ID scheme")
-    yield from _check_period(get("period_format"), get("period_type"))
-    yield from _check_round(get("round"))
-    yield from _check_timezone(get("timezone"))
-    yield from _check_journal(get("journal"))
-    yield from _check_keep_payloads(get("keep_payloads"))
     enabled = get("enabled")
     if enabled is not None and isinstance(enabled.value, ast.Name):
         yield from check_choice(enabled.value, ("true", "false"), "E312", "value of enabled")
-    vanish = get("on_vanish")
-    if vanish is not None and isinstance(vanish.value, ast.Name):
-        yield from check_choice(vanish.value, VANISHED, "E313", "on_vanish policy")
 
 
 def _check_url(url: ast.Setting | None, insecure: ast.Setting | None) -> Iterator[Diagnostic]:

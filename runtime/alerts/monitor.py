@@ -56,7 +56,7 @@ class AlertMonitor:
         failures = tell(self.settings, message)
         for failure in failures:
             log.warning(
-                "%s: alert not sent: %s (tried again at the next check)", self.plan.name, failure
+                "%s: alert not sent: %s (tried again at the next check)", self.plan.label, failure
             )
         self.failures += failures
         if failures:
@@ -69,10 +69,10 @@ class AlertMonitor:
         where = f"{self.plan.name} → {self.plan.target.url} (data set {self.plan.target.data_set})"
         detail = printable(state.detail)
         if state.failing:
-            subject = f"[dhispatch] ALERT {self.plan.name}: {title}"
+            subject = f"[dhispatch] ALERT {self.plan.label}: {title}"
             body = f"{where}\n{detail}\nsince {state.since.isoformat(timespec='minutes')}"
         else:
-            subject = f"[dhispatch] RECOVERED {self.plan.name}: {title}"
+            subject = f"[dhispatch] RECOVERED {self.plan.label}: {title}"
             after = "" if since is None else f" after {(now - since).total_seconds() / 3600:.1f} h"
             body = f"{where}\nrecovered{after}: {detail}"
         body += "\nsee: dhispatch log"

@@ -8,6 +8,7 @@ import click
 
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 from dhispatch.runtime.cli.common import runner_for
 
 
@@ -17,6 +18,8 @@ from dhispatch.runtime.cli.common import runner_for
 @click.option("--to", "last", required=True, metavar="P", help="last DHIS2 period (inclusive)")
 @options.force
 @options.state
+@options.env_file
+@options.target
 @options.as_json("print each run's summary as JSON")
 @options.batch_size
 @options.park_after
@@ -28,6 +31,7 @@ from dhispatch.runtime.cli.common import runner_for
 @options.log_format
 def command(
     spec_or_plan: str,
+    target_name: str | None,
     first: str,
     last: str,
     force: bool,
@@ -48,7 +52,7 @@ def command(
 
     logs.setup(log_format)
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, [loaded], lock=True, as_json=as_json, batch_size=batch_size,
                     deadline=deadline, retry_delay=retry_delay, delivery=delivery,

@@ -87,7 +87,13 @@ def _against_metadata(text: str, path: str, export: Any, where: str) -> list[Dia
     result = compile_source(text, path)
     if result.plan is None:
         return [d for d in result.diagnostics if d.severity == "error"]
+    plan = Plan.from_json(result.plan)
+    # one export is one server: the targets whose data set it holds (else the first target)
+    sets = export.get("dataSets") if isinstance(export, dict) else None
+    ids = {d.get("id") for d in sets if isinstance(d, dict)} if isinstance(sets, list) else set()
+    targets = [t for t in plan.named_targets if t.data_set in ids] or [plan.target]
     try:
-        return list(preflight(Plan.from_json(result.plan), export))
+        found = {d: None for t in targets for d in preflight(plan.for_target(t), export)}
+        return list(found)
     except PreflightInputError as exc:  # the --metadata file is not an export: usage
         raise UsageError(f"{where}: {exc}") from exc

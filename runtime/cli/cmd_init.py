@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from dhispatch.errors import UsageError
+from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import write_text
 
@@ -31,6 +32,7 @@ TOKEN = 'token(env("DHIS2_PAT"))'
 )
 @click.option("--force", is_flag=True, help="overwrite an existing output file")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds per request (live).")
+@options.env_file
 def command(
     url: str | None, data_set: str, output: str | None, metadata_file: str | None, force: bool,
     timeout: float,

@@ -14,6 +14,7 @@ from dhispatch.runtime.cli.common import state_path
 from dhispatch.runtime.journal import BatchRow
 from dhispatch.runtime.journal import ConflictRow
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import RegistrationRow
 from dhispatch.runtime.journal import RunRow
 from dhispatch.runtime.journal import TargetKey
 
@@ -23,6 +24,7 @@ CAUSES_PER_RUN = 5
 
 @click.command("log")
 @options.state
+@options.target
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @options.as_json("machine-readable output (a list of runs)")
 @click.option(
@@ -41,6 +43,7 @@ CAUSES_PER_RUN = 5
 )  # fmt: skip
 def command(
     state: str | None,
+    target_name: str | None,
     limit: int,
     as_json: bool,
     prune_days: int | None,
@@ -52,18 +55,34 @@ def command(
     if prune_days is not None or retry is not None or drop:
         _act(path, prune_days, retry, drop)
     with Journal.open(path, readonly=True) as journal:
-        runs = journal.runs(limit=limit)
+        names = journal.target_names()
+        chosen = None if target_name is None else named_targets(names, target_name)
+        runs = journal.runs(limit=limit, targets=chosen)
         targets = journal.targets()
         conflicts = {r.id: journal.conflicts(r.id) for r in runs}
         if as_json:
-            click.echo(json.dumps([_run_json(r, targets, conflicts[r.id]) for r in runs],
-                                  indent=2, sort_keys=True))  # fmt: skip
+            runs_json = [_run_json(r, targets, names, conflicts[r.id]) for r in runs]
+            click.echo(json.dumps(runs_json, indent=2, sort_keys=True))
             return
-        waiting = journal.waiting()
-        parked = journal.parked_batches()
-    _print_runs(runs, targets)
+        waiting = [w for w in journal.waiting() if chosen is None or w[1] in chosen]
+        parked = [b for b in journal.parked_batches() if chosen is None or b.target_id in chosen]
+        registrations = [r for r in journal.registrations()
+                         if chosen is None or r.target_id in chosen]  # fmt: skip
+    _print_runs(runs, targets, names)
     _print_causes(runs, conflicts)
+    _print_registrations(registrations, names)
     _print_queue(waiting, parked, targets)
+
+
+def named_targets(names: dict[int, str], name: str) -> set[int]:
+    """The journal's targets a spec's target block ``name`` ran as (UsageError: none)."""
+    from dhispatch.errors import UsageError
+
+    found = {tid for tid, n in names.items() if n == name}
+    if not found:
+        known = ", ".join(sorted(set(names.values()))) or "none yet"
+        raise UsageError(f"the journal has no target named {name!r} (named targets: {known})")
+    return found
 
 
 def _act(path: Any, prune_days: int | None, retry: str | None, drop: tuple[int, ...]) -> None:
@@ -102,20 +121,23 @@ def _target_text(target_id: int, targets: dict[int, TargetKey]) -> str:
 
 
 def _run_json(
-    r: RunRow, targets: dict[int, TargetKey], conflicts: list[ConflictRow]
+    r: RunRow, targets: dict[int, TargetKey], names: dict[int, str], conflicts: list[ConflictRow]
 ) -> dict[str, Any]:
-    """A run as ``log --json`` prints it: its row, target, summary, causes and every conflict
-    (refused by DHIS2, or withheld: never sent)."""
+    """A run as ``log --json`` prints it: its row, target (with its spec name), summary, causes
+    and every conflict (refused by DHIS2, or withheld: never sent)."""
     from dhispatch.runtime.cli.render import conflict_json
     from dhispatch.runtime.report.causes import by_cause
 
     key = targets.get(r.target_id)
+    target: dict[str, Any] | None = None
+    if key is not None:
+        target = {"url": key.url, "data_set": key.data_set, "user": key.user}
+        if r.target_id in names:
+            target["name"] = names[r.target_id]
     return {
         "id": r.id,
         "plan": r.plan_name,
-        "target": None
-        if key is None
-        else {"url": key.url, "data_set": key.data_set, "user": key.user},  # fmt: skip
+        "target": target,
         "trigger": r.trigger,
         "started_at": r.started_at.isoformat(),
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
@@ -126,7 +148,7 @@ def _run_json(
     }
 
 
-def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey]) -> None:
+def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey], names: dict[int, str]) -> None:
     from rich.table import Table
 
     from dhispatch.runtime.cli.render import console
@@ -140,7 +162,10 @@ def _print_runs(runs: list[RunRow], targets: dict[int, TargetKey]) -> None:
         s = r.summary
         secs = f"{(r.finished_at - r.started_at).total_seconds():.0f}" if r.finished_at else "—"
         key = targets.get(r.target_id)
-        row = (r.id, r.plan_name, key.url if key else "—", r.trigger,
+        where = key.url if key else "—"
+        if r.target_id in names:
+            where = f"{names[r.target_id]} · {where}"
+        row = (r.id, r.plan_name, where, r.trigger,
                r.started_at.strftime("%Y-%m-%d %H:%M"), r.status,
                ", ".join(s.get("periods", [])), s.get("values", 0), s.get("sent", 0),
                s.get("unchanged", 0), s.get("refused", 0), s.get("withheld", 0),
@@ -166,6 +191,29 @@ def _print_causes(runs: list[RunRow], conflicts: dict[int, list[ConflictRow]]) -
         if len(causes) > CAUSES_PER_RUN:
             click.echo(f"  … and {len(causes) - CAUSES_PER_RUN} more causes "
                        f"(dhispatch report {r.id})")  # fmt: skip
+
+
+def _print_registrations(registrations: list[RegistrationRow], names: dict[int, str]) -> None:
+    """Completeness registrations: how many per target and period, and each one refused or
+    failed with why (DHIS2's words: made inert)."""
+    from collections import Counter
+
+    from dhispatch.runtime.printable import printable
+
+    if not registrations:
+        return
+    done = Counter((r.plan_name, r.target_id, r.period) for r in registrations
+                   if r.status == "registered")  # fmt: skip
+    click.echo("\ndata set completeness registrations")
+    for (plan, target, period), n in sorted(done.items()):
+        where = names.get(target, f"target {target}")
+        click.echo(printable(f"  {plan} → {where}  {period}: {n} org unit(s) registered complete"))
+    for r in registrations:
+        if r.status != "registered":
+            where = names.get(r.target_id, f"target {r.target_id}")
+            line = (f"{r.plan_name} → {where}  {r.period} {r.org_unit}: {r.status} "
+                    f"(run {r.run_id}): {r.message or '—'}")  # fmt: skip
+            click.echo("  " + printable(line))
 
 
 def _print_queue(

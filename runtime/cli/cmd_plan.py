@@ -17,6 +17,7 @@ import click
 
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 from dhispatch.runtime.cli.common import state_path
 from dhispatch.runtime.cli.render import console
 from dhispatch.runtime.cli.render import print_summary
@@ -32,14 +33,21 @@ ACTION = {"keep": "kept in DHIS2", "zero": "set to 0", "delete": "deleted in DHI
 @options.at
 @options.period
 @options.state
+@options.env_file
+@options.target
 @options.as_json("machine-readable output")
 def command(
-    spec_or_plan: str, at: date | None, period: str | None, state: str | None, as_json: bool
+    spec_or_plan: str,
+    target_name: str | None,
+    at: date | None,
+    period: str | None,
+    state: str | None,
+    as_json: bool,
 ) -> None:
     """Show every value a push would send and what changes against the journal."""
     from dhispatch.runtime.runner import Runner
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     plan = loaded.plan
     options.one_of_at_or_period(at, period)
     with Runner(state_path(state, [plan]), readonly=True) as runner:

@@ -22,6 +22,7 @@ from dhispatch.errors import UsageError
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import CommandError
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 
 if TYPE_CHECKING:
     from dhispatch.compiler.preflight import ResolvedScope
@@ -85,10 +86,12 @@ class _Ask:
 )
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds per request (live).")
 @options.now
+@options.env_file
+@options.target
 def command(
-    spec_or_plan: str, metadata_file: str | None, source_db: str | None, as_user: str | None,
-    at: date | None, periods: tuple[str, ...], first: str | None, last: str | None,
-    dhis2_version: str | None, timeout: float, now: datetime | None,
+    spec_or_plan: str, target_name: str | None, metadata_file: str | None, source_db: str | None,
+    as_user: str | None, at: date | None, periods: tuple[str, ...], first: str | None,
+    last: str | None, dhis2_version: str | None, timeout: float, now: datetime | None,
 ) -> None:  # fmt: skip
     """Check that every data set, data element, option combo and org unit the spec names exists
     in DHIS2 and fits (period type, category combos, value types, open periods), and that DHIS2
@@ -98,7 +101,7 @@ def command(
     from dhispatch.runtime.cells import addresses
     from dhispatch.runtime.printable import printable
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     plan = loaded.plan
     if as_user and not metadata_file:
         raise UsageError("--as-user goes with --metadata: live preflight checks the user the "

@@ -9,6 +9,7 @@ import click
 
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 from dhispatch.runtime.cli.common import runner_for
 from dhispatch.runtime.plan import Plan
 
@@ -21,6 +22,8 @@ from dhispatch.runtime.plan import Plan
 @options.force
 @options.batch_size
 @options.state
+@options.env_file
+@options.target
 @options.as_json("print the summary as JSON")
 @options.park_after
 @options.max_drop
@@ -31,6 +34,7 @@ from dhispatch.runtime.plan import Plan
 @options.retry_delay
 def command(
     spec_or_plan: str,
+    target_name: str | None,
     at: date | None,
     period: str | None,
     dry_run: bool,
@@ -52,7 +56,7 @@ def command(
 
     logs.setup(log_format)
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     options.one_of_at_or_period(at, period)
     if not as_json:  # --json prints the JSON summary alone (its slots name the periods)
         _say_which_period(loaded.plan, spec_or_plan, at, period)

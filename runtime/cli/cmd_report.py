@@ -17,7 +17,10 @@ from dhispatch.runtime.cli.common import write_text
               help="default: from -o's suffix, else md")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to FILE")
 @options.state
-def command(run: str, fmt: str | None, output: str | None, state: str | None) -> None:
+@options.target
+def command(
+    run: str, fmt: str | None, output: str | None, state: str | None, target_name: str | None
+) -> None:
     """Render run RUN (a number, or "last") with counts, conflicts, batches and timings."""
     from dhispatch.runtime.journal import Journal
     from dhispatch.runtime.report import render_run
@@ -27,13 +30,21 @@ def command(run: str, fmt: str | None, output: str | None, state: str | None) ->
     if run != "last" and not run.isdigit():
         raise UsageError(f"RUN must be a run number or 'last', not {run!r}")
     with Journal.open(state_path(state), readonly=True) as journal:
+        chosen = None
+        if target_name is not None:
+            from dhispatch.runtime.cli.cmd_log import named_targets
+
+            chosen = named_targets(journal.target_names(), target_name)
         if run == "last":
-            runs = journal.runs(limit=1)
+            runs = journal.runs(limit=1, targets=chosen)
             if not runs:
                 raise CommandError(f"the journal {journal.path} has no runs yet")
             run_id = runs[0].id
         else:
             run_id = int(run)
+            found = journal.run(run_id)
+            if chosen is not None and found is not None and found.target_id not in chosen:
+                raise UsageError(f"run {run_id} did not push to target {target_name!r}")
         text = render_run(journal, run_id, fmt)
     if output:
         write_text(output, text)

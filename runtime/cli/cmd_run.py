@@ -13,6 +13,7 @@ from datetime import datetime
 import click
 
 from dhispatch.runtime.cli import options
+from dhispatch.runtime.cli.common import enabled_targets
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import runner_for
 
@@ -21,6 +22,7 @@ from dhispatch.runtime.cli.common import runner_for
 @click.argument("specs_or_plans", nargs=-1, required=True)
 @click.option("--once", is_flag=True, required=True, help="one pass, then exit (for cron)")
 @options.state
+@options.env_file
 @options.window_days
 @options.now
 @options.as_json("print each run's summary as JSON")
@@ -54,7 +56,7 @@ def command(
 
     logs.setup(log_format)
 
-    loaded = [load_plan_arg(p) for p in specs_or_plans]
+    loaded = [t for p in specs_or_plans for t in enabled_targets(load_plan_arg(p))]
     delivery = options.delivery(park_after, max_drop, accept_drop)
     with runner_for(state, loaded, lock=True, as_json=as_json, batch_size=batch_size,
                     deadline=deadline, retry_delay=retry_delay, window_days=window_days,

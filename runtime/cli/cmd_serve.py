@@ -25,6 +25,7 @@ import click
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.cmd_console import console_settings
 from dhispatch.runtime.cli.cmd_console import tls_options
+from dhispatch.runtime.cli.common import enabled_targets
 from dhispatch.runtime.cli.common import load_plan_arg
 from dhispatch.runtime.cli.common import runner_for
 from dhispatch.runtime.cli.event_log import log_event
@@ -51,6 +52,7 @@ def stop_on_signals() -> threading.Event:
 @click.command("serve")
 @click.argument("specs_or_plans", nargs=-1, required=True)
 @options.state
+@options.env_file
 @options.window_days
 @click.option("--max-sleep", type=click.FloatRange(0.5, 86400), default=3600.0, hidden=True)
 @options.batch_size
@@ -105,7 +107,7 @@ def command(
 
     logs.setup(log_format, service=True)
     address = parse_address(health_at, public=health_public) if health_at else None
-    loaded = [load_plan_arg(p) for p in specs_or_plans]
+    loaded = [t for p in specs_or_plans for t in enabled_targets(load_plan_arg(p))]
     # a console that cannot start (no password, an unsafe address) is refused before anything
     tls = (tls_cert, tls_key, allow_plain)
     web_settings = (
@@ -125,13 +127,13 @@ def command(
         runner.journal  # noqa: B018 - take the lock before announcing anything
         for plan in plans:
             last = runner.journal.last_connection(plan.target.url)
-            health.connected(plan.name, last.at if last is not None else None)
+            health.connected(plan.label, last.at if last is not None else None)
         served = _serve_health(stack, health, address)
         if web_settings is not None:  # beside the scheduler, which holds the journal's lock
             _serve_console(stack, web_settings)
         logs.log.info("serve: %d plan(s), journal %s%s; SIGTERM to stop", len(plans),
                       runner.state, f", health {served}" if served else "",
-                      extra=logs.fields(event="serve_started", plans=[p.name for p in plans],
+                      extra=logs.fields(event="serve_started", plans=[p.label for p in plans],
                                         journal=str(runner.state), health=served))  # fmt: skip
         runner.serve(plans, max_sleep=max_sleep)
     logs.log.info("serve: stopped", extra=logs.fields(event="serve_stopped"))
@@ -153,7 +155,7 @@ def _health(plans: Sequence[Plan], max_age_hours: float | None) -> Health:
     from dhispatch.runtime.health import Health
 
     age = None if max_age_hours is None else timedelta(hours=max_age_hours)
-    return Health([p.name for p in plans], max_connection_age=age)
+    return Health([p.label for p in plans], max_connection_age=age)
 
 
 def _serve_health(stack: ExitStack, health: Health, address: tuple[str, int] | None) -> str | None:

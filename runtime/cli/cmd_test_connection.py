@@ -10,6 +10,7 @@ import click
 
 from dhispatch.runtime.cli import options
 from dhispatch.runtime.cli.common import load_plan_arg
+from dhispatch.runtime.cli.common import pick_target
 from dhispatch.runtime.cli.common import state_path
 from dhispatch.runtime.printable import printable
 
@@ -21,12 +22,14 @@ def _when(at: datetime) -> str:
 @click.command("test-connection")
 @click.argument("spec_or_plan", metavar="SPEC|PLAN")
 @options.state
+@options.env_file
+@options.target
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds per request.")
-def command(spec_or_plan: str, state: str | None, timeout: float) -> None:
+def command(spec_or_plan: str, target_name: str | None, state: str | None, timeout: float) -> None:
     """Check that the spec's DHIS2 answers, accepts the credentials and lets the user push."""
     from dhispatch.runtime.runner import Runner
 
-    loaded = load_plan_arg(spec_or_plan)
+    loaded = pick_target(load_plan_arg(spec_or_plan), target_name)
     with Runner(state_path(state, [loaded.plan]), lock=False) as runner:
         check = runner.test_connection(loaded.plan, timeout=timeout)
     previous = check.previous

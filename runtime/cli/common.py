@@ -110,6 +110,37 @@ def load_plan_arg(path: str) -> LoadedPlan:
     return LoadedPlan(plan, sources)
 
 
+def pick_target(loaded: LoadedPlan, name: str | None) -> LoadedPlan:
+    """The plan aimed at its target ``name``; without a name, its only target (a plan naming
+    several is a UsageError: pushing to production by default would be a surprise)."""
+    plan = loaded.plan
+    names = [t.name for t in plan.named_targets if t.name is not None]
+    if name is None:
+        if len(plan.named_targets) > 1:
+            raise UsageError(
+                f"{plan.name} names several targets ({', '.join(names)}): choose one with "
+                "--target NAME"
+            )
+        return loaded
+    for target in plan.named_targets:
+        if target.name == name:
+            return replace(loaded, plan=plan.for_target(target))
+    known = f"its targets: {', '.join(names)}" if names else "it names no targets"
+    raise UsageError(f"{plan.name} has no target {name!r} ({known})")
+
+
+def enabled_targets(loaded: LoadedPlan) -> list[LoadedPlan]:
+    """``run``/``serve``: the plan once per enabled target (a plan without target blocks as it
+    is, disabled or not: it computes and never sends)."""
+    plan = loaded.plan
+    if not plan.targets:
+        return [loaded]
+    enabled = [replace(loaded, plan=plan.for_target(t)) for t in plan.targets if t.enabled]
+    if not enabled:
+        raise CommandError(f"{plan.name}: every target is disabled; nothing would be sent")
+    return enabled
+
+
 def sources_by_plan(loaded: Sequence[LoadedPlan]) -> dict[str, dict[str, str]]:
     """Plan name -> the spec texts its conflicts point into (for the run printer)."""
     return {lp.plan.name: lp.sources for lp in loaded}

@@ -28,23 +28,23 @@ CONFLICTS_LOGGED = 20  # per run; `dhispatch report RUN` has them all
 def log_event(event: RunnerEvent) -> None:
     """The runner's report callback for serve."""
     if isinstance(event, RunStarted):
-        log.info("%s: run started (%s)", event.plan.name, event.trigger,
-                 extra=fields(event="run_started", plan=event.plan.name,
+        log.info("%s: run started (%s)", event.plan.label, event.trigger,
+                 extra=fields(event="run_started", plan=event.plan.label,
                               trigger=event.trigger))  # fmt: skip
     elif isinstance(event, RunFinished):
-        _finished(event.plan.name, event.result)
+        _finished(event.plan.label, event.result)
     elif isinstance(event, SlotsDropped):
         log.warning("%s: %d slots are older than the catch-up window and were not run (use "
-                    "backfill)", event.plan.name, event.count,
-                    extra=fields(event="slots_dropped", plan=event.plan.name,
+                    "backfill)", event.plan.label, event.count,
+                    extra=fields(event="slots_dropped", plan=event.plan.label,
                                  count=event.count))  # fmt: skip
     elif isinstance(event, NothingDue):
-        log.info("%s: nothing due", event.plan.name,
-                 extra=fields(event="nothing_due", plan=event.plan.name))  # fmt: skip
+        log.info("%s: nothing due", event.plan.label,
+                 extra=fields(event="nothing_due", plan=event.plan.label))  # fmt: skip
     elif isinstance(event, PlanFailed):
         text = " / ".join(printable(line) for line in event.error.lines())
-        log.error("%s: %s", event.plan.name, text,
-                  extra=fields(event="plan_failed", plan=event.plan.name, error=text))  # fmt: skip
+        log.error("%s: %s", event.plan.label, text,
+                  extra=fields(event="plan_failed", plan=event.plan.label, error=text))  # fmt: skip
     elif isinstance(event, NextDue):
         at = event.at.isoformat() if event.at is not None else None
         log.info("serve: next due %s", at or "not within a year",

@@ -43,7 +43,23 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from dhispatch.runtime.cli.env_file import load_env_file
+
+        load_env_file(value)
+
+
 state = click.option("--state", metavar="PATH", help=STATE_HELP)
+# eager: the variables are set before any other option or the plan is read
+env_file = click.option(
+    "--env-file", metavar="FILE", callback=_env_file, expose_value=False, is_eager=True,
+    help="read variables (credentials, OMSUPPLY_DB) from a dotenv file; the environment wins",
+)  # fmt: skip
+target = click.option(
+    "--target", "target_name", metavar="NAME",
+    help='which of the spec\'s targets (its target "NAME" blocks); needed when it names several',
+)  # fmt: skip
 at = click.option(
     "--at", "at", metavar="DATE", callback=_date,
     help="compute as of the end of DATE (spec time zone)",

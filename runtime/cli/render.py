@@ -82,6 +82,7 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{summary.get('unconfirmed', 0)} / {summary.get('parked', 0)} / "
             f"{summary.get('waiting', 0)}",
         ),
+        *_registration_rows(summary),
         ("stores without org unit (skipped)", str(sk.get("stores_without_org_unit", 0))),
         ("items without reference (skipped)", str(sk.get("items_without_reference", 0))),
         (
@@ -93,6 +94,19 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     if summary.get("withheld"):  # only when the admission stage withheld values
         rows.insert(6, ("not sent: DHIS2 would refuse them", str(summary["withheld"])))
     return rows
+
+
+def _registration_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The completeness row, for runs that registered or tried to (none: the table as it was)."""
+    done, refused = summary.get("registered", 0), summary.get("registrations_refused", 0)
+    if not done and not refused:
+        return []
+    return [("data set complete: registered / refused or failed", f"{done} / {refused}")]
+
+
+def plan_label(plan: Plan) -> str:
+    """A plan as messages name it: with its target when the spec names several."""
+    return plan.label
 
 
 def print_summary(title: str, summary: Mapping[str, Any]) -> None:
@@ -168,18 +182,20 @@ def print_run(
     result: RunResult, sources: Mapping[str, str], state: Path, *, as_json: bool, plan: Plan
 ) -> None:
     """A run's outcome: its summary (table or JSON: every conflict), refused values by cause,
-    where to look next."""
+    where to look next; the target by name when the spec names several."""
+    target = plan.target.name
     summary = result.summary.as_json()
     hints = preflight_hints(plan, state) if result.conflicts else {}
     if as_json:
         from dhispatch.runtime.report.causes import by_cause
 
-        full = {"run": result.run_id, **summary,
+        full = {"run": result.run_id, **({"target": target} if target else {}), **summary,
                 "conflicts": [conflict_json(c) for c in result.conflicts],
                 "causes": [c.as_json() for c in by_cause(result.conflicts, hints)]}  # fmt: skip
         click.echo(json.dumps(full, indent=2, sort_keys=True))
     else:
         title = f"run {result.run_id}" if result.run_id is not None else "preview"
+        title += f" → {target}" if target else ""
         print_summary(title, summary)
         print_notices(result)
     print_conflicts(result.conflicts, sources, hints)
@@ -272,20 +288,20 @@ class RunnerPrinter:
 
     def __call__(self, event: RunnerEvent) -> None:
         if isinstance(event, RunStarted):
-            self._bars.start_run(event.plan.name)
+            self._bars.start_run(plan_label(event.plan))
         elif isinstance(event, RunFinished):
             self._bars.end_run()
             sources = self._sources.get(event.plan.name, {})
             print_run(event.result, sources, self._state, as_json=self._as_json, plan=event.plan)
         elif isinstance(event, SlotsDropped):
             log.warning("%s: %d slots are older than the catch-up window and were not run (use "
-                        "backfill)", event.plan.name, event.count)  # fmt: skip
+                        "backfill)", plan_label(event.plan), event.count)  # fmt: skip
         elif isinstance(event, NothingDue):
-            click.echo(f"{event.plan.name}: nothing due")
+            click.echo(f"{plan_label(event.plan)}: nothing due")
         elif isinstance(event, PlanFailed):
             self._bars.end_run()
             lines = "\n".join(printable(line) for line in event.error.lines())
-            log.error("%s: %s", event.plan.name, lines)
+            log.error("%s: %s", plan_label(event.plan), lines)
         elif isinstance(event, AlertsSent):
             # a failure to send is logged where it happens (runtime/alerts/monitor.py)
             for subject in event.subjects:

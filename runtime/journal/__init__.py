@@ -21,6 +21,7 @@ from dhispatch.runtime.journal.records import TargetKey
 from dhispatch.runtime.journal.records import WithheldRow
 from dhispatch.runtime.journal.records import cell_key
 from dhispatch.runtime.journal.records import strip_userinfo
+from dhispatch.runtime.journal.registrations import RegistrationRow
 from dhispatch.runtime.journal.schema import SCHEMA_VERSION
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ConnectionRecord",
     "Journal",
     "JournalError",
+    "RegistrationRow",
     "RunRow",
     "Settlement",
     "TargetKey",

@@ -36,6 +36,7 @@ from dhispatch.runtime.journal.records import iso
 from dhispatch.runtime.journal.records import now
 from dhispatch.runtime.journal.records import parse_time
 from dhispatch.runtime.journal.records import strip_userinfo
+from dhispatch.runtime.journal.registrations import RegistrationsMixin
 from dhispatch.runtime.journal.store import Store
 from dhispatch.runtime.journal.store import open_store
 
@@ -44,7 +45,7 @@ _RUN_COLUMNS = (
 )
 
 
-class Journal(QueueMixin, CellsMixin, OutboxMixin, AlertsMixin):
+class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin, AlertsMixin):
     """The open state database. ``Journal.open(path)`` (``readonly=True`` for commands that
     only look), as a context manager."""
 
@@ -202,12 +203,18 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, AlertsMixin):
                 (now(), status, json.dumps(summary, sort_keys=True), run_id),
             )
 
-    def runs(self, limit: int | None = None) -> list[RunRow]:
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC"
+    def runs(self, limit: int | None = None, targets: Iterable[int] | None = None) -> list[RunRow]:
+        """The newest runs first (only those of ``targets``, when given)."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         args: tuple[Any, ...] = ()
+        if targets is not None:
+            ids = tuple(targets)
+            sql += f" WHERE target_id IN ({', '.join('?' * len(ids))})" if ids else " WHERE 0"
+            args = ids
+        sql += " ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"
-            args = (limit,)
+            args = (*args, limit)
         return [_run(r) for r in self._db.rows(sql, args)]
 
     def run(self, run_id: int) -> RunRow | None:

@@ -215,12 +215,32 @@ def _v4_to_v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5_to_v6(conn: sqlite3.Connection) -> None:
+    """Completeness registrations: the last state of each (plan, target, data set, period, org
+    unit, attribute option combo) registration and the run that made it; targets gain the name
+    of the spec's target block that last used them (``log --target NAME``)."""
+    _statements(
+        conn,
+        """
+        ALTER TABLE targets ADD COLUMN name TEXT;
+        CREATE TABLE registrations (
+            plan_name TEXT NOT NULL, target_id INTEGER NOT NULL, data_set TEXT NOT NULL,
+            period TEXT NOT NULL, org_unit TEXT NOT NULL, aoc TEXT NOT NULL,
+            status TEXT NOT NULL, run_id INTEGER NOT NULL, at TEXT NOT NULL, message TEXT,
+            PRIMARY KEY (plan_name, target_id, data_set, period, org_unit, aoc)
+        );
+        CREATE INDEX registrations_run ON registrations(run_id);
+        """,
+    )
+
+
 # version N -> the step that takes a journal from N to N + 1
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _compact,
     4: _v4_to_v5,
+    5: _v5_to_v6,
 }
 SCHEMA_VERSION = max(STEPS) + 1
 

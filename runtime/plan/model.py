@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -104,6 +105,8 @@ class Target:
     attribute_option_combo: str | None
     origins: Mapping[str, str]
     journal: str | None = None  # the spec's journal path (absolute, or under ~/)
+    name: str | None = None  # the target block's name; None for the dhis2 block alone
+    complete_registration: bool = False  # register the data set complete once confirmed
     keep_payloads: int = DEFAULT_KEEP_DAYS  # days accepted payloads stay in the journal
 
     @classmethod
@@ -124,6 +127,8 @@ class Target:
             attribute_option_combo=_text(block.get("attribute_option_combo")),
             origins=_origins(block),
             journal=_text(block.get("journal")),
+            name=_text(block.get("name")),
+            complete_registration=bool(block.get("complete_registration", False)),
             keep_payloads=int(block.get("keep_payloads", DEFAULT_KEEP_DAYS)),
         )
 
@@ -350,22 +355,41 @@ class Plan:
     setup: Setup
     vanished: str
     steps: tuple[Step, ...]
+    targets: tuple[Target, ...] = ()  # all of a plan's target blocks; () for the dhis2 block alone
     alerts: AlertRules | None = None  # the spec's alerts block (None: the environment's)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
-        """The typed plan of a schema-valid JSON document (see ``loader.parse_plan``)."""
+        """The typed plan of a schema-valid JSON document (see ``loader.parse_plan``); a plan
+        with several targets is aimed at its first until ``for_target`` picks another."""
+        targets = tuple(Target.from_json(t) for t in doc.get("targets") or ())
         return cls(
             plan_version=str(doc["plan_version"]),
             metadata=PlanMetadata.from_json(doc["metadata"]),
             name=str(doc["name"]),
-            target=Target.from_json(doc["target"]),
+            target=targets[0] if targets else Target.from_json(doc["target"]),
             source=SourceSettings.from_json(doc["source"]),
             setup=Setup.from_json(doc["setup"]),
             vanished=str(doc["vanished"]),
             steps=tuple(Step.from_json(s) for s in doc["steps"]),
+            targets=targets,
             alerts=AlertRules.from_json(doc["alerts"]) if "alerts" in doc else None,
         )
+
+    @property
+    def named_targets(self) -> tuple[Target, ...]:
+        """Every target of the plan: its target blocks, or the dhis2 block alone."""
+        return self.targets or (self.target,)
+
+    @property
+    def label(self) -> str:
+        """The plan as messages, logs and /health name it: with its target when the spec
+        names several (each target is run, logged and watched on its own)."""
+        return f"{self.name} → {self.target.name}" if self.target.name else self.name
+
+    def for_target(self, target: Target) -> Plan:
+        """This plan aimed at one of its targets (the runtime runs one target at a time)."""
+        return replace(self, target=target)
 
     @property
     def active_steps(self) -> tuple[Step, ...]:

@@ -36,13 +36,13 @@ def literal_database_password(database: str) -> bool:
 def secret_problems(doc: Any) -> list[str]:
     """Secrets a plan document gives literally, one line per JSON path (values never shown)."""
     problems = []
-    auth = _auth(doc)
-    for key in SECRET_FIELDS:
-        if key in auth and not _is_env_reference(auth[key]):
-            problems.append(
-                f'$.target.auth.{key}: a secret must be an environment reference {{"env": "NAME"}}'
-                ", never a value written in the plan"
-            )
+    for where, auth in _auths(doc):
+        for key in SECRET_FIELDS:
+            if key in auth and not _is_env_reference(auth[key]):
+                problems.append(
+                    f"{where}.auth.{key}: a secret must be an environment reference "
+                    '{"env": "NAME"}, never a value written in the plan'
+                )
     alerts = _alerts(doc)
     for key in ALERT_SECRETS:
         if key in alerts and not _is_env_reference(alerts[key]):
@@ -68,10 +68,18 @@ def scrub_plan_secrets(text: str, doc: Any) -> str:
     return text
 
 
-def _auth(doc: Any) -> dict[str, Any]:
-    target = doc.get("target") if isinstance(doc, dict) else None
-    auth = target.get("auth") if isinstance(target, dict) else None
-    return auth if isinstance(auth, dict) else {}
+def _auths(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The auth block of each target, with its JSON path: ``target``, or each of ``targets``."""
+    if not isinstance(doc, dict):
+        return
+    found: list[tuple[str, Any]] = [("$.target", doc.get("target"))]
+    targets = doc.get("targets")
+    if isinstance(targets, list):
+        found += [(f"$.targets[{i}]", t) for i, t in enumerate(targets)]
+    for where, target in found:
+        auth = target.get("auth") if isinstance(target, dict) else None
+        if isinstance(auth, dict):
+            yield where, auth
 
 
 def _alerts(doc: Any) -> dict[str, Any]:
@@ -91,8 +99,8 @@ def _is_env_reference(value: Any) -> bool:
 
 
 def _secret_strings(doc: Any) -> Iterator[str]:
-    auth = _auth(doc)
-    yield from _strings({k: v for k, v in auth.items() if k != "kind"})
+    for _, auth in _auths(doc):
+        yield from _strings({k: v for k, v in auth.items() if k != "kind"})
     alerts = _alerts(doc)
     yield from _strings({k: v for k, v in alerts.items() if k in ALERT_SECRETS})
     database = _database_value(doc)

@@ -81,6 +81,7 @@ def report_context(journal: Journal, run_id: int) -> dict[str, Any]:
         "totals": {i: sum(c.get(i, 0) for c in per_store.values()) for i in indicators},
         "conflicts": conflicts,
         "causes": by_cause(conflicts),
+        "registrations": journal.registrations(run_id),
         "batches": batches,
         "timings": summary.get("timings", {}),
         "duration": (

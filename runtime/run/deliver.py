@@ -259,6 +259,7 @@ class Courier:
         counts.sent += len(answer.held)
         counts.refused += len(answer.refused)
         self._ledger.values_due(row.payload[i] for i, c in answer.refused.items() if _later(c))
+        self._ledger.values_unconfirmed(row.payload[i] for i in answer.refused)
         imported, updated, ignored, deleted = answer.counts
         counts.imported += imported
         counts.updated += updated
@@ -277,6 +278,7 @@ class Courier:
             )  # fmt: skip
         if status == "parked":
             self._counts.parked += len(row.payload)
+            self._ledger.values_unconfirmed(row.payload)
             return
         self._counts.failed_batches += 1
         if failure.kind is not None:

@@ -21,11 +21,19 @@ class SlotLedger:
 
     unsettled: set[tuple[str, str]] = field(default_factory=set)
     whole_run: bool = False  # nothing of the run can be trusted settled (it stopped early)
+    # (period, org unit) with a value DHIS2 does not hold: due, refused, parked or waiting
+    unconfirmed: set[tuple[str, str]] = field(default_factory=set)
 
     def values_due(self, payload: Iterable[Mapping[str, Any]]) -> None:
         """These values were not settled (still due, or never sent)."""
         for v in payload:
             self.unsettled.add((str(v.get("step", "")), str(v.get("period", ""))))
+            self.unconfirmed.add((str(v.get("period", "")), str(v.get("orgUnit", ""))))
+
+    def values_unconfirmed(self, payload: Iterable[Mapping[str, Any]]) -> None:
+        """These values settle their slot (refused, parked) but DHIS2 does not hold them."""
+        for v in payload:
+            self.unconfirmed.add((str(v.get("period", "")), str(v.get("orgUnit", ""))))
 
     def cell_due(self, step_id: str, period: str) -> None:
         self.unsettled.add((step_id, period))

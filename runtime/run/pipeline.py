@@ -142,6 +142,7 @@ class _Run:
         self.skipped: Skipped | None = None
         self.notices = Notices()
         self.stopped = False
+        self.produced: set[tuple[str, str]] = set()  # (period, org unit) with values
         self.staged = 0  # values in the outbox: the total the send stage counts towards
         connection = Connection(
             self.env, options.transport, options.retry_delay, options.deadline, options.cancel
@@ -175,10 +176,12 @@ class _Run:
                 )  # fmt: skip
         try:
             self._stages(run_id, target)
+            ledger = self.sender.ledger
+            ledger.unsettled |= self.admission.unsettled  # withheld cells keep slots due
+            later = self._register(run_id, target)  # a withheld cell: its period waits too
             if run_id is not None and target is not None and self.mode.completes_slots:
-                ledger = self.sender.ledger
-                ledger.unsettled |= self.admission.unsettled  # withheld cells keep slots due
                 settled = ledger.settled(self.slots)
+                settled = [s for s in settled if s.period.id not in later]
                 complete_slots(self.journal, self.plan.name, settled, run_id, self.timings, target)
         except BaseException as exc:
             if run_id is not None:
@@ -193,6 +196,24 @@ class _Run:
         summary = self._summary()
         conflicts = finish(self.journal, run_id, summary)
         return RunResult(run_id, summary, conflicts, tuple(self.changes), tuple(self.vanished))
+
+    def _register(self, run_id: int | None, target: int | None) -> set[str]:
+        """The spec's ``complete_data_set``: register each (period, org unit) whose every value
+        DHIS2 holds; the periods whose registration is still to do (their slots stay due)."""
+        from dhispatch.runtime.run.complete import Registrar
+        from dhispatch.runtime.run.complete import confirmed_pairs
+
+        sender = self.sender
+        if not (self.plan.target.complete_registration and self.mode.stores and sender.contacts):
+            return set()
+        if run_id is None or target is None or not sender.online or self._stop_requested():
+            return set()
+        pairs = confirmed_pairs(self.produced, sender.ledger, self.slots)
+        if not pairs:
+            return set()
+        registrar = Registrar(self.plan, self.journal, sender.client, (target, run_id),
+                              self.counts, self.timings)  # fmt: skip
+        return registrar.register(pairs)
 
     def _record_abort(self, run_id: int, exc: BaseException) -> None:
         """A run that raised (Ctrl-C, a source error) is recorded with what it did so far —
@@ -279,6 +300,10 @@ class _Run:
         chunk.clear()
         ledger = self.sender.ledger
         for change in changes:
+            key = change.cell.key
+            self.produced.add((key.period, key.org_unit))
+            if change.state == "waiting":
+                ledger.unconfirmed.add((key.period, key.org_unit))
             setattr(self.counts, change.state, getattr(self.counts, change.state) + 1)
             self.counts.to_zero += change.to_zero
             counter = self.per_store.setdefault(change.cell.store, Counter())

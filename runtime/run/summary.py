@@ -45,6 +45,8 @@ class RunCounts:
     unformattable: int = 0  # values that cannot be written as a number (skipped, listed)
     to_zero: int = 0  # values DHIS2 holds that this run turns to 0 (the drop guard)
     withheld: int = 0  # not sent: DHIS2 would refuse them (the admission stage)
+    registered: int = 0  # (period, org unit) registered complete in this run
+    registrations_refused: int = 0  # registrations DHIS2 refused (or that failed: tried again)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ def resolve_target(
     key = target_key(plan.target, env)
     found = journal.target_id(key, create=False)
     if found is not None:
+        _name(journal, found, plan, create)
         return found
     claimable = journal.legacy_claimable(
         plan.name, plan.metadata.spec_sha256, plan.target.data_set, plan.target.url
@@ -47,4 +48,12 @@ def resolve_target(
     assert target is not None
     if claimable:
         journal.claim_legacy(plan.name, target)
+    _name(journal, target, plan, create)
     return target
+
+
+def _name(journal: Journal, target_id: int, plan: Plan, writable: bool) -> None:
+    """Remember the spec's name for the target (``log --target NAME``)."""
+    name = plan.target.name
+    if writable and name is not None and journal.target_names().get(target_id) != name:
+        journal.name_target(target_id, name)

@@ -34,6 +34,7 @@ from dhispatch.runtime.sandbox.approvals import Approvals
 from dhispatch.runtime.sandbox.approvals import ApprovalStore
 from dhispatch.runtime.sandbox.auth import Authenticator
 from dhispatch.runtime.sandbox.auth import Refusal
+from dhispatch.runtime.sandbox.completeness import Registrations
 from dhispatch.runtime.sandbox.context import ImportContext
 from dhispatch.runtime.sandbox.faults import ADMIN_PREFIX
 from dhispatch.runtime.sandbox.faults import FaultMiddleware
@@ -50,6 +51,7 @@ from dhispatch.runtime.sandbox.query import order_key
 from dhispatch.runtime.sandbox.query import parse_fields
 from dhispatch.runtime.sandbox.query import parse_filter
 from dhispatch.runtime.sandbox.query import select
+from dhispatch.runtime.sandbox.responses import WRAPPER_MESSAGES
 from dhispatch.runtime.sandbox.responses import import_response
 from dhispatch.runtime.sandbox.responses import summary_json
 from dhispatch.runtime.sandbox.responses import web_message
@@ -131,6 +133,7 @@ class SandboxApp:
         self.version = version
         self.store = store
         self.approvals = Approvals(index, approvals)
+        self.registrations = Registrations(index)
         self.auth = auth
         self.faults = faults
         self.today = today  # a fixed "today" for tests of period timeliness; None = the clock
@@ -241,6 +244,8 @@ class SandboxApp:
             return _json(200, user.has(parts[2]))
         if parts == ["dataApprovals"]:
             return self.data_approvals(request, user)
+        if parts == ["completeDataSetRegistrations"]:
+            return await self.complete_registrations(request, user)
         if parts in (["dataApprovals", "approvals"], ["dataApprovals", "multiple"]):
             return self.approval_statuses(request, user)
         if parts == ["dataValueSets"] and method == "POST":
@@ -392,6 +397,33 @@ class SandboxApp:
         return _json(200, select(self.index, obj, tree))
 
     # -- data values ------------------------------------------------------------------------
+    async def complete_registrations(self, request: Request, user: User) -> Response:
+        """GET the registrations, or POST (JSON) registrations, answered per generation."""
+        if request.method == "GET":
+            query: dict[str, list[str]] = {}
+            for k, v in request.query_params.multi_items():
+                query.setdefault(k, []).extend(x for x in v.split(",") if x)
+            if not query.get("dataSet"):
+                return _json(409, web_message(409, "At least one data set must be specified"))
+            return _json(200, self.registrations.export(query))
+        if request.method != "POST":
+            return _json(405, web_message(405, "Method Not Allowed"))
+        try:
+            payload = json.loads(await request.body() or b"null")
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            message = "a complete data set registrations body is a JSON object"
+            return _json(400, web_message(400, message))
+        params = dict(request.query_params.items())
+        summary = self.registrations.save(user, payload, params, self.now())
+        if not self.version.wrapped:
+            return _json(200, summary)
+        if summary["status"] == "ERROR":
+            return _json(409, web_message(409, WRAPPER_MESSAGES["ERROR"], response=summary))
+        return _json(200, web_message(200, WRAPPER_MESSAGES["SUCCESS"], status="OK",
+                                      response=summary))  # fmt: skip
+
     async def post_data_values(self, request: Request, user: User, versioned: bool) -> Response:
         if not user.has("F_DATAVALUE_ADD"):
             return _json(403, web_message(403, "Access is denied"))

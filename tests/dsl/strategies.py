@@ -46,7 +46,8 @@ def _target_setting(draw: st.DrawFn) -> list[str]:
     name = draw(
         st.sampled_from(
             ["url", "auth", "data_set", "id_scheme", "period_format", "period_type", "round",
-             "timezone", "enabled", "disabled", "insecure", "on_vanish", "org_unit_id_scheme"]
+             "timezone", "enabled", "disabled", "insecure", "on_vanish", "org_unit_id_scheme",
+             "complete_data_set"]
         )
     )  # fmt: skip
     if name in ("url", "data_set", "period_format", "timezone"):
@@ -57,7 +58,7 @@ def _target_setting(draw: st.DrawFn) -> list[str]:
         return [name] + ([draw(NUMBERS)] if draw(st.booleans()) else [])
     if name == "enabled":
         return [name] + ([draw(st.sampled_from(["true", "false"]))] if draw(st.booleans()) else [])
-    if name in ("disabled", "insecure"):
+    if name in ("disabled", "insecure", "complete_data_set"):
         return [name]
     return [name, draw(NAMES)]
 
@@ -121,12 +122,15 @@ def _push_setting(draw: st.DrawFn) -> list[str]:
 
 @st.composite
 def _statement(draw: st.DrawFn) -> list[str]:
-    kind = draw(st.sampled_from(["spec", "dhis2", "source", "setup", "push"]))
+    kind = draw(st.sampled_from(["spec", "dhis2", "target", "source", "setup", "push"]))
     if kind == "spec":
         return ["spec", _q(draw(STRINGS))]
     if kind == "dhis2":
         body = draw(st.lists(_target_setting(), max_size=5))
         return ["dhis2", "{", *(t for s in body for t in s), "}"]
+    if kind == "target":
+        body = draw(st.lists(_target_setting(), max_size=4))
+        return ["target", _q(draw(STRINGS)), "{", *(t for s in body for t in s), "}"]
     if kind == "source":
         body = draw(st.lists(_source_setting(), max_size=3))
         return ["source", draw(NAMES), "{", *(t for s in body for t in s), "}"]

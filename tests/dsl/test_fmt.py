@@ -70,3 +70,12 @@ def test_fmt_lays_out_blocks_and_keeps_comments_where_they_were() -> None:
         "\n"
         "# end\n"
     )
+
+
+def test_target_blocks_are_laid_out_like_the_dhis2_block_and_keep_their_meaning() -> None:
+    text = (ROOT / "tests" / "golden" / "ok" / "targets.push").read_text(encoding="utf-8")
+    once = format_source(text, "t.push")
+    assert format_source(once, "t.push") == once
+    assert shape(parse_spec(once, "t.push")) == shape(parse_spec(text, "t.push"))
+    assert 'target "staging" {\n    url       "https://staging.hmis.example.org"\n' in once
+    assert _fragments(once) == _fragments(text)

@@ -103,6 +103,9 @@ def test_canary_secret_never_appears_anywhere(
     plans = {s: plan_file(s, sandbox.url, country.db, tmp_path) for s in ("kiribati", "tonga",
                                                                           "vanuatu")}  # fmt: skip
     periods = {"kiribati": "202405", "tonga": "202405", "vanuatu": "20240531"}
+    completing = json.loads(plans["kiribati"].read_text(encoding="utf-8"))
+    completing["target"]["complete_registration"] = True  # registrations: log, report, journal
+    plans["kiribati"].write_text(json.dumps(completing), encoding="utf-8")
     # plan refuses a journal that does not exist (it never creates one)
     outputs.append(_text(cli(["plan", str(plans["tonga"]), *st], country.db, code=1)))
     for spec, plan in plans.items():
@@ -156,6 +159,7 @@ def test_canary_secret_never_appears_anywhere(
     everything = [*outputs, *reports, *dump, *plan_texts, *caches]
     assert all(CANARY not in text for text in everything)
     assert any("401" in o or "credentials" in o.lower() for o in outputs)  # failures were seen
+    assert any("registered complete" in o for o in outputs)  # and registrations listed
 
 
 def test_demo_command_runs_end_to_end(tmp_path: Path, country: Country) -> None:
@@ -210,6 +214,15 @@ def test_a_plan_with_a_literal_password_is_refused_without_printing_it(
     assert all("$.target.auth.password: a secret must be an environment reference" in o
                for o in outputs)  # fmt: skip
     assert all(CANARY not in o for o in outputs)
+    # the same in the second of several targets
+    second = {**plan["target"], "name": "staging"}
+    plan["targets"] = [{**second, "name": "production", "auth": {
+        "kind": "basic", "user": {"env": "DHIS2_USER"}, "password": {"env": "DHIS2_PASSWORD"}}},
+        second]  # fmt: skip
+    del plan["target"]
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    out = _text(cli(["push", str(path), "--target", "production", *state], country.db, code=1))
+    assert "$.targets[1].auth.password: a secret must be" in out and CANARY not in out
     assert sandbox.request_count() == 0
 
 

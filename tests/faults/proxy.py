@@ -158,6 +158,7 @@ class FaultProxy:
         self.sizes: list[int] = []  # values per import, in order
         self.seen: list[str] = []  # the fault each import met, in order
         self.imports = 0
+        self.elsewhere: dict[str, deque[str]] = {}  # POST path -> its own faults, in order
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=60)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -185,6 +186,17 @@ class FaultProxy:
         assert not unknown, f"unknown faults {unknown}"
         with self._lock:
             self.schedule.extend(faults)
+
+    def inject_at(self, path: str, *faults: str) -> None:
+        """The next POSTs to ``path`` (not an import) meet these faults, in order."""
+        assert all(f in FAULTS for f in faults), faults
+        with self._lock:
+            self.elsewhere.setdefault(path, deque()).extend(faults)
+
+    def _elsewhere(self, path: str) -> str:
+        with self._lock:
+            queue = self.elsewhere.get(path)
+            return queue.popleft() if queue else "pass"
 
     def clear(self) -> None:
         with self._lock:
@@ -236,6 +248,8 @@ class FaultProxy:
                     reply = _html(413, "Request Entity Too Large") if name == "too-large" else (
                         FAULTS[name](exchange)
                     )  # fmt: skip
+                elif self.command == "POST":
+                    reply = FAULTS[proxy._elsewhere(self.path.split("?")[0])](exchange)
                 else:
                     reply = _passthrough(exchange)
                 if reply is None:

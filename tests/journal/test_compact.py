@@ -44,8 +44,9 @@ def copy(tmp_path: Path, name: str) -> Path:
 
 
 def old_state(path: Path) -> dict[str, Any]:
-    """What a schema-1 or -2 journal holds, read with plain SQL before it is upgraded."""
-    aoc = "aoc" if rows(path, "SELECT value FROM meta")[0][0] == "2" else "''"
+    """What a schema-1, -2 or -3 journal holds, read with plain SQL before it is upgraded."""
+    version = rows(path, "SELECT value FROM meta WHERE key = 'schema_version'")[0][0]
+    aoc = "aoc" if version != "1" else "''"
     target = "target_id" if aoc == "aoc" else "0"
     batch = "batch_id" if aoc == "aoc" else "NULL"
     return {
@@ -90,8 +91,10 @@ def check_upgraded(path: Path, before: dict[str, Any]) -> None:
     assert all(isinstance(p, bytes) for (p,) in rows(path, "SELECT payload FROM batches"))
 
 
-@pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite"])
-def test_v2_journals_are_upgraded_in_place_with_their_history(fixture: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite", "v3-kiribati.sqlite"])
+def test_v2_and_v3_journals_are_upgraded_in_place_with_their_history(
+    fixture: str, tmp_path: Path
+) -> None:
     path = copy(tmp_path, fixture)
     check_upgraded(path, old_state(path))
 

@@ -100,13 +100,19 @@ def test_the_typed_plan_says_what_the_json_says(path: Path) -> None:
     plan = load_plan(path)
     assert plan.name == doc["name"] and plan.vanished == doc["vanished"]
     assert plan.metadata.spec_sha256 == doc["metadata"]["spec_sha256"]
-    target = doc["target"]
-    assert (plan.target.url, plan.target.data_set, plan.target.timezone) == (
-        target["url"], target["data_set"], target["timezone"],
-    )  # fmt: skip
-    assert plan.target.rounding == target["rounding"]
-    assert plan.target.id_schemes.as_json() == target["id_schemes"]
-    assert plan.target.attribute_option_combo == target.get("attribute_option_combo")
+    raw_targets = doc.get("targets") or [doc["target"]]
+    assert plan.target == plan.named_targets[0]
+    assert len(plan.named_targets) == len(raw_targets)
+    for typed, target in zip(plan.named_targets, raw_targets, strict=True):
+        assert (typed.url, typed.data_set, typed.timezone, typed.name, typed.enabled) == (
+            target["url"], target["data_set"], target["timezone"], target.get("name"),
+            target["enabled"],
+        )  # fmt: skip
+        assert typed.rounding == target["rounding"]
+        assert typed.id_schemes.as_json() == target["id_schemes"]
+        assert typed.attribute_option_combo == target.get("attribute_option_combo")
+        assert typed.complete_registration == target.get("complete_registration", False)
+        assert plan.for_target(typed).target is typed
     assert plan.source.database.env == doc["source"]["database"].get("env")
     assert [f.kind for f in plan.source.scope.items] == [f["kind"] for f in doc["source"]["items"]]
     assert plan.source.scope.org_unit.kind == doc["source"]["org_unit"]["kind"]
@@ -120,6 +126,21 @@ def test_the_typed_plan_says_what_the_json_says(path: Path) -> None:
         assert step.data_element.kind == raw["data_element"]["kind"]
         assert step.category_option_combo == raw["category_option_combo"]
         assert dict(step.origins) == raw.get("origins", {})
+
+
+def test_a_plan_has_either_one_target_or_named_targets() -> None:
+    from dhispatch.runtime.plan import PlanError
+
+    doc = plan_document({})
+    both = {**doc, "targets": [{**doc["target"], "name": "production"}]}
+    with pytest.raises(PlanError):
+        parse_plan(both)
+    with pytest.raises(PlanError):
+        parse_plan({k: v for k, v in doc.items() if k != "target"})
+    nameless = {k: v for k, v in both.items() if k != "target"}
+    nameless["targets"] = [doc["target"]]
+    with pytest.raises(PlanError):
+        parse_plan(nameless)  # each of several targets has its name
 
 
 def test_the_typed_plan_is_read_only() -> None:
@@ -167,3 +188,21 @@ def test_the_schema_types_item_comparisons_as_the_catalogue() -> None:
     assert seen == set(catalogue.OPERATORS)
     assert {f for v in compares for f in (DEFS["item_field"]["enum"] if "$ref" in v["field"]
             else v["field"]["enum"])} == set(catalogue.FIELD_TYPES)  # fmt: skip
+
+
+def test_named_targets_share_the_journal_retention_beside_the_alerts() -> None:
+    from dhispatch.compiler import compile_source
+    from dhispatch.compiler import plan_to_json
+
+    spec = Path(__file__).parents[1] / "golden" / "ok" / "targets_alerts.push"
+    result = compile_source(spec.read_text(encoding="utf-8"), "targets_alerts.push")
+    assert result.plan is not None
+    plan = parse_plan(json.loads(plan_to_json(result.plan)))
+    assert [(t.name, t.keep_payloads) for t in plan.named_targets] == [
+        ("production", 30),
+        ("staging", 30),
+    ]
+    assert all(t.complete_registration for t in plan.named_targets)
+    assert plan.alerts is not None and plan.alerts.offline_hours == 36
+    staging = plan.for_target(plan.named_targets[1])
+    assert staging.label == "targets-alerts → staging" and staging.alerts == plan.alerts

@@ -31,6 +31,8 @@ KEYS = {
     # would drop to 0; and the run's notices
     "unconfirmed", "parked", "waiting", "unformattable", "to_zero", "unformattable_list",
     "future_slots", "clock_skew_seconds", "blocked", "parked_batches",
+    # since issue 13: completeness registrations made, and refused or failed
+    "registered", "registrations_refused",
     # since issue 13: the pushes DHIS2 takes instead of a period its rules lock
     "instead",
 }  # fmt: skip
