@@ -300,16 +300,10 @@ def data_values(payload: Sequence[Mapping[str, Any]]) -> list[DataValue]:
     from dhispatch.runtime.dhis2 import DataValue
 
     return [
-        DataValue(
-            data_element=v["dataElement"],
-            period=v["period"],
-            org_unit=v["orgUnit"],
-            category_option_combo=v.get("categoryOptionCombo"),
-            value=v["value"],
-            attribute_option_combo=v.get("attributeOptionCombo"),
-        )
+        DataValue(v["dataElement"], v["period"], v["orgUnit"], v.get("categoryOptionCombo"),
+                  v["value"], v.get("attributeOptionCombo"))
         for v in payload
-    ]
+    ]  # fmt: skip
 
 
 def conflict_rows(

@@ -318,7 +318,8 @@ class _Run:
     def _stage(self, batches: Iterable[Batch]) -> None:
         for batch in batches:
             if self.mode.stores or self.mode is RunMode.DRY_RUN:
-                self.journal.outbox_add(batch.strategy, batch.payload)
+                with self.timings.measure("journal"):
+                    self.journal.outbox_add(batch.strategy, batch.payload)
                 self.staged += len(batch.payload)
 
     def _vanished(self, diff: JournalDiff, run_id: int | None) -> None:
@@ -345,9 +346,13 @@ class _Run:
     def _send_outbox(self, run_id: int | None) -> None:
         """Stage 4: the staged batches, oldest first, until done or asked to stop."""
         sent = 0
-        while (staged := self.journal.outbox_take()) is not None:
-            strategy, payload = staged
-            self.sender.deliver(Batch(payload, strategy), run_id)
+        while True:
+            with self.timings.measure("journal"):
+                staged = self.journal.outbox_take()
+            if staged is None:
+                break
+            strategy, payload, packed = staged
+            self.sender.deliver(Batch(payload, strategy), run_id, packed)
             sent += len(payload)
             if self.options.progress is not None:
                 self.options.progress("sent", sent, self.staged)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Packed
 from dhispatch.runtime.plan import Target
 from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.clock import ServerClock
@@ -177,8 +178,8 @@ class Sender:
                 break
         return self._sync()
 
-    def deliver(self, batch: Batch, run_id: int | None) -> None:
-        """Journal and send (or validate) one batch."""
+    def deliver(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> None:
+        """Journal and send (or validate) one batch (``packed``: its payload already packed)."""
         if not self._stores:
             if self._validates and self.online:
                 self._validate(batch)
@@ -190,7 +191,7 @@ class Sender:
         with self._timings.measure("journal"):
             row = self._journal.new_batch(
                 run_id, self._plan_name, target.data_set, batch.strategy,
-                target.id_schemes.as_json(), batch.payload, self.target_id,
+                target.id_schemes.as_json(), batch.payload, self.target_id, packed,
             )  # fmt: skip
         self._courier.send(row)
         self._sync()
