@@ -136,7 +136,7 @@ class _Run:
         self.env = dict(os.environ if options.env is None else options.env)
         self.timings = Timings()
         self.counts = RunCounts()
-        self.per_store: dict[str, Counter[str]] = {}
+        self.per_store: Counter[tuple[str, str]] = Counter()  # (store, indicator) -> cells
         self.changes: list[CellChange] = []
         self.vanished: list[CellRecord] = []
         self.skipped: Skipped | None = None
@@ -298,18 +298,19 @@ class _Run:
         """Stage 2, then the admission stage: the changes worth batching."""
         changes = diff.classify(chunk)
         chunk.clear()
-        ledger = self.sender.ledger
+        # counted per chunk, not per value: this runs for every computed value
+        ledger, counts = self.sender.ledger, self.counts
+        self.produced.update((c.cell.key.period, c.cell.key.org_unit) for c in changes)
+        for state, n in Counter(c.state for c in changes).items():
+            setattr(counts, state, getattr(counts, state) + n)
+        counts.to_zero += sum(c.to_zero for c in changes if c.state == "changed")
+        self.per_store.update((c.cell.store, c.cell.indicator) for c in changes)
         for change in changes:
-            key = change.cell.key
-            self.produced.add((key.period, key.org_unit))
             if change.state == "waiting":
+                key = change.cell.key
                 ledger.unconfirmed.add((key.period, key.org_unit))
-            setattr(self.counts, change.state, getattr(self.counts, change.state) + 1)
-            self.counts.to_zero += change.to_zero
-            counter = self.per_store.setdefault(change.cell.store, Counter())
-            counter[change.cell.indicator] += 1
-            if change.state == "waiting" and change.queue_status != "parked":
-                ledger.cell_due(change.cell.step_id, change.cell.key.period)
+                if change.queue_status != "parked":
+                    ledger.cell_due(change.cell.step_id, key.period)
         if self.mode is RunMode.PREVIEW:
             self.changes += changes
             return []
@@ -386,7 +387,7 @@ class _Run:
             vanished_policy=self.plan.vanished,
             counts=replace(self.counts),
             skipped=self.skipped,
-            per_store={store: dict(c) for store, c in self.per_store.items()},
+            per_store=_by_store(self.per_store),
             timings=replace(self.timings),
             error=self.sender.error,
             withheld_causes=dict(self.admission.causes),
@@ -400,3 +401,11 @@ class _Run:
         spec = self.plan.metadata.spec_path
         periods = self.admission.open_instead(self.slots)
         return tuple(f"dhispatch push {spec} --period {period}" for period in periods)
+
+
+def _by_store(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Cells per store, then per indicator (the summary's ``per_store``)."""
+    out: dict[str, dict[str, int]] = {}
+    for (store, indicator), n in counts.items():
+        out.setdefault(store, {})[indicator] = n
+    return out
