@@ -365,6 +365,8 @@ class _Run:
         """Asked to stop (or a stop abandoned a request): the run stops, its slots stay due."""
         if self.sender.cancelled or (self.options.stop is not None and self.options.stop()):
             self.stopped = True
+            # whatever was computed and not sent is in no batch: only a due slot brings it back
+            self.sender.ledger.whole_run = True
         return self.stopped
 
     def _progress(self) -> None:
