@@ -6,6 +6,10 @@ started there are not run). The queue of due batches goes before anything new; a
 the run computes nothing (the same cells would only queue again behind them). Cells stream from
 the stock database and are diffed against the journal a chunk at a time into staged batches, so
 memory is bounded by the batch size and the drop guard sees every change before anything is sent.
+When the guard cannot stop the run (the journal holds no value for its slots: a new period; or
+the drop is accepted) the batches go out as they are computed, each request under way while the
+next chunk is computed; otherwise each is read from the outbox while the one before is in
+flight. One request is under way at a time, and each batch is journalled before it is sent.
 A slot completes only when every value of it was settled (``ledger``).
 """
 
@@ -30,6 +34,7 @@ from typing import Protocol
 from dhispatch.runtime.cells import Cell
 from dhispatch.runtime.journal import CellRecord
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Packed
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.run.admit import Admission
 from dhispatch.runtime.run.batches import Batch
@@ -69,7 +74,9 @@ DEFAULT_BATCH_SIZE = 1000
 class ProgressFn(Protocol):
     """Told how far a run is: ``("values", computed so far, None)`` while cells are computed
     (their number is known only at the end), then ``("sent", values sent, values to send)``
-    batch by batch; ``Runner.backfill`` adds ``("periods", periods done, periods)``."""
+    batch by batch (while a run that sends as it computes is computing, values to send is a bound:
+    every slot for every store × item in scope);
+    ``Runner.backfill`` adds ``("periods", periods done, periods)``."""
 
     def __call__(self, what: str, count: int, total: int | None = None, /) -> None: ...
 
@@ -144,6 +151,9 @@ class _Run:
         self.stopped = False
         self.produced: set[tuple[str, str]] = set()  # (period, org unit) with values
         self.staged = 0  # values in the outbox: the total the send stage counts towards
+        self.streaming = False  # batches sent as they are computed (the guard cannot stop it)
+        self.at_most = 0  # cells the run can compute (streaming: the bound sending counts to)
+        self.run_id: int | None = None
         connection = Connection(
             self.env, options.transport, options.retry_delay, options.deadline, options.cancel
         )
@@ -185,6 +195,7 @@ class _Run:
                 complete_slots(self.journal, self.plan.name, settled, run_id, self.timings, target)
         except BaseException as exc:
             if run_id is not None:
+                self._settle_in_flight()
                 self._record_abort(run_id, exc)
             raise
         finally:
@@ -215,6 +226,15 @@ class _Run:
                               self.counts, self.timings)  # fmt: skip
         return registrar.register(pairs)
 
+    def _settle_in_flight(self) -> None:
+        """A run stopped by an exception still records the answer of the batch on its way, so
+        its counts say what reached DHIS2; if that fails too, the batch stays pending in the
+        journal and the next run sends it again (the first exception is the one reported)."""
+        try:
+            self.sender.flush()
+        except Exception:  # noqa: BLE001 - the run's own error is reported, this one is not news
+            pass
+
     def _record_abort(self, run_id: int, exc: BaseException) -> None:
         """A run that raised (Ctrl-C, a source error) is recorded with what it did so far —
         the values DHIS2 confirmed before it stopped are in its counts."""
@@ -225,6 +245,7 @@ class _Run:
         self.journal.finish_run(run_id, summary.status, data)
 
     def _stages(self, run_id: int | None, target: int | None) -> None:
+        self.run_id = run_id
         self.sender.connect()
         if self._stop_requested():
             self.sender.ledger.whole_run = True  # asked to stop while reaching DHIS2
@@ -243,12 +264,20 @@ class _Run:
             self.sender.ledger.whole_run = True  # asked to stop before computing: slots stay due
             return
         with JournalDiff(self.journal, self.plan.name, self.timings, target) as diff:
+            held = diff.held(self.slots)
+            # the drop guard weighs a run's changes against the values DHIS2 holds; with none
+            # held (a new period) or the drop accepted it cannot stop the run, so its batches
+            # go out as they are computed instead of waiting in the outbox for its verdict
+            self.streaming = self.mode.stores and (held == 0 or self.options.accept_drop)
             self.journal.outbox_begin()
             self._compute(diff, run_id)
             if not self.stopped:
                 self._vanished(diff, run_id)
-            if not self.stopped and not self._blocked(diff):
+            if not self.stopped and not self._blocked(held):
                 self._send_outbox(run_id)
+            self.sender.flush()
+            if self.streaming and self.options.progress is not None:
+                self.options.progress("sent", self.staged, self.staged)
             self.journal.outbox_end()
 
     def _check_clock(self) -> None:
@@ -273,6 +302,7 @@ class _Run:
         with produce(self.plan, self.env, self.slots, self.timings,
                      require_stores=require) as production:  # fmt: skip
             self.skipped = production.skipped
+            self.at_most = production.at_most
             chunk: list[Cell] = []
             for cell in production.cells:
                 chunk.append(cell)
@@ -317,8 +347,15 @@ class _Run:
         return self.admission.admit(changes, run_id, force=self.options.force)
 
     def _stage(self, batches: Iterable[Batch]) -> None:
+        """Batches to the outbox, or (streaming) on their way to DHIS2 at once."""
         for batch in batches:
-            if self.mode.stores or self.mode is RunMode.DRY_RUN:
+            if self.streaming:
+                if not self._send(batch, self.run_id):
+                    return
+                self.staged += len(batch.payload)
+                if self.options.progress is not None:  # known when computing ends: a bound
+                    self.options.progress("sent", self.staged, max(self.at_most, self.staged))
+            elif self.mode.stores or self.mode is RunMode.DRY_RUN:
                 with self.timings.measure("journal"):
                     self.journal.outbox_add(batch.strategy, batch.payload)
                 self.staged += len(batch.payload)
@@ -332,11 +369,12 @@ class _Run:
             gone = self.admission.admit_vanished(self.vanished, run_id)
             self._stage(vanished_batches(gone, self.plan.vanished, steps, size))
 
-    def _blocked(self, diff: JournalDiff) -> bool:
-        """The drop guard, before anything of this run is sent."""
+    def _blocked(self, held: int) -> bool:
+        """The drop guard, before anything of this run is sent (``held``: the non-zero values
+        the journal said DHIS2 holds for the run's slots when it began)."""
         guard = DropGuard(self.options.max_drop, self.options.accept_drop)
         gone = vanishing(self.vanished, self.plan.vanished)
-        why = guard.verdict(diff.held(self.slots), self.counts.to_zero, gone)
+        why = guard.verdict(held, self.counts.to_zero, gone)
         if why is None or self.mode is RunMode.PREVIEW:
             self.notices = replace(self.notices, blocked=why)
             return False
@@ -345,7 +383,8 @@ class _Run:
         return True
 
     def _send_outbox(self, run_id: int | None) -> None:
-        """Stage 4: the staged batches, oldest first, until done or asked to stop."""
+        """Stage 4: the staged batches, oldest first, until done or asked to stop. Each
+        batch is read from the outbox while the one before is in flight."""
         sent = 0
         while True:
             with self.timings.measure("journal"):
@@ -353,13 +392,21 @@ class _Run:
             if staged is None:
                 break
             strategy, payload, packed = staged
-            self.sender.deliver(Batch(payload, strategy), run_id, packed)
+            if not self._send(Batch(payload, strategy), run_id, packed):
+                break
             sent += len(payload)
             if self.options.progress is not None:
                 self.options.progress("sent", sent, self.staged)
-            if self._stop_requested():
-                self.sender.ledger.whole_run = True
-                break
+        self.sender.flush()
+
+    def _send(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> bool:
+        """The answer of the batch in flight, then (unless asked to stop meanwhile: nothing new
+        starts after a stop) this batch journalled and on its way. False once stopped."""
+        self.sender.flush()
+        if self._stop_requested():
+            return False
+        self.sender.deliver(batch, run_id, packed)
+        return True
 
     def _stop_requested(self) -> bool:
         """Asked to stop (or a stop abandoned a request): the run stops, its slots stay due."""

@@ -41,11 +41,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Production:
     """The stage's result: what was skipped, the cells as they are computed, and (filled as
-    they stream) the values that could not be written as a number."""
+    they stream) the values that could not be written as a number; ``at_most`` bounds the cells
+    (every slot for every store × item in scope), known before the first."""
 
     skipped: Skipped
     cells: Generator[Cell, None, None]
     unformattable: list[str]
+    at_most: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,8 @@ def produce(
             unformattable: list[str] = []
             cells = _cells(plan, source, targets, slots, timings, unformattable)
             try:
-                yield Production(targets.skipped, cells, unformattable)
+                at_most = len(slots) * len(targets.stores) * len(targets.items)
+                yield Production(targets.skipped, cells, unformattable, at_most)
             finally:
                 cells.close()
     except (SourceError, ValueBuildError) as exc:

@@ -22,6 +22,7 @@ from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.clock import ServerClock
 from dhispatch.runtime.run.clock import read_clock
 from dhispatch.runtime.run.deliver import Courier
+from dhispatch.runtime.run.deliver import InFlight
 from dhispatch.runtime.run.deliver import classify
 from dhispatch.runtime.run.deliver import data_values
 from dhispatch.runtime.run.errors import RunError
@@ -108,6 +109,7 @@ class Sender:
         self.error: str | None = None  # the last failure, for the summary
         self.ledger = SlotLedger()
         self.target_id = 0
+        self._flight: InFlight | None = None  # the batch whose request is under way
 
     @property
     def contacts(self) -> bool:
@@ -143,6 +145,15 @@ class Sender:
         return self._client_for()
 
     def close(self) -> None:
+        """Record the answer of the request in flight, if any, and close the connection."""
+        try:
+            self.flush()
+        finally:
+            if self._courier is not None:
+                self._courier.close()
+            self._close_client()
+
+    def _close_client(self) -> None:
         if self._client is not None:
             self._client.__exit__(None, None, None)
             self._client = None
@@ -179,12 +190,16 @@ class Sender:
         return self._sync()
 
     def deliver(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> None:
-        """Journal and send (or validate) one batch (``packed``: its payload already packed)."""
+        """Journal one batch and send it (or validate it); ``packed``: its payload already
+        packed. The request goes on in the background: its answer is recorded by ``flush``,
+        which the caller calls before the next delivery (meanwhile it computes or reads the
+        next batch)."""
         if not self._stores:
             if self._validates and self.online:
                 self._validate(batch)
             return
         assert run_id is not None and self._courier is not None, "a storing run has a row"
+        self.flush()  # one request at a time: the previous answer first
         if self._stopping():
             return  # asked to stop: journal nothing new, the slots stay due
         target = self._target
@@ -193,8 +208,16 @@ class Sender:
                 run_id, self._plan_name, target.data_set, batch.strategy,
                 target.id_schemes.as_json(), batch.payload, self.target_id, packed,
             )  # fmt: skip
-        self._courier.send(row)
+        self._flight = self._courier.start(row)
         self._sync()
+
+    def flush(self) -> bool:
+        """Record the answer of the batch in flight, if any (waiting for it); False when DHIS2
+        could not be reached or a stop abandoned a request."""
+        if self._flight is not None and self._courier is not None:
+            flight, self._flight = self._flight, None
+            self._courier.finish(flight)
+        return self._sync()
 
     def _sync(self) -> bool:
         """The courier's state is the sender's: offline after an outage, cancelled after a stop
