@@ -24,6 +24,7 @@ from dhispatch.runtime.cells import format_value
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import Step
+from dhispatch.runtime.run.ahead import Ahead
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.summary import Skipped
 from dhispatch.runtime.run.timing import Timings
@@ -149,21 +150,17 @@ def _cells(
     steps = {s.id: s for s in plan.steps}
     by_key = {f"{s.step_id}|{s.period.id}": s for s in slots}
     requests = [_request(steps[slot.step_id], key, slot) for key, slot in by_key.items()]
-    values = indicators.compute(source, targets.scope, requests, tz=plan.target.timezone)
+    engine = Ahead(indicators.compute(source, targets.scope, requests, tz=plan.target.timezone))
     rounding, aoc = plan.target.rounding, plan.target.attribute_option_combo or ""
     makers = {key: _CellMaker(steps[slot.step_id], slot, targets, rounding, aoc)
               for key, slot in by_key.items()}  # fmt: skip
-    # the clock is read twice per value, not through a stopwatch object: this loop runs once per
-    # store × item × indicator, and the stage times are summed once at the end
-    clock, computing, building = perf_counter, 0.0, 0.0
+    # the clock is read directly, not through a stopwatch object: this loop runs once per
+    # store × item × indicator, and the stage's time is summed once at the end
+    clock, building = perf_counter, 0.0
+    values = iter(engine)
     try:
-        while True:
-            started = clock()
-            value = next(values, None)
+        for value in values:
             made = clock()
-            computing += made - started
-            if value is None:
-                return
             try:
                 cell = makers[value.key](value)
             except ValueBuildError as exc:
@@ -174,7 +171,8 @@ def _cells(
             if cell is not None:
                 yield cell
     finally:
-        timings.indicators += computing
+        values.close()  # the engine's thread stops before the source closes
+        timings.indicators += engine.seconds
         timings.payload += building
 
 
