@@ -5,7 +5,6 @@ Retention after each push: ``tests/run/test_runner.py``."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import string
@@ -27,15 +26,16 @@ from dhispatch.runtime.journal.payload import unpack
 
 FIXTURES = Path(__file__).with_name("fixtures")
 PLAN = "kiribati-national"
+# a cell as every schema holds it (its run is read through its batch from schema 7 on)
 CELL_COLUMNS = (
     "plan_name, target_id, data_element, period, org_unit, coc, aoc, value, step_id, store, "
-    "item, run_id, batch_id"
+    "item, batch_id"
 )
 
 
-def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+def rows(path: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, args).fetchall()
 
 
 def copy(tmp_path: Path, name: str) -> Path:
@@ -44,22 +44,22 @@ def copy(tmp_path: Path, name: str) -> Path:
 
 
 def old_state(path: Path) -> dict[str, Any]:
-    """What a schema-1, -2 or -3 journal holds, read with plain SQL before it is upgraded."""
-    version = rows(path, "SELECT value FROM meta WHERE key = 'schema_version'")[0][0]
-    aoc = "aoc" if version != "1" else "''"
+    """What a journal of an older schema holds, read with plain SQL before it is upgraded."""
+    version = int(rows(path, "SELECT value FROM meta WHERE key = 'schema_version'")[0][0])
+    aoc = "aoc" if version != 1 else "''"
     target = "target_id" if aoc == "aoc" else "0"
     batch = "batch_id" if aoc == "aoc" else "NULL"
+    cells = "cell_values" if version >= 4 else "cells"  # numbered names from 4 on
     return {
-        "payloads": {i: json.loads(p) for i, p in rows(path, "SELECT id, payload FROM batches")},
+        "payloads": {i: unpack(p) for i, p in rows(path, "SELECT id, payload FROM batches")},
         "digests": rows(path, "SELECT id, digest, size, status FROM batches ORDER BY id"),
         "cells": sorted(
             rows(
                 path,
-                f"SELECT plan_name, {target}, data_element, period, "
-                f"org_unit, coc, {aoc}, value, step_id, store, item, run_id, "
-                f"{batch} FROM cells",
+                f"SELECT plan_name, {target}, data_element, period, org_unit, coc, {aoc}, "
+                f"value, step_id, store, item, {batch} FROM {cells}",
             )
-        ),  # fmt: skip
+        ),
         "slots": sorted(rows(path, "SELECT plan_name, step_id, period, due, run_id FROM slots")),
         "runs": rows(path, "SELECT * FROM runs ORDER BY id"),
         "conflicts": rows(path, "SELECT * FROM conflicts ORDER BY rowid"),
@@ -88,7 +88,13 @@ def check_upgraded(path: Path, before: dict[str, Any]) -> None:
     for table in ("cells", "slots"):
         (sql,) = rows(path, f"SELECT sql FROM sqlite_master WHERE name = '{table}'")[0]
         assert sql.rstrip().endswith("WITHOUT ROWID")
-    assert all(isinstance(p, bytes) for (p,) in rows(path, "SELECT payload FROM batches"))
+    assert all(isinstance(p, bytes) and p for (p,) in rows(path, "SELECT blob FROM payloads"))
+    # a cell's run is the run that journalled its value: its origin batch's (schema 1: none)
+    assert all(
+        run == (batch_run or 0)
+        for run, batch_run in rows(path, "SELECT c.run_id, b.run_id FROM cell_values c "
+                                   "LEFT JOIN batches b ON b.id = c.batch_id")
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite", "v3-kiribati.sqlite"])
@@ -200,7 +206,8 @@ def test_pruning_shrinks_the_file_and_keeps_what_is_due(tmp_path: Path) -> None:
         assert len(cells) == 20_000
         journal.batch_attempt(due.id)
     full = size_of(path)
-    packed = rows(path, "SELECT sum(length(payload)) FROM batches WHERE status = 'sent'")[0][0]
+    packed = rows(path, "SELECT sum(length(blob)) FROM payloads JOIN batches ON id = batch_id "
+                        "WHERE status = 'sent'")[0][0]  # fmt: skip
     with Journal.open(path) as journal:
         assert journal.prune(datetime.now(UTC) - timedelta(days=1)) == 0  # none that old
         assert journal.prune(datetime.now(UTC) + timedelta(days=1)) == 20
@@ -227,9 +234,10 @@ def test_a_value_takes_a_few_dozen_bytes(tmp_path: Path) -> None:
     assert kept <= 55 and retained <= 50 and retained < kept, (kept, retained)
 
 
-def test_small_prunes_add_up_to_a_rewrite(tmp_path: Path) -> None:
-    """Each push prunes the few batches that just passed ``keep_payloads``: too little to
-    rewrite the file each time, but counted until it is worth it."""
+def test_every_prune_gives_back_what_it_emptied(tmp_path: Path) -> None:
+    """Each push prunes the few batches that just passed ``keep_payloads``: such prunes shrink
+    the file by about what they emptied (a payload fills pages of its own), without a rewrite of
+    the file once the first prune has rewritten it."""
     path = tmp_path / "state.sqlite"
     with Journal.open(path) as journal:
         push(journal, values(40_000))
@@ -237,15 +245,37 @@ def test_small_prunes_add_up_to_a_rewrite(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # batch i was accepted on day i
         conn.execute("UPDATE batches SET sent_at = datetime(?, '+' || id || ' days')",
                      (start.strftime("%Y-%m-%d"),))  # fmt: skip
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    full = size_of(path)
-    packed = rows(path, "SELECT sum(length(payload)) FROM batches")[0][0]
-    sizes = []
+    sizes, rewrites = [], []
     with Journal.open(path) as journal:
         for day in range(1, 41):
+            emptied = rows(path, "SELECT length(blob) FROM payloads WHERE batch_id = ?", (day,))
+            before = size_of(path)
             assert journal.prune(start + timedelta(days=day, hours=1)) == 1
-            sizes.append(size_of(path))
-    assert sizes[0] > full - packed / 10  # one batch: no rewrite yet
-    assert sizes[-1] <= full - 0.9 * packed, (full, sizes[-1], packed)
-    assert len(set(sizes)) > 2  # rewritten along the way, not only at the end
+            sizes.append((before, size_of(path), emptied[0][0]))
+            rewrites.append(rows(path, "SELECT value FROM meta WHERE key = 'rewritten_pages'"))
+    # the first prune rewrote the file (it had grown from nothing); the others only freed pages
+    assert all(r == rewrites[0] != [] for r in rewrites), rewrites
+    # a payload's own pages are freed at once; what it left in a page shared with another (and
+    # a batch row grown by its ``pruned_at``) now and then costs a prune its page
+    shrunk = [before - after for before, after, _ in sizes[1:]]
+    assert sum(shrunk) >= 0.75 * sum(e for _, _, e in sizes[1:]), sizes
+    assert sum(s > 0 for s in shrunk) >= 0.75 * len(shrunk), sizes
+
+
+def test_a_grown_file_is_rewritten_at_a_prune_and_its_cells_pages_filled(tmp_path: Path) -> None:
+    """Pages of a table ``WITHOUT ROWID`` that rows are appended to stay ~7/8 full (SQLite splits
+    them in halves): the prune after the file grew by a quarter rewrites it."""
+    path = tmp_path / "state.sqlite"
+    with Journal.open(path) as journal:
+        push(journal, values(39_000))
+        cells = journal.cells(PLAN, target_id=1)
+    with sqlite3.connect(path) as conn:
+        (unused,) = conn.execute("SELECT sum(unused) FROM dbstat WHERE name = 'cells'").fetchone()
+        (whole,) = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'cells'").fetchone()
+    assert unused > 0.08 * whole, (unused, whole)
+    with Journal.open(path) as journal:
+        journal.prune(datetime.now(UTC) + timedelta(days=1))
+        assert journal.cells(PLAN, target_id=1) == cells
+    with sqlite3.connect(path) as conn:
+        (unused,) = conn.execute("SELECT sum(unused) FROM dbstat WHERE name = 'cells'").fetchone()
+    assert unused < 0.02 * whole, (unused, whole)
