@@ -23,6 +23,7 @@ from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.journal import Settlement
 from dhispatch.runtime.journal.payload import pack
 from dhispatch.runtime.journal.payload import unpack
+from dhispatch.runtime.journal.records import stored_value
 
 FIXTURES = Path(__file__).with_name("fixtures")
 PLAN = "kiribati-national"
@@ -97,12 +98,37 @@ def check_upgraded(path: Path, before: dict[str, Any]) -> None:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite", "v3-kiribati.sqlite"])
-def test_v2_and_v3_journals_are_upgraded_in_place_with_their_history(
+@pytest.mark.parametrize(
+    "fixture", ["v2-kiribati.sqlite", "v2-empty.sqlite", "v3-kiribati.sqlite", "v6-kiribati.sqlite"]
+)
+def test_older_journals_are_upgraded_in_place_with_their_history(
     fixture: str, tmp_path: Path
 ) -> None:
     path = copy(tmp_path, fixture)
     check_upgraded(path, old_state(path))
+
+
+def test_a_v6_journal_keeps_every_value_text_payload_and_digest(tmp_path: Path) -> None:
+    """Schema 6 (written by b906fd5, ``fixtures/make_v3_journal.py``) → 7: payloads in their own
+    table, integer values stored as INTEGER and read back as the text journalled, one number
+    for (plan, target), no run per cell."""
+    path = copy(tmp_path, "v6-kiribati.sqlite")
+    before = old_state(path)
+    texts = rows(path, "SELECT value FROM cells")
+    assert len(before["cells"]) == 36 and all(isinstance(v, str) for (v,) in texts)
+    assert {len(p) for p in before["payloads"].values()} == {36}  # one sent, one due
+    check_upgraded(path, before)
+    stored = rows(path, "SELECT value FROM cells")
+    assert sorted(map(str, (v for (v,) in stored))) == sorted(v for (v,) in texts)
+    # an integer's canonical text is an INTEGER, any other text stays text
+    assert all(isinstance(v, int) or isinstance(stored_value(v), str) for (v,) in stored)
+    assert any(isinstance(v, int) for (v,) in stored)
+    assert rows(path, "SELECT plan, target_id FROM scopes") == [(1, 1)]
+    assert "run_id" not in {r[1] for r in rows(path, "PRAGMA table_info(cells)")}
+    with Journal.open(path) as journal:
+        (due,) = journal.due_batches(PLAN, 1)
+        assert due.payload == before["payloads"][due.id]
+        assert journal.queued_begin(PLAN, 1) == 36
 
 
 def test_a_v2_journal_with_pruned_payloads_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -166,6 +192,27 @@ def test_a_packed_payload_unpacks_to_what_was_journalled(payload: list[dict[str,
     assert unpack(pack(payload)) == payload
     shuffled = [dict(reversed(list(v.items()))) for v in payload]
     assert pack(shuffled) == pack(payload)  # key order does not change the bytes (the digest)
+
+
+@given(
+    st.text(max_size=24)
+    | st.integers().map(str)
+    | st.sampled_from(
+        ["0", "-0", "+1", "007", "1_000", "0.0", " 5", "٣", str(2**63), str(-(2**63))]
+    )
+)
+def test_a_value_reads_back_as_the_text_journalled(text: str) -> None:
+    """A cell's value is stored as INTEGER only when its text is an integer's canonical form,
+    and SQLite gives back that same text; ``held_values``' '0' / '0.0' keep their meaning."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (value NOT NULL)")  # no affinity, as the cells' value
+    conn.execute("INSERT INTO t VALUES (?)", (stored_value(text),))
+    ((back, kind, zero),) = conn.execute(
+        "SELECT CAST(value AS TEXT), typeof(value), CAST(value AS TEXT) IN ('0', '0.0') FROM t"
+    ).fetchall()
+    assert back == text and zero == (text in ("0", "0.0"))
+    canonical = text.lstrip("-").isascii() and text.lstrip("-").isdigit() and str(int(text)) == text
+    assert kind == ("integer" if canonical and -(2**63) <= int(text) < 2**63 else "text")
 
 
 def values(n: int, period: str = "202405") -> list[dict[str, Any]]:

@@ -213,7 +213,7 @@ def test_log_reads_a_v2_journal_without_writing_it(tmp_path: Path) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
 
 
-def test_a_v3_journal_climbs_to_6_with_every_row_kept(tmp_path: Path) -> None:
+def test_a_v3_journal_climbs_the_ladder_with_every_row_kept(tmp_path: Path) -> None:
     """Schema 3 (written by 68adc33, see ``fixtures/make_v3_journal.py``) → 4 (batches, cells
     and slots as ``_compact`` stores them: ``test_compact.py``) → 5 (alert states) → 6: the
     registrations table and the targets' spec names, and nothing else changed."""
