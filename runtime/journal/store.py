@@ -118,7 +118,10 @@ def _to_current(conn: sqlite3.Connection, path: Path, existed: bool) -> None:
     else:
         _refuse_newer(version, path)
         upgrade(conn)
-    shrinkable(conn)
+    if not shrinkable(conn):
+        # pages a step freed (the tables it rebuilt) go back to the file system now, not at
+        # the next prune
+        conn.executescript("PRAGMA incremental_vacuum;")
 
 
 def _refuse_newer(version: int, path: Path) -> None:

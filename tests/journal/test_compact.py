@@ -85,6 +85,7 @@ def check_upgraded(path: Path, before: dict[str, Any]) -> None:
     assert [r[:8] for r in runs] == [r[:8] for r in before["runs"]]
     assert rows(path, "SELECT * FROM conflicts ORDER BY rowid") == before["conflicts"]
     assert rows(path, "PRAGMA auto_vacuum") == [(2,)]  # incremental: pruning shrinks the file
+    assert rows(path, "PRAGMA freelist_count") == [(0,)]  # what the steps freed was given back
     assert rows(path, "PRAGMA integrity_check") == [("ok",)]
     for table in ("cells", "slots"):
         (sql,) = rows(path, f"SELECT sql FROM sqlite_master WHERE name = '{table}'")[0]
