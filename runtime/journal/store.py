@@ -196,7 +196,7 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
                 )
             return
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        for table in ("runs", "batches", "cells"):
+        for table in ("runs", "batches", "payloads", "cells"):
             found = conn.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
             ).fetchone()
