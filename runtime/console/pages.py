@@ -28,14 +28,19 @@ from dhispatch.runtime.console.explain_view import explain_value
 from dhispatch.runtime.console.history import plot
 from dhispatch.runtime.console.history import series
 from dhispatch.runtime.console.jobs import Jobs
+from dhispatch.runtime.console.journal_view import by_target
 from dhispatch.runtime.console.journal_view import entries
 from dhispatch.runtime.console.journal_view import open_journal
+from dhispatch.runtime.console.journal_view import plan_runs
+from dhispatch.runtime.console.journal_view import target_names
 from dhispatch.runtime.console.journal_view import target_of
 from dhispatch.runtime.console.overview import overview
 from dhispatch.runtime.console.security import LoginLimiter
 from dhispatch.runtime.console.security import csrf_ok
 from dhispatch.runtime.console.security import csrf_token
 from dhispatch.runtime.console.settings import ConsoleSettings
+from dhispatch.runtime.console.settings import path_of
+from dhispatch.runtime.journal import strip_userinfo
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.printable import printable
 from dhispatch.runtime.report.causes import by_cause
@@ -55,6 +60,11 @@ def _finalize(value: Any) -> Any:
     return printable(value) if isinstance(value, str) else value
 
 
+def _anchor(plan: Plan) -> str:
+    """An entry's id on the overview: ``plan-NAME``, ``plan-NAME--TARGET`` for a target block."""
+    return f"plan-{plan.name}" + (f"--{plan.target.name}" if plan.target.name else "")
+
+
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
@@ -63,6 +73,9 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+TEMPLATES.filters["base"] = path_of  # where an entry's pages live
+TEMPLATES.filters["anchor"] = _anchor
+TEMPLATES.filters["url"] = strip_userinfo  # a target's URL as shown: never its credentials
 
 
 def _console(request: Request) -> Console:
@@ -72,18 +85,43 @@ def _console(request: Request) -> Console:
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     session = request.scope.get("session", {})
+    plan = context.get("plan")
     body = TEMPLATES.get_template(name).render(
         csrf=csrf_token(session), logged_in=bool(session.get("user")), path=request.url.path,
-        plans=_console(request).settings.plans, **context,
+        plans=_console(request).settings.plans,
+        picker=_picker(request, plan) if isinstance(plan, Plan) else [], **context,
     )  # fmt: skip
     return HTMLResponse(body, status_code=status)
 
 
+def _picker(request: Request, plan: Plan) -> list[tuple[str, str, bool]]:
+    """The target picker of an entry's page: (label, the same page at that target, current)
+    for every target of the plan; empty when it has one."""
+    siblings = _console(request).settings.siblings(plan)
+    if len(siblings) < 2:
+        return []
+    page = "/".join(request.url.path.split("/")[4:])  # /plans/NAME/TARGET/<page>
+    query = f"?{request.url.query}" if request.url.query else ""
+    return [
+        (f"{p.target.name}{'' if p.target.enabled else ' (disabled)'}",
+         f"{path_of(p)}/{page}{query}", p is plan)
+        for p in siblings
+    ]  # fmt: skip
+
+
 def _plan(request: Request) -> Plan:
-    plan = _console(request).settings.plan(request.path_params["plan"])
-    if plan is None:
-        raise HTTPException(404, "no such plan in this console")
-    return plan
+    """The entry a page is for: the plan and, when its spec names targets, the target."""
+    settings = _console(request).settings
+    name, target = request.path_params["plan"], request.path_params.get("target")
+    plan = settings.entry(name, target)
+    if plan is not None:
+        return plan
+    named = [p for p in settings.plans if p.name == name and p.target.name is not None]
+    if target is None and named:
+        page = "/".join(request.url.path.split("/")[3:])  # /plan/NAME/<page>
+        where = ", ".join(f"{path_of(p)}/{page}" for p in named)
+        raise HTTPException(404, f"{name} names several targets: choose one ({where})")
+    raise HTTPException(404, "no such plan and target in this console")
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -127,13 +165,24 @@ async def logout(request: Request) -> Response:
 
 
 def overview_page(request: Request) -> Response:
+    """Every entry: each plan at each of its targets."""
+    return _overviews(request, _console(request).settings.plans, "Overview")
+
+
+def entry_page(request: Request) -> Response:
+    """One entry's overview (where the target picker leads)."""
+    plan = _plan(request)
+    return _overviews(request, (plan,), plan.label, plan=plan)
+
+
+def _overviews(request: Request, plans: tuple[Plan, ...], title: str, **context: Any) -> Response:
     settings = _console(request).settings
     with open_journal(settings.state) as journal:
-        views = [overview(journal, p, settings.env) for p in settings.plans]
-    defaults = {p.name: _default_period(p) for p in settings.plans}
+        views = [overview(journal, p, settings.env) for p in plans]
+    defaults = {path_of(p): _default_period(p) for p in plans}
     jobs = _console(request).jobs.recent(5)
     return render(request, "overview.html.j2", views=views, defaults=defaults, jobs=jobs,
-                  state=settings.state)  # fmt: skip
+                  state=settings.state, title=title, **context)  # fmt: skip
 
 
 def _default_period(plan: Plan) -> str:
@@ -193,9 +242,24 @@ async def explain_page(request: Request) -> Response:
 
 
 def runs_page(request: Request) -> Response:
-    with open_journal(_console(request).settings.state) as journal:
+    """Every run of the journal, each with its target (linked when it is one of this console's)."""
+    settings = _console(request).settings
+    with open_journal(settings.state) as journal:
         runs = journal.runs(limit=200) if journal else []
-    return render(request, "runs.html.j2", runs=runs)
+        mine = by_target(journal, settings.plans, settings.env) if journal else {}
+        names = target_names(journal) if journal else {}
+    return render(request, "runs.html.j2", runs=runs, mine=mine, names=names, title="Runs")
+
+
+def entry_runs_page(request: Request) -> Response:
+    """The runs of one plan at one target."""
+    plan, settings = _plan(request), _console(request).settings
+    with open_journal(settings.state) as journal:
+        target = target_of(journal, plan, settings.env) if journal else None
+        runs = plan_runs(journal, plan, target)[:200] if journal else []
+    mine = {(plan.name, target): plan} if target is not None else {}
+    return render(request, "runs.html.j2", runs=runs, mine=mine, names={},
+                  title=f"Runs: {plan.label}", plan=plan)  # fmt: skip
 
 
 def run_page(request: Request) -> Response:
@@ -206,7 +270,9 @@ def run_page(request: Request) -> Response:
             raise HTTPException(404, "no such run")
         grouped = by_cause(journal.conflicts(run_id))
         batches = journal.batches(run_id)
-    return render(request, "run.html.j2", run=run, causes=grouped, batches=batches)
+        target = target_names(journal).get(run.target_id)
+    return render(request, "run.html.j2", run=run, causes=grouped, batches=batches,
+                  target=target)  # fmt: skip
 
 
 def report_page(request: Request) -> Response:
@@ -224,20 +290,44 @@ def report_page(request: Request) -> Response:
 
 
 def parked_page(request: Request) -> Response:
+    """Every parked batch; Retry and Drop for those of this console's entries, at their target."""
     settings = _console(request).settings
     with open_journal(settings.state) as journal:
         parked = journal.parked_batches() if journal else []
-    names = {p.name for p in settings.plans}
-    return render(request, "parked.html.j2", parked=parked, names=names)
+        mine = by_target(journal, settings.plans, settings.env) if journal else {}
+        names = target_names(journal) if journal else {}
+    return render(request, "parked.html.j2", parked=parked, mine=mine, names=names)
 
 
 # ---- actions ---------------------------------------------------------------------------------
 
 
-def confirm_page(request: Request) -> Response:
-    plan, kind = _plan(request), request.path_params["kind"]
+def _allowed(plan: Plan, kind: str) -> None:
+    """A known action, and no push to a disabled target (409: never sent elsewhere instead)."""
     if kind not in actions.KINDS:
         raise HTTPException(404, "no such action")
+    if kind in actions.PUSHING and not plan.target.enabled:
+        raise HTTPException(
+            409, f"{plan.label} is disabled in the spec: nothing is pushed there (enable it in "
+            "the spec, or choose another target)",
+        )  # fmt: skip
+
+
+def _own_batch(request: Request, plan: Plan, batch: int) -> None:
+    """Retry and drop act on a parked batch of the entry's own plan and target only (409)."""
+    settings = _console(request).settings
+    with open_journal(settings.state) as journal:
+        row = journal.batch(batch) if journal else None
+        target = target_of(journal, plan, settings.env) if journal else None
+    if row is None or row.status != "parked" or (row.plan_name, row.target_id) != (
+        plan.name, target,
+    ):  # fmt: skip
+        raise HTTPException(409, f"batch {batch} is not a parked batch of {plan.label}")
+
+
+def confirm_page(request: Request) -> Response:
+    plan, kind = _plan(request), request.path_params["kind"]
+    _allowed(plan, kind)
     fields = dict(request.query_params)
     fields.setdefault("period", _default_period(plan))
     return render(request, "confirm.html.j2", plan=plan, kind=kind, title=actions.KINDS[kind],
@@ -247,13 +337,14 @@ def confirm_page(request: Request) -> Response:
 async def start_action(request: Request) -> Response:
     form = await _form(request)
     plan, kind = _plan(request), request.path_params["kind"]
-    if kind not in actions.KINDS:
-        raise HTTPException(404, "no such action")
+    _allowed(plan, kind)
     try:
         chosen = actions.action(kind, plan, form)
     except DhispatchError as exc:
         return render(request, "confirm.html.j2", 400, plan=plan, kind=kind,
                       title=actions.KINDS[kind], fields=form, error=str(exc))  # fmt: skip
+    if kind in actions.ON_A_BATCH:
+        await run_in_threadpool(_own_batch, request, plan, actions.batch_id(form))
     job = await run_in_threadpool(_console(request).jobs.start, chosen)
     if job.state == "refused":
         return render(request, "job.html.j2", 409, job=job)

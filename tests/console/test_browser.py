@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 from playwright.sync_api import Browser
 from playwright.sync_api import Page
 from playwright.sync_api import expect
-from playwright.sync_api import sync_playwright
 
 from tests.console.conftest import CONSOLE_PASSWORD
 from tests.console.conftest import EVIL_STORE
@@ -27,16 +25,6 @@ PLAN = "kiribati-national"
 PAGES = ["/", f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S002&period=202404",
          f"/plan/{PLAN}/history?store=S002&item=I0001&step=stock_on_hand", "/runs", "/runs/1",
          "/runs/1/report", "/parked", "/jobs"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: make test installs it (.ci/ensure-chromium)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
