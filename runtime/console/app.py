@@ -19,6 +19,7 @@ from starlette.routing import Mount
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
+from dhispatch.runtime.console import action_pages
 from dhispatch.runtime.console import pages
 from dhispatch.runtime.console.jobs import Jobs
 from dhispatch.runtime.console.pages import Console
@@ -72,9 +73,9 @@ def _routes() -> list[Route | Mount]:
         Route("/runs/{run:int}", pages.run_page),
         Route("/runs/{run:int}/report", pages.report_page),
         Route("/parked", pages.parked_page),
-        Route("/jobs", pages.jobs_page),
-        Route("/jobs/{job:int}", pages.job_page),
-        Route("/jobs/{job:int}/stop", pages.stop_job, methods=["POST"]),
+        Route("/jobs", action_pages.jobs_page),
+        Route("/jobs/{job:int}", action_pages.job_page),
+        Route("/jobs/{job:int}/stop", action_pages.stop_job, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
@@ -87,8 +88,8 @@ def _entry_routes(base: str) -> list[Route]:
         Route(f"{base}/history", pages.history_page),
         Route(f"{base}/explain", pages.explain_page),
         Route(f"{base}/runs", pages.entry_runs_page),
-        Route(f"{base}/confirm/{{kind}}", pages.confirm_page),
-        Route(f"{base}/action/{{kind}}", pages.start_action, methods=["POST"]),
+        Route(f"{base}/confirm/{{kind}}", action_pages.confirm_page),
+        Route(f"{base}/action/{{kind}}", action_pages.start_action, methods=["POST"]),
     ]
 
 

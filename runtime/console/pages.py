@@ -1,5 +1,7 @@
-"""The console's pages: each reads the journal read-only (or the job list) and renders a
-template; the POSTs (login, logout, actions, stop) check the session's CSRF token first."""
+"""The console's reading pages and what every page shares: each page is for one entry (a plan at
+one of its targets, ``entry_of``) or for the whole journal, reads it read-only and renders a
+template; a POST (login, logout, and the actions in ``action_pages``) checks the session's CSRF
+token first (``posted_form``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from starlette.responses import RedirectResponse
 from starlette.responses import Response
 
 from dhispatch.errors import DhispatchError
-from dhispatch.runtime.console import actions
 from dhispatch.runtime.console.coverage import STATES
 from dhispatch.runtime.console.coverage import grid
 from dhispatch.runtime.console.coverage import today_in
@@ -78,7 +79,7 @@ TEMPLATES.filters["anchor"] = _anchor
 TEMPLATES.filters["url"] = strip_userinfo  # a target's URL as shown: never its credentials
 
 
-def _console(request: Request) -> Console:
+def console_of(request: Request) -> Console:
     console: Console = request.app.state.console
     return console
 
@@ -88,7 +89,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     plan = context.get("plan")
     body = TEMPLATES.get_template(name).render(
         csrf=csrf_token(session), logged_in=bool(session.get("user")), path=request.url.path,
-        plans=_console(request).settings.plans,
+        plans=console_of(request).settings.plans,
         picker=_picker(request, plan) if isinstance(plan, Plan) else [], **context,
     )  # fmt: skip
     return HTMLResponse(body, status_code=status)
@@ -97,7 +98,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 def _picker(request: Request, plan: Plan) -> list[tuple[str, str, bool]]:
     """The target picker of an entry's page: (label, the same page at that target, current)
     for every target of the plan; empty when it has one."""
-    siblings = _console(request).settings.siblings(plan)
+    siblings = console_of(request).settings.siblings(plan)
     if len(siblings) < 2:
         return []
     page = "/".join(request.url.path.split("/")[4:])  # /plans/NAME/TARGET/<page>
@@ -109,9 +110,9 @@ def _picker(request: Request, plan: Plan) -> list[tuple[str, str, bool]]:
     ]  # fmt: skip
 
 
-def _plan(request: Request) -> Plan:
+def entry_of(request: Request) -> Plan:
     """The entry a page is for: the plan and, when its spec names targets, the target."""
-    settings = _console(request).settings
+    settings = console_of(request).settings
     name, target = request.path_params["plan"], request.path_params.get("target")
     plan = settings.entry(name, target)
     if plan is not None:
@@ -124,7 +125,7 @@ def _plan(request: Request) -> Plan:
     raise HTTPException(404, "no such plan and target in this console")
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def posted_form(request: Request) -> dict[str, str]:
     """The POSTed form, after its CSRF token was checked (403 otherwise)."""
     form = await request.form()
     if not csrf_ok(request.session, form.get("csrf_token")):
@@ -140,12 +141,12 @@ def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    console = _console(request)
+    console = console_of(request)
     client = request.client.host if request.client else "?"
     wait = console.limiter.retry_after(client)
     if wait:
         return render(request, "login.html.j2", 429, error=f"too many attempts: wait {wait} s")
-    form = await _form(request)
+    form = await posted_form(request)
     if not await run_in_threadpool(console.settings.password.matches, form.get("password", "")):
         console.limiter.failed(client)
         return render(request, "login.html.j2", 401, error="wrong password")
@@ -156,7 +157,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    await _form(request)
+    await posted_form(request)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -166,26 +167,26 @@ async def logout(request: Request) -> Response:
 
 def overview_page(request: Request) -> Response:
     """Every entry: each plan at each of its targets."""
-    return _overviews(request, _console(request).settings.plans, "Overview")
+    return _overviews(request, console_of(request).settings.plans, "Overview")
 
 
 def entry_page(request: Request) -> Response:
     """One entry's overview (where the target picker leads)."""
-    plan = _plan(request)
+    plan = entry_of(request)
     return _overviews(request, (plan,), plan.label, plan=plan)
 
 
 def _overviews(request: Request, plans: tuple[Plan, ...], title: str, **context: Any) -> Response:
-    settings = _console(request).settings
+    settings = console_of(request).settings
     with open_journal(settings.state) as journal:
         views = [overview(journal, p, settings.env) for p in plans]
-    defaults = {path_of(p): _default_period(p) for p in plans}
-    jobs = _console(request).jobs.recent(5)
+    defaults = {path_of(p): default_period(p) for p in plans}
+    jobs = console_of(request).jobs.recent(5)
     return render(request, "overview.html.j2", views=views, defaults=defaults, jobs=jobs,
                   state=settings.state, title=title, **context)  # fmt: skip
 
 
-def _default_period(plan: Plan) -> str:
+def default_period(plan: Plan) -> str:
     """The period a push now would fill on the spec's schedule (the last one due)."""
     from dhispatch.runtime.slots import manual_slots
 
@@ -197,7 +198,7 @@ def _default_period(plan: Plan) -> str:
 
 
 def _known(request: Request, plan: Plan) -> tuple[dict[Any, Any], list[str]]:
-    settings = _console(request).settings
+    settings = console_of(request).settings
     with open_journal(settings.state) as journal:
         if journal is None:
             return {}, []
@@ -208,14 +209,14 @@ def _known(request: Request, plan: Plan) -> tuple[dict[Any, Any], list[str]]:
 
 
 def grid_page(request: Request) -> Response:
-    plan = _plan(request)
+    plan = entry_of(request)
     known, done = _known(request, plan)
     shown = grid(plan, known, done, today_in(plan, datetime.now(UTC)))
     return render(request, "grid.html.j2", plan=plan, grid=shown, states=STATES)
 
 
 def values_page(request: Request) -> Response:
-    plan = _plan(request)
+    plan = entry_of(request)
     ou, period = request.query_params.get("ou", ""), request.query_params.get("period", "")
     known, _ = _known(request, plan)
     rows = sorted((e for k, e in known.items() if (k.org_unit, k.period) == (ou, period)),
@@ -224,7 +225,7 @@ def values_page(request: Request) -> Response:
 
 
 def history_page(request: Request) -> Response:
-    plan = _plan(request)
+    plan = entry_of(request)
     q = request.query_params
     store, item, step = q.get("store", ""), q.get("item", ""), q.get("step", "")
     known, _ = _known(request, plan)
@@ -234,16 +235,16 @@ def history_page(request: Request) -> Response:
 
 
 async def explain_page(request: Request) -> Response:
-    plan = _plan(request)
+    plan = entry_of(request)
     q = request.query_params
     args = (q.get("store", ""), q.get("item", ""), q.get("step", ""), q.get("period", ""))
-    found = await run_in_threadpool(explain_value, plan, _console(request).settings.env, *args)
+    found = await run_in_threadpool(explain_value, plan, console_of(request).settings.env, *args)
     return render(request, "explain.html.j2", plan=plan, found=found, query=args)
 
 
 def runs_page(request: Request) -> Response:
     """Every run of the journal, each with its target (linked when it is one of this console's)."""
-    settings = _console(request).settings
+    settings = console_of(request).settings
     with open_journal(settings.state) as journal:
         runs = journal.runs(limit=200) if journal else []
         mine = by_target(journal, settings.plans, settings.env) if journal else {}
@@ -253,7 +254,7 @@ def runs_page(request: Request) -> Response:
 
 def entry_runs_page(request: Request) -> Response:
     """The runs of one plan at one target."""
-    plan, settings = _plan(request), _console(request).settings
+    plan, settings = entry_of(request), console_of(request).settings
     with open_journal(settings.state) as journal:
         target = target_of(journal, plan, settings.env) if journal else None
         runs = plan_runs(journal, plan, target)[:200] if journal else []
@@ -264,7 +265,7 @@ def entry_runs_page(request: Request) -> Response:
 
 def run_page(request: Request) -> Response:
     run_id = request.path_params["run"]
-    with open_journal(_console(request).settings.state) as journal:
+    with open_journal(console_of(request).settings.state) as journal:
         run = journal.run(run_id) if journal else None
         if journal is None or run is None:
             raise HTTPException(404, "no such run")
@@ -280,7 +281,7 @@ def report_page(request: Request) -> Response:
     from dhispatch.runtime.report import ReportError
     from dhispatch.runtime.report import render_run
 
-    with open_journal(_console(request).settings.state) as journal:
+    with open_journal(console_of(request).settings.state) as journal:
         if journal is None:
             raise HTTPException(404, "no journal yet")
         try:
@@ -291,81 +292,9 @@ def report_page(request: Request) -> Response:
 
 def parked_page(request: Request) -> Response:
     """Every parked batch; Retry and Drop for those of this console's entries, at their target."""
-    settings = _console(request).settings
+    settings = console_of(request).settings
     with open_journal(settings.state) as journal:
         parked = journal.parked_batches() if journal else []
         mine = by_target(journal, settings.plans, settings.env) if journal else {}
         names = target_names(journal) if journal else {}
     return render(request, "parked.html.j2", parked=parked, mine=mine, names=names)
-
-
-# ---- actions ---------------------------------------------------------------------------------
-
-
-def _allowed(plan: Plan, kind: str) -> None:
-    """A known action, and no push to a disabled target (409: never sent elsewhere instead)."""
-    if kind not in actions.KINDS:
-        raise HTTPException(404, "no such action")
-    if kind in actions.PUSHING and not plan.target.enabled:
-        raise HTTPException(
-            409, f"{plan.label} is disabled in the spec: nothing is pushed there (enable it in "
-            "the spec, or choose another target)",
-        )  # fmt: skip
-
-
-def _own_batch(request: Request, plan: Plan, batch: int) -> None:
-    """Retry and drop act on a parked batch of the entry's own plan and target only (409)."""
-    settings = _console(request).settings
-    with open_journal(settings.state) as journal:
-        row = journal.batch(batch) if journal else None
-        target = target_of(journal, plan, settings.env) if journal else None
-    if row is None or row.status != "parked" or (row.plan_name, row.target_id) != (
-        plan.name, target,
-    ):  # fmt: skip
-        raise HTTPException(409, f"batch {batch} is not a parked batch of {plan.label}")
-
-
-def confirm_page(request: Request) -> Response:
-    plan, kind = _plan(request), request.path_params["kind"]
-    _allowed(plan, kind)
-    fields = dict(request.query_params)
-    fields.setdefault("period", _default_period(plan))
-    return render(request, "confirm.html.j2", plan=plan, kind=kind, title=actions.KINDS[kind],
-                  fields=fields)  # fmt: skip
-
-
-async def start_action(request: Request) -> Response:
-    form = await _form(request)
-    plan, kind = _plan(request), request.path_params["kind"]
-    _allowed(plan, kind)
-    try:
-        chosen = actions.action(kind, plan, form)
-    except DhispatchError as exc:
-        return render(request, "confirm.html.j2", 400, plan=plan, kind=kind,
-                      title=actions.KINDS[kind], fields=form, error=str(exc))  # fmt: skip
-    if kind in actions.ON_A_BATCH:
-        await run_in_threadpool(_own_batch, request, plan, actions.batch_id(form))
-    job = await run_in_threadpool(_console(request).jobs.start, chosen)
-    if job.state == "refused":
-        return render(request, "job.html.j2", 409, job=job)
-    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
-
-
-def jobs_page(request: Request) -> Response:
-    return render(request, "jobs.html.j2", jobs=_console(request).jobs.recent(50))
-
-
-def job_page(request: Request) -> Response:
-    job = _console(request).jobs.get(request.path_params["job"])
-    if job is None:
-        raise HTTPException(404, "no such job")
-    return render(request, "job.html.j2", job=job)
-
-
-async def stop_job(request: Request) -> Response:
-    await _form(request)
-    job = _console(request).jobs.get(request.path_params["job"])
-    if job is None:
-        raise HTTPException(404, "no such job")
-    job.stop.set()
-    return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -5,6 +5,7 @@ the same with a spec naming two DHIS2 targets (two sandboxes) and a disabled thi
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser
+from playwright.sync_api import Page
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.conftest import CANARY
@@ -26,6 +28,7 @@ from tests.e2e.conftest import env_for
 from tests.e2e.conftest import plan_file
 
 CONSOLE_PASSWORD = f"console-{CANARY}-pw"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 EVIL_STORE = "<script>alert(1)</script>"
 
 
@@ -168,3 +171,12 @@ def csrf_of(page: str) -> str:
     marker = 'name="csrf_token" value="'
     start = page.index(marker) + len(marker)
     return page[start : page.index('"', start)]
+
+
+def shot(page: Page, name: str) -> None:
+    """Every run renders the page to PNG; ``DHISPATCH_SCREENSHOTS=1`` keeps it in docs/ (the
+    README's pictures), otherwise it is thrown away so a test run leaves the checkout clean."""
+    shot = page.screenshot(full_page=True)
+    assert shot.startswith(b"\x89PNG")
+    if os.environ.get("DHISPATCH_SCREENSHOTS"):
+        (DOCS / f"console-{name}.png").write_bytes(shot)

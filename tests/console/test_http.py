@@ -21,7 +21,8 @@ from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import cli
 
 PLAN = "kiribati-national"
-PAGES = ["/", f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S002&period=202404",
+PAGES = ["/", f"/plan/{PLAN}/", f"/plan/{PLAN}/runs", f"/plan/{PLAN}/grid",
+         f"/plan/{PLAN}/values?ou=S002&period=202404",
          f"/plan/{PLAN}/history?store=S002&item=I0001&step=stock_on_hand",
          f"/plan/{PLAN}/explain?store=S002&item=I0001&step=stock_on_hand&period=202404",
          f"/plan/{PLAN}/confirm/push", "/runs", "/runs/1", "/runs/1/report", "/parked",

@@ -22,6 +22,7 @@ from tests.console.conftest import DISABLED_URL
 from tests.console.conftest import Pair
 from tests.console.conftest import csrf_of
 from tests.console.conftest import login
+from tests.console.conftest import shot
 from tests.console.conftest import three_target_plan
 from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import env_for
@@ -275,6 +276,8 @@ def test_the_target_picker_in_a_browser(browser: Browser, pair: Pair) -> None:
         page.fill("input[name=password]", CONSOLE_PASSWORD)
         page.click("button:has-text('Log in')")
         expect(page).to_have_url(f"{pair.url}/")
+        expect(page.locator("section.plan")).to_have_count(3)
+        shot(page, "targets")
         page.locator(f"#plan-{PLAN}--production a", has_text="Coverage grid").click()
         expect(page).to_have_url(f"{pair.url}{PRODUCTION}/grid")
         picker = page.locator("nav.picker")
