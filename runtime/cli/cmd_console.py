@@ -46,17 +46,17 @@ def console_settings(
     tls: tuple[str | None, str | None, bool],
     env: Mapping[str, str],
 ) -> Any:
-    """The console's settings, refused before anything is served (no password, unsafe address)."""
+    """The console's settings, refused before anything is served (no password, unsafe address,
+    a spec given twice): one entry per spec and target, enabled or not (``loaded`` are whole
+    specs, not aimed at a target)."""
     from dhispatch.runtime.console import ConsoleSettings
     from dhispatch.runtime.console import parse_listen
     from dhispatch.runtime.console.settings import check_listen
+    from dhispatch.runtime.console.settings import console_plans
     from dhispatch.runtime.console.settings import password_from
     from dhispatch.runtime.console.settings import tls_from
 
-    plans = tuple(lp.plan for lp in loaded)
-    names = [p.name for p in plans]
-    if len(set(names)) != len(names):
-        raise UsageError("two plans have the same name; give each spec once")
+    plans = console_plans([lp.plan for lp in loaded])
     where = parse_listen(listen)
     cert, key, allow_plain = tls
     secured = tls_from(cert, key)

@@ -107,11 +107,13 @@ def command(
 
     logs.setup(log_format, service=True)
     address = parse_address(health_at, public=health_public) if health_at else None
-    loaded = [t for p in specs_or_plans for t in enabled_targets(load_plan_arg(p))]
-    # a console that cannot start (no password, an unsafe address) is refused before anything
+    specs = [load_plan_arg(p) for p in specs_or_plans]
+    loaded = [t for spec in specs for t in enabled_targets(spec)]
+    # a console that cannot start (no password, an unsafe address) is refused before anything;
+    # it lists every target of the specs, a disabled one too (shown, never pushed to)
     tls = (tls_cert, tls_key, allow_plain)
     web_settings = (
-        console_settings(loaded, state, console, tls, dict(os.environ)) if console else None
+        console_settings(specs, state, console, tls, dict(os.environ)) if console else None
     )
     plans = [lp.plan for lp in loaded]
     health = _health(plans, health_max_age)

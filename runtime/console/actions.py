@@ -28,6 +28,8 @@ KINDS = {
     "retry": "Retry parked",
     "drop": "Drop parked",
 }
+PUSHING = frozenset({"push", "backfill"})  # refused for a disabled target
+ON_A_BATCH = frozenset({"retry", "drop"})  # for a parked batch of the entry's own target
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,29 +44,29 @@ class Outcome:
 
 def action(kind: str, plan: Plan, fields: dict[str, str]) -> Action:
     """The action of a confirmed form; UsageError for a missing or malformed field."""
-    title = f"{KINDS[kind]} — {plan.name}"
+    title = f"{KINDS[kind]} — {plan.label}"
     if kind == "test-connection":
         return Action(
-            kind, plan.name, title, UNLOCKED, lambda r: _connection(r.test_connection(plan))
+            kind, plan.label, title, UNLOCKED, lambda r: _connection(r.test_connection(plan))
         )
     if kind == "dry-run":
         period = _field(fields, "period")
-        return Action(kind, plan.name, f"{title} {period}", READONLY,
+        return Action(kind, plan.label, f"{title} {period}", READONLY,
                       lambda r: _preview(r.preview(plan, period=period)))  # fmt: skip
     if kind == "push":
         period = _field(fields, "period")
-        return Action(kind, plan.name, f"{title} {period}", LOCKING,
+        return Action(kind, plan.label, f"{title} {period}", LOCKING,
                       lambda r: _runs([r.push(plan, period=period, trigger=TRIGGER)]))  # fmt: skip
     if kind == "backfill":
         first, last = _field(fields, "first"), _field(fields, "last")
-        return Action(kind, plan.name, f"{title} {first}..{last}", LOCKING,
+        return Action(kind, plan.label, f"{title} {first}..{last}", LOCKING,
                       lambda r: _runs(r.backfill(plan, first, last)))  # fmt: skip
-    batch = _batch_id(fields)
+    batch = batch_id(fields)
     if kind == "retry":
-        return Action(kind, plan.name, f"{title} batch {batch}", LOCKING,
+        return Action(kind, plan.label, f"{title} batch {batch}", LOCKING,
                       lambda r: _retry(r, batch))  # fmt: skip
     if kind == "drop":
-        return Action(kind, plan.name, f"{title} batch {batch}", LOCKING,
+        return Action(kind, plan.label, f"{title} batch {batch}", LOCKING,
                       lambda r: _drop(r, batch))  # fmt: skip
     raise UsageError(f"unknown action {kind!r}")
 
@@ -76,7 +78,8 @@ def _field(fields: dict[str, str], name: str) -> str:
     return value
 
 
-def _batch_id(fields: dict[str, str]) -> int:
+def batch_id(fields: dict[str, str]) -> int:
+    """The form's parked batch number; UsageError when missing or not a number."""
     text = _field(fields, "batch")
     if not text.isdigit():
         raise UsageError(f"batch must be a batch number, not {text!r}")

@@ -19,6 +19,7 @@ from starlette.routing import Mount
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
+from dhispatch.runtime.console import action_pages
 from dhispatch.runtime.console import pages
 from dhispatch.runtime.console.jobs import Jobs
 from dhispatch.runtime.console.pages import Console
@@ -60,26 +61,35 @@ def build_app(
 
 
 def _routes() -> list[Route | Mount]:
-    plan = "/plan/{plan}"
     return [
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
         Route("/", pages.overview_page),
-        Route(f"{plan}/grid", pages.grid_page),
-        Route(f"{plan}/values", pages.values_page),
-        Route(f"{plan}/history", pages.history_page),
-        Route(f"{plan}/explain", pages.explain_page),
-        Route(f"{plan}/confirm/{{kind}}", pages.confirm_page),
-        Route(f"{plan}/action/{{kind}}", pages.start_action, methods=["POST"]),
+        # an entry's pages: a plan at one of its targets, or a plan with the dhis2 block alone
+        *_entry_routes("/plans/{plan}/{target}"),
+        *_entry_routes("/plan/{plan}"),
         Route("/runs", pages.runs_page),
         Route("/runs/{run:int}", pages.run_page),
         Route("/runs/{run:int}/report", pages.report_page),
         Route("/parked", pages.parked_page),
-        Route("/jobs", pages.jobs_page),
-        Route("/jobs/{job:int}", pages.job_page),
-        Route("/jobs/{job:int}/stop", pages.stop_job, methods=["POST"]),
+        Route("/jobs", action_pages.jobs_page),
+        Route("/jobs/{job:int}", action_pages.job_page),
+        Route("/jobs/{job:int}/stop", action_pages.stop_job, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
+def _entry_routes(base: str) -> list[Route]:
+    return [
+        Route(f"{base}/", pages.entry_page),
+        Route(f"{base}/grid", pages.grid_page),
+        Route(f"{base}/values", pages.values_page),
+        Route(f"{base}/history", pages.history_page),
+        Route(f"{base}/explain", pages.explain_page),
+        Route(f"{base}/runs", pages.entry_runs_page),
+        Route(f"{base}/confirm/{{kind}}", action_pages.confirm_page),
+        Route(f"{base}/action/{{kind}}", action_pages.start_action, methods=["POST"]),
     ]
 
 

@@ -72,7 +72,7 @@ class Job:
 
     def report(self, event: RunnerEvent) -> None:
         if isinstance(event, RunStarted):
-            self.say(f"run of {event.plan.name} started ({event.trigger})")
+            self.say(f"run of {event.plan.label} started ({event.trigger})")
         elif isinstance(event, RunFinished):
             r = event.result
             c = r.summary.counts

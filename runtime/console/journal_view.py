@@ -1,10 +1,12 @@
 """Read-only looks at the journal for the console's pages: a plan's target, its runs, and every
-cell the journal knows for it — confirmed, refused or waiting — with its provenance."""
+cell the journal knows for it — confirmed, refused or waiting — with its provenance; which of the
+console's entries a journal target belongs to."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.journal import JournalError
 from dhispatch.runtime.journal import RunRow
 from dhispatch.runtime.journal import cell_key
+from dhispatch.runtime.journal import strip_userinfo
 from dhispatch.runtime.plan import Plan
 
 RUNS_SCANNED = 50  # refusals are looked for in a plan's latest runs only
@@ -40,6 +43,26 @@ def target_of(journal: Journal, plan: Plan, env: Mapping[str, str]) -> int | Non
     from dhispatch.runtime.run.target import resolve_target
 
     return resolve_target(journal, plan, env, create=False)
+
+
+def by_target(
+    journal: Journal, plans: Sequence[Plan], env: Mapping[str, str]
+) -> dict[tuple[str, int], Plan]:
+    """The console's entries by (plan name, journal target id), for those the journal knows."""
+    out = {}
+    for plan in plans:
+        target = target_of(journal, plan, env)
+        if target is not None:
+            out[(plan.name, target)] = plan
+    return out
+
+
+def target_names(journal: Journal) -> dict[int, str]:
+    """Every journal target's name as the spec gave it, else its server (without userinfo)."""
+    names = journal.target_names()
+    return {
+        tid: names.get(tid) or strip_userinfo(key.url) for tid, key in journal.targets().items()
+    }
 
 
 def plan_runs(journal: Journal, plan: Plan, target: int | None) -> list[RunRow]:

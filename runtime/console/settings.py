@@ -1,13 +1,16 @@
-"""What a console runs with: the plans, the journal, the environment, where it listens (loopback
-unless TLS or an explicit flag says otherwise) and the password a login is checked against."""
+"""What a console runs with: its entries (one plan aimed at each of its targets), the journal, the
+environment, where it listens (loopback unless TLS or an explicit flag says otherwise) and the
+password a login is checked against."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from dhispatch.errors import UsageError
 from dhispatch.runtime.console.errors import ConsoleError
@@ -60,7 +63,8 @@ class Tls:
 
 @dataclass(frozen=True, slots=True)
 class ConsoleSettings:
-    """Everything a console needs; ``env`` holds credentials (never rendered)."""
+    """Everything a console needs; ``plans`` are its entries, one per plan and target, each
+    aimed at its target (``console_plans``); ``env`` holds credentials (never rendered)."""
 
     plans: tuple[Plan, ...]
     state: Path
@@ -70,8 +74,36 @@ class ConsoleSettings:
     tls: Tls | None = None
     session_hours: float = 8.0
 
-    def plan(self, name: str) -> Plan | None:
-        return next((p for p in self.plans if p.name == name), None)
+    def entry(self, name: str, target: str | None) -> Plan | None:
+        """The plan ``name`` aimed at its target ``target`` (None: the plan without target
+        blocks)."""
+        return next((p for p in self.plans if (p.name, p.target.name) == (name, target)), None)
+
+    def siblings(self, plan: Plan) -> tuple[Plan, ...]:
+        """The entries of the same plan, one per target, in the spec's order."""
+        return tuple(p for p in self.plans if p.name == plan.name)
+
+
+def console_plans(plans: Sequence[Plan]) -> tuple[Plan, ...]:
+    """One entry per plan and target, enabled or not (a disabled one is shown, never pushed
+    to); a plan or target given twice is refused (its pages would have one address)."""
+    entries: list[Plan] = []
+    for plan in plans:
+        for target in plan.named_targets:
+            entry = plan.for_target(target)
+            if any((p.name, p.target.name) == (entry.name, target.name) for p in entries):
+                raise ConsoleError(f"{entry.label} is given twice; give each spec once")
+            entries.append(entry)
+    return tuple(entries)
+
+
+def path_of(plan: Plan) -> str:
+    """Where an entry's pages live: ``/plans/NAME/TARGET`` for a target block, ``/plan/NAME``
+    for a plan with the dhis2 block alone (its URLs from before specs named targets)."""
+    name = quote(plan.name, safe="")
+    if plan.target.name is None:
+        return f"/plan/{name}"
+    return f"/plans/{name}/{quote(plan.target.name, safe='')}"
 
 
 def check_listen(listen: Listen, tls: Tls | None, allow_plain: bool) -> None:

@@ -121,15 +121,17 @@ class CellsMixin:
         # CROSS JOIN keeps this order (SQLite has no statistics on the probe): each probed
         # cell's names, then its row by the whole key — never every cell of the plan
         rows = self._db.rows(
-            "SELECT p.de, p.period, p.ou, p.coc, p.aoc, c.value, st.name, so.name, it.name, "
-            "c.run_id FROM temp.probe p CROSS JOIN names pe ON pe.name = p.period "
+            "SELECT p.de, p.period, p.ou, p.coc, p.aoc, CAST(c.value AS TEXT), st.name, "
+            "so.name, it.name, coalesce(b.run_id, 0) FROM temp.probe p "
+            "CROSS JOIN names pe ON pe.name = p.period "
             "CROSS JOIN names ou ON ou.name = p.ou CROSS JOIN names de ON de.name = p.de "
             "CROSS JOIN names co ON co.name = p.coc CROSS JOIN names ao ON ao.name = p.aoc "
-            "CROSS JOIN cells c ON c.plan = (SELECT id FROM names WHERE name = ?) "
-            "AND c.target_id = ? AND c.period = pe.id AND c.org_unit = ou.id "
+            "CROSS JOIN cells c ON c.scope = (SELECT s.id FROM scopes s JOIN names n ON "
+            "n.id = s.plan WHERE n.name = ? AND s.target_id = ?) "
+            "AND c.period = pe.id AND c.org_unit = ou.id "
             "AND c.data_element = de.id AND c.coc = co.id AND c.aoc = ao.id "
             "JOIN names st ON st.id = c.step JOIN names so ON so.id = c.store "
-            "JOIN names it ON it.id = c.item",
+            "JOIN names it ON it.id = c.item LEFT JOIN batches b ON b.id = c.batch_id",
             (plan_name, target_id),
         )
         return {(rec := _record(r)).key: rec for r in rows}
@@ -189,7 +191,8 @@ class CellsMixin:
             db.run("DELETE FROM temp.queued")
             # one batch in memory at a time; the newest batch's value per cell wins
             for blob, status in db.rows(
-                "SELECT payload, status FROM batches WHERE plan_name = ? AND target_id = ? "
+                "SELECT blob, status FROM batches LEFT JOIN payloads ON batch_id = id "
+                "WHERE plan_name = ? AND target_id = ? "
                 "AND strategy != 'DELETE' AND status IN ('pending', 'failed', 'parked') "
                 "ORDER BY coalesce(origin_id, id), id",
                 (plan_name, target_id),

@@ -40,6 +40,9 @@ from dhispatch.runtime.journal.registrations import RegistrationsMixin
 from dhispatch.runtime.journal.store import Store
 from dhispatch.runtime.journal.store import open_store
 
+_SCOPE = (
+    "SELECT s.id FROM scopes s JOIN names n ON n.id = s.plan WHERE n.name = ? AND s.target_id = ?"
+)
 _RUN_COLUMNS = (
     "id, plan_name, spec_sha, trigger, started_at, finished_at, status, summary, target_id"
 )
@@ -145,10 +148,16 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin, AlertsMix
                     f"UPDATE {table} SET target_id = ? WHERE plan_name = ? AND target_id = 0",
                     (target_id, plan_name),
                 )
+            # a (plan, target) number never changes (``Names`` remembers them): the cells move
+            # to the pair's number
             db.run(
-                "UPDATE cells SET target_id = ? WHERE target_id = 0 "
-                "AND plan = (SELECT id FROM names WHERE name = ?)",
+                "INSERT OR IGNORE INTO scopes(plan, target_id) SELECT plan, ? FROM scopes "
+                "WHERE target_id = 0 AND plan = (SELECT id FROM names WHERE name = ?)",
                 (target_id, plan_name),
+            )
+            db.run(
+                f"UPDATE OR REPLACE cells SET scope = ({_SCOPE}) WHERE scope = ({_SCOPE})",
+                (plan_name, target_id, plan_name, 0),
             )
         return int(count)
 
@@ -335,9 +344,9 @@ class Journal(QueueMixin, CellsMixin, OutboxMixin, RegistrationsMixin, AlertsMix
         names = [r[0] for r in self._db.rows(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]  # fmt: skip
         found = {n: self._db.rows(f'SELECT * FROM "{n}"') for n in names}
-        found["batches"] = [
+        found["payloads"] = [
             tuple(json.dumps(unpack(v)) if isinstance(v, bytes) else v for v in row)
-            for row in found.get("batches", [])
+            for row in found.get("payloads", [])
         ]
         return found
 

@@ -10,10 +10,10 @@ from datetime import datetime
 from itertools import chain
 from itertools import repeat
 from operator import add
+from operator import itemgetter
 from typing import Any
 
 from dhispatch.runtime.journal.names import Names
-from dhispatch.runtime.journal.payload import EMPTY
 from dhispatch.runtime.journal.payload import Packed
 from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
@@ -21,15 +21,19 @@ from dhispatch.runtime.journal.records import BatchRow
 from dhispatch.runtime.journal.records import Settlement
 from dhispatch.runtime.journal.records import iso
 from dhispatch.runtime.journal.records import now
+from dhispatch.runtime.journal.records import stored_value
 from dhispatch.runtime.journal.store import Store
 
-REWRITE_SHARE = 0.05  # pruned bytes, as a share of the file, from which a prune rewrites it
+REWRITE_SHARE = 0.05  # emptied bytes not freed, as a share of the file, from which to rewrite it
+REWRITE_GROWTH = 1.25  # the file's pages against those after its last rewrite, from which too
 
 _COLUMNS = (
-    "id, run_id, plan_name, data_set, strategy, id_schemes, payload, digest, size, status, "
+    "id, run_id, plan_name, data_set, strategy, id_schemes, blob, digest, size, status, "
     "http_status, imported, updated, ignored, deleted, attempts, error, target_id, origin_id, "
     "parent_id, failures, failure_kind, note, created_at"
 )
+_BATCHES = "batches LEFT JOIN payloads ON batch_id = id"  # a batch with its payload, if any
+_CELL_KEY = itemgetter(0, 1, 2, 3, 4, 5)  # of a cells row: the table's key
 
 
 class QueueMixin:
@@ -70,14 +74,14 @@ class QueueMixin:
                            target_id, packed=packed)  # fmt: skip
 
     def batch(self, batch_id: int) -> BatchRow | None:
-        row = self._db.one(f"SELECT {_COLUMNS} FROM batches WHERE id = ?", (batch_id,))
+        row = self._db.one(f"SELECT {_COLUMNS} FROM {_BATCHES} WHERE id = ?", (batch_id,))
         return None if row is None else _batch(row)
 
     def due_batches(self, plan_name: str, target_id: int = LEGACY_TARGET) -> list[BatchRow]:
         """Batches not yet settled (pending after a crash, failed in an outage or with an
         answer that proved nothing), in the order their values were first journalled."""
         rows = self._db.rows(
-            f"SELECT {_COLUMNS} FROM batches WHERE plan_name = ? AND target_id = ? "
+            f"SELECT {_COLUMNS} FROM {_BATCHES} WHERE plan_name = ? AND target_id = ? "
             "AND status IN ('pending', 'failed') ORDER BY coalesce(origin_id, id), id",
             (plan_name, target_id),
         )
@@ -86,7 +90,7 @@ class QueueMixin:
     def parked_batches(
         self, plan_name: str | None = None, target_id: int | None = None
     ) -> list[BatchRow]:
-        sql = f"SELECT {_COLUMNS} FROM batches WHERE status = 'parked'"
+        sql = f"SELECT {_COLUMNS} FROM {_BATCHES} WHERE status = 'parked'"
         args: list[Any] = []
         if plan_name is not None:
             sql += " AND plan_name = ?"
@@ -106,10 +110,11 @@ class QueueMixin:
 
     def batches(self, run_id: int | None = None) -> list[BatchRow]:
         if run_id is None:
-            rows = self._db.rows(f"SELECT {_COLUMNS} FROM batches ORDER BY id")
+            rows = self._db.rows(f"SELECT {_COLUMNS} FROM {_BATCHES} ORDER BY id")
         else:
             rows = self._db.rows(
-                f"SELECT {_COLUMNS} FROM batches WHERE run_id = ? OR sent_run_id = ? ORDER BY id",
+                f"SELECT {_COLUMNS} FROM {_BATCHES} WHERE run_id = ? OR sent_run_id = ? "
+                "ORDER BY id",
                 (run_id, run_id),
             )
         return [_batch(r) for r in rows]
@@ -180,7 +185,8 @@ class QueueMixin:
         imported, updated, ignored, deleted = outcome.counts
         status = "split" if outcome.remaining else "sent"
         held = _held_columns(row, outcome.held)
-        ids = self._names.ids(self._db, chain([row.plan_name], *held[:5], *held[6:]))
+        ids = self._names.ids(self._db, chain(*held[:5], *held[6:]))
+        scope = self._names.scope(self._db, row.plan_name, row.target_id)
         with self._db.tx() as db:
             db.run(
                 "UPDATE batches SET status = ?, http_status = ?, imported = ?, updated = ?, "
@@ -194,7 +200,7 @@ class QueueMixin:
                 [(k.batch_id, run_id, k.idx, k.store, k.item, k.indicator, k.origin, k.code,
                   k.message) for k in outcome.conflicts],
             )  # fmt: skip
-            _record_cells(db, row, run_id, held, ids)
+            _record_cells(db, row, held, ids, scope)
             if outcome.remaining:
                 rest = [row.payload[i] for i in sorted(outcome.remaining)]
                 _insert(db, run_id, row.plan_name, row.data_set, row.strategy, row.id_schemes,
@@ -245,9 +251,9 @@ class QueueMixin:
         parked batches are never touched — and give the space back to the file system.
         Returns how many.
 
-        Pages a payload filled alone are freed at once (``auto_vacuum`` is incremental); a
-        packed payload mostly shares its page with other rows, so when what was emptied is at
-        least ``REWRITE_SHARE`` of the file, the file is rewritten (``VACUUM``) as well."""
+        A payload is a row of its own table: deleting it frees the pages it filled alone, which
+        go back to the file system at once (``auto_vacuum`` is incremental); see ``_reclaim``
+        for the bytes of small payloads that shared their pages with payloads kept."""
         where = (
             "WHERE status IN ('sent', 'split', 'dropped') AND coalesce(sent_at, created_at) < ? "
             "AND pruned_at IS NULL AND size > 0"
@@ -257,33 +263,51 @@ class QueueMixin:
             where += " AND plan_name = ?"
             args.append(plan_name)
         with self._db.tx() as db:
-            found = db.one(f"SELECT count(*), coalesce(sum(length(payload)), 0) FROM batches "
+            found = db.one(f"SELECT count(*), coalesce(sum(length(blob)), 0) FROM {_BATCHES} "
                            f"{where}", args)  # fmt: skip
             n, emptied = (int(found[0]), int(found[1])) if found else (0, 0)
             if n:
-                db.run(f"UPDATE batches SET payload = ?, pruned_at = ? {where}",
-                       [EMPTY, now(), *args])  # fmt: skip
-                # emptied since the last rewrite: small prunes add up to one
-                db.run(
-                    "INSERT INTO meta(key, value) VALUES ('emptied_bytes', ?) ON CONFLICT(key) "
-                    "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
-                    (emptied,),
-                )
-                total = db.one("SELECT value FROM meta WHERE key = 'emptied_bytes'")
-                emptied = int(total[0]) if total else emptied
+                db.run(f"DELETE FROM payloads WHERE batch_id IN (SELECT id FROM batches {where})",
+                       args)  # fmt: skip
+                db.run(f"UPDATE batches SET pruned_at = ? {where}", [now(), *args])
         if n:
             self._reclaim(emptied)
         return n
 
     def _reclaim(self, emptied: int) -> None:
-        """Free pages back to the file system; rewrite the file once ``emptied`` bytes are at
-        least ``REWRITE_SHARE`` of it."""
-        pages, size = self._db.one("PRAGMA page_count"), self._db.one("PRAGMA page_size")
-        whole = int(pages[0]) * int(size[0]) if pages and size else 0
-        script = "PRAGMA incremental_vacuum;"
-        if emptied >= REWRITE_SHARE * whole:
-            script += " VACUUM; DELETE FROM meta WHERE key = 'emptied_bytes';"
-        self._db.script(script + " PRAGMA wal_checkpoint(TRUNCATE);")
+        """Give the freed pages back to the file system; then rewrite the file (``VACUUM``) when
+        that earns its cost: once the file has grown by ``REWRITE_GROWTH`` since its last
+        rewrite (SQLite splits the pages of a table ``WITHOUT ROWID`` in halves, so pages cells
+        are appended to stay ~7/8 full, measured, in any insert order; a rewrite fills them), or
+        once the bytes emptied that were not given back (small payloads share pages with
+        payloads kept), counted across prunes, reach ``REWRITE_SHARE`` of the file."""
+        before = self._pages()
+        self._db.script("PRAGMA incremental_vacuum;")
+        pages = self._pages()
+        size = self._db.one("PRAGMA page_size")
+        page = int(size[0]) if size else 4096
+        with self._db.tx() as db:
+            db.run(
+                "INSERT INTO meta(key, value) VALUES ('emptied_bytes', ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                (max(0, emptied - (before - pages) * page),),
+            )
+            found = db.one(
+                "SELECT coalesce(max(CASE key WHEN 'emptied_bytes' THEN CAST(value AS INTEGER) "
+                "END), 0), coalesce(max(CASE key WHEN 'rewritten_pages' THEN CAST(value AS "
+                "INTEGER) END), 0) FROM meta"
+            )
+        left, rewritten = (int(found[0]), int(found[1])) if found else (0, 0)
+        if left >= REWRITE_SHARE * pages * page or pages >= REWRITE_GROWTH * rewritten:
+            self._db.script(
+                "VACUUM; DELETE FROM meta WHERE key = 'emptied_bytes'; INSERT OR REPLACE INTO "
+                "meta(key, value) SELECT 'rewritten_pages', page_count FROM pragma_page_count();"
+            )
+        self._db.script("PRAGMA wal_checkpoint(TRUNCATE);")  # the file shrinks at the checkpoint
+
+    def _pages(self) -> int:
+        found = self._db.one("PRAGMA page_count")
+        return int(found[0]) if found else 0
 
 
 def _note(outcome: Settlement) -> str | None:
@@ -316,15 +340,18 @@ def _insert(
     origin = None if parent is None else (parent.origin_id or parent.id)
     parent_id = None if parent is None else parent.id
     cur = db.run(
-        "INSERT INTO batches(run_id, plan_name, data_set, strategy, id_schemes, payload, digest, "
+        "INSERT INTO batches(run_id, plan_name, data_set, strategy, id_schemes, digest, "
         "size, created_at, target_id, origin_id, parent_id, failures, failure_kind, status, "
-        "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (run_id, plan_name, data_set, strategy, json.dumps(id_schemes, sort_keys=True),
-         packed.blob, fingerprint, len(payload), stamp,
+         fingerprint, len(payload), stamp,
          target_id, origin, parent_id, count, kind, status, error),
     )  # fmt: skip
     batch_id = cur.lastrowid
     assert batch_id is not None
+    if payload:  # an empty payload is no row (as a pruned one)
+        db.run("INSERT INTO payloads(batch_id, blob) VALUES (?, ?)",
+               (batch_id, packed.blob))  # fmt: skip
     if parent is None:
         origin = batch_id
         db.run("UPDATE batches SET origin_id = id WHERE id = ?", (batch_id,))
@@ -355,28 +382,31 @@ def _held_columns(batch: BatchRow, held: frozenset[int]) -> list[list[str]]:
 
 
 def _record_cells(
-    db: Store, batch: BatchRow, run_id: int, held: list[list[str]], ids: dict[str, int]
+    db: Store, batch: BatchRow, held: list[list[str]], ids: dict[str, int], scope: int
 ) -> None:
     """The cells DHIS2 now holds after an answered batch: upserted, or forgotten (DELETE), by
-    the numbers of their names (numbered in the order a run first produces them, so a batch's
-    keys mostly ascend and its rows land on the table's last pages)."""
+    the numbers of their (plan, target) and names (numbered in the order a run first produces
+    them, so a batch's keys mostly ascend and its rows land on the table's last pages)."""
     de, pe, ou, coc, aoc, value, step, store, item = held
     number = ids.__getitem__
-    keys = zip(repeat(ids[batch.plan_name]), repeat(batch.target_id), map(number, pe),
-               map(number, ou), map(number, de), map(number, coc), map(number, aoc))  # fmt: skip
+    keys = zip(repeat(scope), map(number, pe), map(number, ou), map(number, de),
+               map(number, coc), map(number, aoc))  # fmt: skip
     if batch.strategy == "DELETE":
         db.many(
-            "DELETE FROM cells WHERE plan = ? AND target_id = ? AND period = ? AND org_unit = ? "
+            "DELETE FROM cells WHERE scope = ? AND period = ? AND org_unit = ? "
             "AND data_element = ? AND coc = ? AND aoc = ?",
             list(keys),
         )
         return
-    rest = zip(value, map(number, step), map(number, store), map(number, item),
-               repeat(run_id), repeat(batch.origin_id or batch.id))  # fmt: skip
+    rest = zip(map(stored_value, value), map(number, step), map(number, store),
+               map(number, item), repeat(batch.origin_id or batch.id))  # fmt: skip
+    # in key order (stable: of two values of one cell the later still wins): the rows of a
+    # batch land together, on the table's last pages for new cells
+    rows = sorted(map(add, keys, rest), key=_CELL_KEY)
     db.many(
-        "INSERT OR REPLACE INTO cells(plan, target_id, period, org_unit, data_element, coc, aoc, "
-        f"value, step, store, item, run_id, batch_id) VALUES ({', '.join('?' * 13)})",
-        list(map(add, keys, rest)),
+        "INSERT OR REPLACE INTO cells(scope, period, org_unit, data_element, coc, aoc, value, "
+        f"step, store, item, batch_id) VALUES ({', '.join('?' * 11)})",
+        rows,
     )
 
 

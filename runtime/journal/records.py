@@ -39,6 +39,23 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def stored_value(text: Any) -> Any:
+    """A cell's value as the journal stores it: an INTEGER when the text is an integer's
+    canonical form (``str(int(t)) == t``: no sign '+', no leading zero, no '-0', no '_', and
+    within SQLite's 64 bits), which SQLite reads back as the same text (``CAST(v AS TEXT)``);
+    any other text (a decimal, a code, 'true') as it is. 1–3 bytes a value instead of 2–5."""
+    if not isinstance(text, str) or len(text) > 20:
+        return text
+    try:
+        number = int(text)
+    except ValueError:
+        return text
+    return number if number in _INT64 and str(number) == text else text
+
+
 @dataclass(frozen=True, slots=True)
 class TargetKey:
     """Where a plan pushes: the server (URL without userinfo), the data set, and the user the

@@ -136,8 +136,8 @@ _NAMED = (
     "store",
     "item",
 )
-# the confirmed cells with their names, as schema 2 stored them (for queries and for people)
-CELL_VALUES = """
+# the confirmed cells with their names, as schema 2 stored them (the view as step 3 -> 4 made it)
+_CELL_VALUES_4 = """
 CREATE VIEW cell_values AS SELECT pl.name AS plan_name, c.target_id, de.name AS data_element,
     pe.name AS period, ou.name AS org_unit, co.name AS coc, ao.name AS aoc, c.value,
     st.name AS step_id, so.name AS store, it.name AS item, c.run_id, c.batch_id,
@@ -181,7 +181,7 @@ def _compact(conn: sqlite3.Connection) -> None:
             n_item.id, c.run_id, c.batch_id FROM cells c {joins};
         DROP TABLE cells;
         ALTER TABLE cells3 RENAME TO cells;
-        {CELL_VALUES};
+        {_CELL_VALUES_4};
         CREATE TABLE slots3 (
             plan_name TEXT NOT NULL, target_id INTEGER NOT NULL, step_id TEXT NOT NULL,
             period TEXT NOT NULL, due TEXT NOT NULL, reference TEXT NOT NULL,
@@ -234,6 +234,66 @@ def _v5_to_v6(conn: sqlite3.Connection) -> None:
     )
 
 
+# the confirmed cells with their names and values as text. A cell keeps no run of its own: its
+# ``run_id`` is the run that journalled the value, its origin batch's (``batches.run_id``); 0 for
+# a cell schema 1 confirmed, which recorded no batch
+CELL_VALUES = """
+CREATE VIEW cell_values AS SELECT pl.name AS plan_name, sc.target_id, de.name AS data_element,
+    pe.name AS period, ou.name AS org_unit, co.name AS coc, ao.name AS aoc,
+    CAST(c.value AS TEXT) AS value, st.name AS step_id, so.name AS store, it.name AS item,
+    coalesce(b.run_id, 0) AS run_id, c.batch_id, c.period AS period_id
+    FROM cells c JOIN scopes sc ON sc.id = c.scope JOIN names pl ON pl.id = sc.plan
+    JOIN names de ON de.id = c.data_element
+    JOIN names pe ON pe.id = c.period JOIN names ou ON ou.id = c.org_unit
+    JOIN names co ON co.id = c.coc JOIN names ao ON ao.id = c.aoc JOIN names st ON st.id = c.step
+    JOIN names so ON so.id = c.store JOIN names it ON it.id = c.item
+    LEFT JOIN batches b ON b.id = c.batch_id
+"""
+_CELL_KEY = "period, org_unit, data_element, coc, aoc"
+
+
+def _v6_to_v7(conn: sqlite3.Connection) -> None:
+    """Fewer bytes a value. A cell's plan and target become one number (``scopes``: one row per
+    pair, never changed); cells lose their run (nothing reads it that the origin batch cannot
+    tell: ``cell_values.run_id``) and keep a value as an INTEGER when its text is an integer's
+    canonical form (``records.stored_value``; read back as the same text). Payloads move to a
+    table of their own, an emptied payload being no row: a pruned payload then frees whole
+    pages, which ``PRAGMA incremental_vacuum`` gives back to the file system, where it shared
+    its pages with the batch rows before."""
+    from dhispatch.runtime.journal.records import stored_value
+
+    conn.create_function("dhispatch_stored", 1, stored_value, deterministic=True)
+    _statements(
+        conn,
+        f"""
+        CREATE TABLE payloads (batch_id INTEGER PRIMARY KEY, blob BLOB NOT NULL);
+        INSERT INTO payloads SELECT id, payload FROM batches WHERE length(payload) > 0
+            ORDER BY id;
+        ALTER TABLE batches DROP COLUMN payload;
+        CREATE TABLE scopes (
+            id INTEGER PRIMARY KEY, plan INTEGER NOT NULL, target_id INTEGER NOT NULL,
+            UNIQUE (plan, target_id)
+        );
+        INSERT INTO scopes(plan, target_id) SELECT DISTINCT plan, target_id FROM cells
+            ORDER BY plan, target_id;
+        DROP VIEW cell_values;
+        CREATE TABLE cells4 (
+            scope INTEGER NOT NULL, period INTEGER NOT NULL, org_unit INTEGER NOT NULL,
+            data_element INTEGER NOT NULL, coc INTEGER NOT NULL, aoc INTEGER NOT NULL,
+            value NOT NULL, step INTEGER NOT NULL, store INTEGER NOT NULL,
+            item INTEGER NOT NULL, batch_id INTEGER,
+            PRIMARY KEY (scope, {_CELL_KEY})
+        ) WITHOUT ROWID;
+        INSERT INTO cells4 SELECT s.id, {_CELL_KEY}, dhispatch_stored(value), step, store,
+            item, batch_id FROM cells c JOIN scopes s USING (plan, target_id)
+            ORDER BY s.id, {_CELL_KEY};
+        DROP TABLE cells;
+        ALTER TABLE cells4 RENAME TO cells;
+        {CELL_VALUES}
+        """,
+    )
+
+
 # version N -> the step that takes a journal from N to N + 1
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1_to_v2,
@@ -241,6 +301,7 @@ STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _compact,
     4: _v4_to_v5,
     5: _v5_to_v6,
+    6: _v6_to_v7,
 }
 SCHEMA_VERSION = max(STEPS) + 1
 

@@ -118,7 +118,10 @@ def _to_current(conn: sqlite3.Connection, path: Path, existed: bool) -> None:
     else:
         _refuse_newer(version, path)
         upgrade(conn)
-    shrinkable(conn)
+    if not shrinkable(conn):
+        # pages a step freed (the tables it rebuilt) go back to the file system now, not at
+        # the next prune
+        conn.executescript("PRAGMA incremental_vacuum;")
 
 
 def _refuse_newer(version: int, path: Path) -> None:
@@ -193,7 +196,7 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
                 )
             return
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        for table in ("runs", "batches", "cells"):
+        for table in ("runs", "batches", "payloads", "cells"):
             found = conn.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
             ).fetchone()

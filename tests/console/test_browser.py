@@ -5,38 +5,24 @@ screenshots of the main pages are written to docs/ for the README."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 from playwright.sync_api import Page
 from playwright.sync_api import expect
-from playwright.sync_api import sync_playwright
 
 from tests.console.conftest import CONSOLE_PASSWORD
 from tests.console.conftest import EVIL_STORE
 from tests.console.conftest import Site
+from tests.console.conftest import shot as _shot
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 PLAN = "kiribati-national"
 PAGES = ["/", f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S002&period=202404",
          f"/plan/{PLAN}/history?store=S002&item=I0001&step=stock_on_hand", "/runs", "/runs/1",
          "/runs/1/report", "/parked", "/jobs"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: make test installs it (.ci/ensure-chromium)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +40,6 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
     yield tab
     assert dialogs == []
     context.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    """Every run renders the page to PNG; ``DHISPATCH_SCREENSHOTS=1`` keeps it in docs/ (the
-    README's pictures), otherwise it is thrown away so a test run leaves the checkout clean."""
-    shot = page.screenshot(full_page=True)
-    assert shot.startswith(b"\x89PNG")
-    if os.environ.get("DHISPATCH_SCREENSHOTS"):
-        (DOCS / f"console-{name}.png").write_bytes(shot)
 
 
 def test_overview_shows_the_plan_its_last_run_and_next_slot(page: Page) -> None:

@@ -150,3 +150,40 @@ def test_serve_runs_the_console_beside_the_scheduler_which_holds_the_journal(sit
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 0
+
+
+def test_serve_console_lists_every_target_of_a_spec_enabled_or_not(tmp_path: Path) -> None:
+    """``serve --console`` with a spec naming several targets: serve pushes to the enabled ones,
+    the console lists all of them, each action aimed at one (refused here: serve holds the
+    lock)."""
+    from tests.console.conftest import csrf_of
+    from tests.console.conftest import three_target_plan
+
+    plan = three_target_plan(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:2")
+    env = {**os.environ, "OMSUPPLY_DB": str(tmp_path / "none.sqlite"), "DHIS2_USER": "admin",
+           "DHIS2_PASSWORD": "wrong", "DHISPATCH_CONSOLE_PASSWORD": CONSOLE_PASSWORD}  # fmt: skip
+    args = [sys.executable, "-m", "dhispatch.runtime.cli.main", "serve", str(plan),
+            "--state", str(tmp_path / "state.sqlite"), "--console", "127.0.0.1:0"]  # fmt: skip
+    with subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stderr is not None
+            lines: list[str] = []
+            while not any("serve: console on" in ln for ln in lines) and len(lines) < 20:
+                lines.append(proc.stderr.readline())
+                if not lines[-1]:
+                    break  # serve ended: the lines say why
+            line = next((ln for ln in lines if "serve: console on http://127.0.0.1:" in ln), None)
+            assert line is not None, lines
+            with httpx.Client(base_url=line.split()[-1], follow_redirects=False) as c:
+                assert login(c).status_code == 303
+                page = c.get("/").text
+                for target in ("production", "staging", "archive"):
+                    assert f'id="plan-kiribati-national--{target}"' in page, target
+                assert "/plans/kiribati-national/archive/confirm/push" not in page
+                answer = c.post("/plans/kiribati-national/staging/action/push",
+                                data={"period": "202403", "csrf_token": csrf_of(page)})  # fmt: skip
+                assert answer.status_code == 409
+                assert f"another dhispatch runner (pid {proc.pid})" in answer.text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0

@@ -21,7 +21,8 @@ from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import cli
 
 PLAN = "kiribati-national"
-PAGES = ["/", f"/plan/{PLAN}/grid", f"/plan/{PLAN}/values?ou=S002&period=202404",
+PAGES = ["/", f"/plan/{PLAN}/", f"/plan/{PLAN}/runs", f"/plan/{PLAN}/grid",
+         f"/plan/{PLAN}/values?ou=S002&period=202404",
          f"/plan/{PLAN}/history?store=S002&item=I0001&step=stock_on_hand",
          f"/plan/{PLAN}/explain?store=S002&item=I0001&step=stock_on_hand&period=202404",
          f"/plan/{PLAN}/confirm/push", "/runs", "/runs/1", "/runs/1/report", "/parked",
@@ -181,9 +182,13 @@ def test_an_action_is_refused_while_another_runner_holds_the_journal(
     assert site.sandbox.request_count() == requests  # DHIS2 was not even asked
 
 
-def test_parked_batches_are_retried_and_dropped(
+def test_parked_batches_are_retried_and_dropped_under_their_own_target_only(
     client: httpx.Client, site: Site, tmp_path: Path
 ) -> None:
+    from dataclasses import replace
+
+    from dhispatch.runtime.console import start_console
+    from dhispatch.runtime.plan import load_plan
     from tests.e2e.conftest import plan_file
     from tests.faults.proxy import fault_proxy
 
@@ -194,15 +199,29 @@ def test_parked_batches_are_retried_and_dropped(
         for period in ("202404", "202405"):  # another target (the proxy's URL): all new
             cli(["push", str(parked), "--period", period, *state, "--park-after", "1",
                  "--retry-delay", "0"], site.db, code=1)  # fmt: skip
+    # this console's plan is aimed at the sandbox: the proxy target's batches are not its own
     page = client.get("/parked").text
-    ids = re.findall(r"confirm/retry\?batch=(\d+)", page)
-    assert len(ids) == 2
-    confirm = client.get(f"/plan/{PLAN}/confirm/drop", params={"batch": ids[1]}).text
-    assert "Confirm: Drop parked" in confirm
-    page = _finish(client, _post(client, f"/plan/{PLAN}/action/retry", batch=ids[0]))
-    assert 'id="job-result">due again<' in page
-    page = _finish(client, _post(client, f"/plan/{PLAN}/action/drop", batch=ids[1]))
-    assert 'id="job-result">dropped<' in page
+    ids = re.findall(r"<tr><td>(\d+)</td>", page)
+    assert len(ids) == 2 and "confirm/retry" not in page and "not in this console" in page
+    refused = _post(client, f"/plan/{PLAN}/action/retry", batch=ids[0])
+    assert refused.status_code == 409 and f"batch {ids[0]} is not a parked batch of" in refused.text
+    assert _post(client, f"/plan/{PLAN}/action/drop", batch=ids[1]).status_code == 409
+    # a console over the proxy's target retries and drops them
+    settings = site.running.server.config.app.state.console.settings
+    other = start_console(replace(settings, plans=(load_plan(str(parked)),)), retry_delay=0.01)
+    try:
+        with httpx.Client(base_url=other.url, follow_redirects=False, timeout=30) as c:
+            assert login(c).status_code == 303
+            page = c.get("/parked").text
+            assert re.findall(r"confirm/retry\?batch=(\d+)", page) == ids
+            confirm = c.get(f"/plan/{PLAN}/confirm/drop", params={"batch": ids[1]}).text
+            assert "Confirm: Drop parked" in confirm
+            page = _finish(c, _post(c, f"/plan/{PLAN}/action/retry", batch=ids[0]))
+            assert 'id="job-result">due again<' in page
+            page = _finish(c, _post(c, f"/plan/{PLAN}/action/drop", batch=ids[1]))
+            assert 'id="job-result">dropped<' in page
+    finally:
+        other.stop()
     assert "Nothing is parked" in client.get("/parked").text
 
 

@@ -30,7 +30,8 @@ from tests.e2e.conftest import stored
 def _batches(state: Path) -> list[tuple[int, str, str, str]]:
     with sqlite3.connect(state) as conn:
         return conn.execute(
-            "SELECT id, status, strategy, payload FROM batches ORDER BY id"
+            "SELECT id, status, strategy, blob FROM batches LEFT JOIN payloads ON batch_id = id "
+            "ORDER BY id"
         ).fetchall()
 
 

@@ -45,7 +45,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_the_ladder_is_contiguous_and_ends_at_the_current_version() -> None:
-    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 6
+    assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)) and SCHEMA_VERSION == 7
 
 
 @pytest.mark.parametrize("fixture", ["v1-kiribati.sqlite", "v1-empty.sqlite"])
@@ -156,7 +156,7 @@ def test_a_v2_journal_gains_the_withheld_table_with_every_row_kept(
     tables = ("runs", "conflicts", "connections", "targets")
     before = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
     with Journal.open(path) as journal:
-        assert journal.schema_version() == SCHEMA_VERSION == 6
+        assert journal.schema_version() == SCHEMA_VERSION == 7
         assert journal.alert_states("kiribati-national", 1) == {}
     after = {t: rows(path, f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
     # step 5 -> 6 gives targets a name column (NULL until a named target runs)
@@ -213,7 +213,7 @@ def test_log_reads_a_v2_journal_without_writing_it(tmp_path: Path) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read-only: untouched
 
 
-def test_a_v3_journal_climbs_to_6_with_every_row_kept(tmp_path: Path) -> None:
+def test_a_v3_journal_climbs_the_ladder_with_every_row_kept(tmp_path: Path) -> None:
     """Schema 3 (written by 68adc33, see ``fixtures/make_v3_journal.py``) → 4 (batches, cells
     and slots as ``_compact`` stores them: ``test_compact.py``) → 5 (alert states) → 6: the
     registrations table and the targets' spec names, and nothing else changed."""
@@ -227,7 +227,7 @@ def test_a_v3_journal_climbs_to_6_with_every_row_kept(tmp_path: Path) -> None:
         assert journal.registrations() == [] and journal.target_names() == {}
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     with Journal.open(path) as journal:
-        assert journal.schema_version() == SCHEMA_VERSION == 6
+        assert journal.schema_version() == SCHEMA_VERSION == 7
         (target,) = journal.targets()
         journal.record_registrations(PLAN, target, "QX4ZTUbOt3a", 1,
                                      [("202405", "S001", "", "registered", None)])  # fmt: skip
