@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from dataclasses import dataclass
 from dataclasses import field
 from typing import TYPE_CHECKING
@@ -82,6 +83,15 @@ class InFlight:
     fresh: list[int]
     values: list[DataValue]
     first: Future[tuple[ImportResult, float]] | None
+
+    def answered(self) -> bool:
+        """Wait for the first answer; True when it is an import summary (the next batch may
+        go while this one is recorded), False when the request failed (record it first: an
+        outage, a 413 or a stop changes what the next batch does)."""
+        if self.first is None:
+            return True
+        wait([self.first])
+        return self.first.exception() is None
 
 
 @dataclass(slots=True)

@@ -9,7 +9,8 @@ memory is bounded by the batch size and the drop guard sees every change before 
 When the guard cannot stop the run (the journal holds no value for its slots: a new period; or
 the drop is accepted) the batches go out as they are computed, each request under way while the
 next chunk is computed; otherwise each is read from the outbox while the one before is in
-flight. One request is under way at a time, and each batch is journalled before it is sent.
+flight. A batch goes once the one before was answered (that answer is recorded while it is on
+its way; a failed request is recorded first), and each batch is journalled before it is sent.
 A slot completes only when every value of it was settled (``ledger``).
 """
 
@@ -400,10 +401,12 @@ class _Run:
         self.sender.flush()
 
     def _send(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> bool:
-        """The answer of the batch in flight, then (unless asked to stop meanwhile: nothing new
-        starts after a stop) this batch journalled and on its way. False once stopped."""
-        self.sender.flush()
+        """Once the batch in flight is answered, this batch journalled and on its way (and the
+        answer before it recorded meanwhile) — unless asked to stop: nothing new starts after
+        a stop. False once stopped."""
+        self.sender.answered()
         if self._stop_requested():
+            self.sender.flush()
             return False
         self.sender.deliver(batch, run_id, packed)
         return True

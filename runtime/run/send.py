@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
+from dhispatch.runtime.journal import BatchRow
 from dhispatch.runtime.journal import Journal
 from dhispatch.runtime.journal import Packed
 from dhispatch.runtime.plan import Target
@@ -191,33 +192,52 @@ class Sender:
 
     def deliver(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> None:
         """Journal one batch and send it (or validate it); ``packed``: its payload already
-        packed. The request goes on in the background: its answer is recorded by ``flush``,
-        which the caller calls before the next delivery (meanwhile it computes or reads the
-        next batch)."""
+        packed. Its request goes on in the background while the caller computes or reads the
+        next batch; the answer of the batch before is recorded while this one is on its way
+        (``answered`` first: the caller waits for it before it decides to go on)."""
         if not self._stores:
             if self._validates and self.online:
                 self._validate(batch)
             return
         assert run_id is not None and self._courier is not None, "a storing run has a row"
-        self.flush()  # one request at a time: the previous answer first
+        previous, self._flight = self._flight, None
+        if previous is not None and not previous.answered():
+            self._courier.finish(previous)  # a failed request changes what comes next
+            previous = None
         if self._stopping():
+            self._finish(previous)
+            self._sync()
             return  # asked to stop: journal nothing new, the slots stay due
-        target = self._target
-        with self._timings.measure("journal"):
-            row = self._journal.new_batch(
-                run_id, self._plan_name, target.data_set, batch.strategy,
-                target.id_schemes.as_json(), batch.payload, self.target_id, packed,
-            )  # fmt: skip
-        self._flight = self._courier.start(row)
+        # after an outage the courier journals the batch as queued instead of sending it
+        self._flight = self._courier.start(self._journalled(batch, run_id, packed))
+        self._finish(previous)
         self._sync()
+
+    def answered(self) -> None:
+        """Wait for the answer of the batch in flight (not recording it yet, unless the request
+        failed): the caller decides on it whether to go on."""
+        flight = self._flight
+        if flight is not None and not flight.answered():
+            self.flush()
 
     def flush(self) -> bool:
         """Record the answer of the batch in flight, if any (waiting for it); False when DHIS2
         could not be reached or a stop abandoned a request."""
-        if self._flight is not None and self._courier is not None:
-            flight, self._flight = self._flight, None
-            self._courier.finish(flight)
+        flight, self._flight = self._flight, None
+        self._finish(flight)
         return self._sync()
+
+    def _finish(self, flight: InFlight | None) -> None:
+        if flight is not None and self._courier is not None:
+            self._courier.finish(flight)
+
+    def _journalled(self, batch: Batch, run_id: int, packed: Packed | None) -> BatchRow:
+        target = self._target
+        with self._timings.measure("journal"):
+            return self._journal.new_batch(
+                run_id, self._plan_name, target.data_set, batch.strategy,
+                target.id_schemes.as_json(), batch.payload, self.target_id, packed,
+            )  # fmt: skip
 
     def _sync(self) -> bool:
         """The courier's state is the sender's: offline after an outage, cancelled after a stop
