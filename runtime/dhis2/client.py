@@ -21,6 +21,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -89,6 +90,16 @@ def batches_by_org_unit(values: Iterable[DataValue], max_size: int) -> list[list
     if current:
         batches.append(current)
     return batches
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """One data value set ready to send: its values, query parameters and JSON body."""
+
+    values: Sequence[DataValue]
+    params: dict[str, str]
+    body: bytes
+    run_async: bool
 
 
 class Dhis2Client:
@@ -303,8 +314,23 @@ class Dhis2Client:
         use_async: bool | None = None,
     ) -> ImportResult:
         """Send one data value set; the caller batches (see ``batches_by_org_unit``)."""
-        if not values:
-            return ImportResult("SUCCESS", 200, 0, 0, 0, 0, (), "nothing to push", 0)
+        return self.send_push(
+            self.prepare_push(values, data_set=data_set, id_schemes=id_schemes, dry_run=dry_run,
+                              import_strategy=import_strategy, use_async=use_async)
+        )  # fmt: skip
+
+    def prepare_push(
+        self,
+        values: Sequence[DataValue],
+        *,
+        data_set: str,
+        id_schemes: IdSchemes = IdSchemes(),  # noqa: B008 - frozen, so a shared default is safe
+        dry_run: bool = False,
+        import_strategy: str = "CREATE_AND_UPDATE",
+        use_async: bool | None = None,
+    ) -> PushRequest:
+        """The request ``send_push`` sends (built ahead: a run builds the next one while DHIS2
+        imports the one before)."""
         run_async = len(values) > self._async_threshold if use_async is None else use_async
         params = {
             "dataElementIdScheme": id_schemes.data_element,
@@ -318,11 +344,19 @@ class Dhis2Client:
             params["attributeOptionComboIdScheme"] = id_schemes.category_option_combo
         if run_async:
             params["async"] = "true"
-        body = self.payload(values, data_set, id_schemes)
+        body = self.payload(values, data_set, id_schemes) if values else b""
+        return PushRequest(values, params, body, run_async)
+
+    def send_push(self, request: PushRequest) -> ImportResult:
+        """Send a prepared data value set and read DHIS2's import summary."""
+        values, run_async = request.values, request.run_async
+        if not values:
+            return ImportResult("SUCCESS", 200, 0, 0, 0, 0, (), "nothing to push", 0)
         path = "/api/dataValueSets"
         response = self._send(
-            "POST", path, params=params, content=body, headers={"Content-Type": "application/json"}
-        )
+            "POST", path, params=request.params, content=request.body,
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
         if response.status_code >= 400:
             summary = find_summary(_json_or_none(response))
             if summary is None:

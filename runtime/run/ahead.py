@@ -35,7 +35,7 @@ class Ahead(Generic[T]):
     """``iter(Ahead(items))`` yields ``items``, computed on a thread ahead of the reader;
     ``seconds`` is the time the thread spent computing them (not waiting for the reader)."""
 
-    def __init__(self, items: Iterator[T], *, size: int = 1000, depth: int = 4) -> None:
+    def __init__(self, items: Iterator[T], *, size: int = 1000, depth: int = 16) -> None:
         self._items, self._size = items, size
         self._queue: queue.Queue[object] = queue.Queue(depth)
         self._gone = threading.Event()

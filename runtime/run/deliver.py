@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from dhispatch.runtime.dhis2 import Dhis2Error
     from dhispatch.runtime.dhis2 import ImportResult
     from dhispatch.runtime.dhis2 import ServerVersion
+    from dhispatch.runtime.dhis2.client import PushRequest
 
 MAX_REQUESTS = 64  # per batch and run: isolating refused values (what is left stays due)
 # 2.43 group refusals that depend on the values' own keys (element, org unit, combos, period):
@@ -146,10 +147,24 @@ class Courier:
         if flight is not None:
             self.finish(flight)
 
-    def start(self, row: BatchRow, *, resend: bool = False) -> InFlight | None:
+    def prepare(
+        self, payload: Sequence[Mapping[str, Any]], data_set: str, strategy: str
+    ) -> PushRequest | None:
+        """A new batch's request, built ahead (while the batch before is in flight); None when
+        ``start`` will not send it whole (queued, or to be split)."""
+        if not self.online or self.cancelled or not payload or len(payload) > self.limit:
+            return None
+        return self._client().prepare_push(data_values(payload), data_set=data_set,
+                                           id_schemes=self._schemes,
+                                           import_strategy=strategy)  # fmt: skip
+
+    def start(
+        self, row: BatchRow, *, resend: bool = False, request: PushRequest | None = None
+    ) -> InFlight | None:
         """Send one journalled batch's first request in the background (the caller goes on
-        computing while DHIS2 imports it); ``finish`` records its answer. None when there is
-        nothing in flight: the batch was queued, or split and sent part by part."""
+        computing while DHIS2 imports it); ``finish`` records its answer. ``request``: the
+        batch's whole request, built by ``prepare``. None when there is nothing in flight: the
+        batch was queued, or split and sent part by part."""
         if not self.online or self.cancelled:
             self._counts.queued += len(row.payload)
             self._ledger.values_due(row.payload)
@@ -163,6 +178,9 @@ class Courier:
         with self._timings.measure("journal"):
             fresh = self._journal.fresh_indexes(row) if resend else list(range(len(row.payload)))
             self._journal.batch_attempt(row.id)
+        if request is not None and not resend:
+            sent = self._pool().submit(self._send_prepared, request)
+            return InFlight(row, fresh, list(request.values), sent)
         values = data_values(row.payload)
         first = None
         if fresh:
@@ -183,6 +201,11 @@ class Courier:
         if self._workers is None:
             self._workers = ThreadPoolExecutor(1, thread_name_prefix="dhispatch-send")
         return self._workers
+
+    def _send_prepared(self, request: PushRequest) -> tuple[ImportResult, float]:
+        with self._timings.measure("http") as sent:
+            result = self._client().send_push(request)
+        return result, sent.seconds
 
     def _push(
         self, part: list[DataValue], data_set: str, strategy: str

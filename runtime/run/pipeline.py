@@ -401,14 +401,16 @@ class _Run:
         self.sender.flush()
 
     def _send(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> bool:
-        """Once the batch in flight is answered, this batch journalled and on its way (and the
-        answer before it recorded meanwhile) — unless asked to stop: nothing new starts after
-        a stop. False once stopped."""
+        """This batch's request built while the batch in flight is imported, then the batch
+        journalled and on its way once that one is answered (whose answer is recorded
+        meanwhile) — unless asked to stop: nothing new is journalled or sent after a stop.
+        False once stopped."""
+        ready = self.sender.prepare(batch, packed)  # while the one before is in flight
         self.sender.answered()
         if self._stop_requested():
             self.sender.flush()
             return False
-        self.sender.deliver(batch, run_id, packed)
+        self.sender.deliver(ready, run_id)
         return True
 
     def _stop_requested(self) -> bool:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import ServerVersion
+    from dhispatch.runtime.dhis2.client import PushRequest
 
 DEFAULT_PARK_AFTER = 3
 
@@ -76,6 +77,16 @@ class Delivery:
 
     batch_size: int
     park_after: int = DEFAULT_PARK_AFTER
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A batch (``packed``: its payload packed for the journal, if it is) with its request
+    built (``request``; None: built when it is sent)."""
+
+    batch: Batch
+    packed: Packed | None
+    request: PushRequest | None
 
 
 class Sender:
@@ -190,28 +201,41 @@ class Sender:
                 break
         return self._sync()
 
-    def deliver(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> None:
-        """Journal one batch and send it (or validate it); ``packed``: its payload already
-        packed. Its request goes on in the background while the caller computes or reads the
-        next batch; the answer of the batch before is recorded while this one is on its way
-        (``answered`` first: the caller waits for it before it decides to go on)."""
+    def prepare(self, batch: Batch, packed: Packed | None = None) -> Ready:
+        """Build one batch's request (``packed``: its payload already packed, for the journal)
+        while the batch before is still in flight."""
+        request = None
+        if self._stores and self._courier is not None:
+            request = self._courier.prepare(batch.payload, self._target.data_set, batch.strategy)
+        return Ready(batch, packed, request)
+
+    def deliver(self, ready: Ready, run_id: int | None) -> None:
+        """Journal a prepared batch and send it (or validate it). Its request goes on in the
+        background while the caller computes or reads the next batch; the answer of the batch
+        before is recorded while this one is on its way (``answered`` first: the caller waits
+        for it before it decides to go on)."""
         if not self._stores:
             if self._validates and self.online:
-                self._validate(batch)
+                self._validate(ready.batch)
             return
         assert run_id is not None and self._courier is not None, "a storing run has a row"
         previous, self._flight = self._flight, None
         if previous is not None and not previous.answered():
-            self._courier.finish(previous)  # a failed request changes what comes next
+            self._finish(previous)  # a failed request changes what comes next
             previous = None
         if self._stopping():
             self._finish(previous)
             self._sync()
             return  # asked to stop: journal nothing new, the slots stay due
-        # after an outage the courier journals the batch as queued instead of sending it
-        self._flight = self._courier.start(self._journalled(batch, run_id, packed))
+        row = self._journalled(ready.batch, run_id, ready.packed)
+        # after an outage the courier keeps the batch queued instead of sending it
+        self._flight = self._courier.start(row, request=ready.request)
         self._finish(previous)
         self._sync()
+
+    def send(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> None:
+        """``prepare`` then ``deliver``."""
+        self.deliver(self.prepare(batch, packed), run_id)
 
     def answered(self) -> None:
         """Wait for the answer of the batch in flight (not recording it yet, unless the request
