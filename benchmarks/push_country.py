@@ -303,8 +303,9 @@ def main() -> None:
     state = work / "state.sqlite"
     meta = work / f"meta-{big[0]}x{big[1]}.json"
     meta.write_text(json.dumps(metadata(*big)), encoding="utf-8")
-    push_vs_raw(work, dbs[big], meta, big, 0)
-    push_vs_raw(work, dbs[big], meta, big, PACED_MS)
+    if "--memory-only" not in sys.argv:
+        push_vs_raw(work, dbs[big], meta, big, 0)
+        push_vs_raw(work, dbs[big], meta, big, PACED_MS)
     if "--no-memory" not in sys.argv:
         memory(dbs, state, big, small)
     if not os.environ.get("KEEP_BENCH") and not kept:
