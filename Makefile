@@ -24,7 +24,7 @@ demo: setup
 	$(VENV)/bin/dhispatch demo
 
 test: setup postgres chromium
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 	$(MAKE) --no-print-directory lint typecheck
 
 LINTED := dsl compiler runtime tests benchmarks dhispatch/__init__.py dhispatch/errors.py

@@ -34,6 +34,7 @@ class SandboxProcess:
         data: Path | None = None,
         checkout: Path | None = None,
         version: str = "2.40",
+        latency_ms: int = 0,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,6 +47,8 @@ class SandboxProcess:
                 "--version", version]  # fmt: skip
         if data is not None:
             args += ["--data", str(data)]
+        if latency_ms:  # every request waits this long first: a server slower than this one
+            args += ["--latency-ms", str(latency_ms)]
         # Run from the metadata's directory: ``python -m`` puts the working directory first on
         # sys.path, so a checkout's own dhispatch/ there would shadow PYTHONPATH.
         self.proc = subprocess.Popen(

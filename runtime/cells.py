@@ -26,6 +26,8 @@ from dhispatch.runtime.plan.templates import compiled
 
 # Below this an indicator's value is floating-point residue of a sum that should be zero.
 RESIDUE = 1e-9
+# Whole floats below this are exact integers, printed as such (repr switches to an exponent at 1e16)
+EXACT = 2.0**53
 
 
 class ValueBuildError(DhispatchError):
@@ -55,6 +57,10 @@ def format_value(value: float, rounding: int | None) -> str:
         raise ValueBuildError(f"value {value!r} is not a finite number")
     if abs(value) < RESIDUE:
         return "0"
+    if value.is_integer() and abs(value) < EXACT:
+        # a whole number (most stock quantities): its digits, whatever the rounding, without
+        # the Decimal detour (the same text: no exponent below 2**53, and -0 was caught above)
+        return str(int(value))
     d = Decimal(repr(float(value)))
     if rounding is not None:
         d = d.quantize(Decimal(1).scaleb(-rounding), rounding=ROUND_HALF_UP)

@@ -1,10 +1,11 @@
 """Progress bars for pushes and backfills (rich.progress), fed by the runner's progress callback.
 
 Only at a terminal (stderr), never in pipes, logs or tests' output. A run shows a counter while
-it computes (the number of values is known only when computing ends), then a bar with the total,
-the rate and the time remaining while it sends; a backfill adds a bar over its periods. The bar
-lives for the whole command, on the console the log handler writes to, so summaries and log
-lines print above it.
+it computes (the number of values is known only when computing ends), and a bar with the total,
+the rate and the time remaining while it sends (a run that sends as it computes counts towards
+the most it can compute until computing ends); a backfill adds a bar over its periods. The bars
+live for the whole command, on the console the log handler writes to, so summaries and log lines
+print above them.
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ class Bars:
         """The runner's progress callback."""
         if not self.enabled:
             return
-        if what == "sent":
-            self._finish("values")  # computing is over: the total to send is known
         labels = {"sent": f"{self._label}: sending", "periods": "backfill: periods"}
         task = self._task(what, labels.get(what, f"{self._label}: computing"), total)
         self._progress.update(task, completed=count, total=total)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -45,6 +46,7 @@ from dhispatch.runtime.dhis2.models import ImportResult
 from dhispatch.runtime.dhis2.models import Me
 from dhispatch.runtime.dhis2.models import SystemInfo
 from dhispatch.runtime.dhis2.numbers import dhis2_value
+from dhispatch.runtime.dhis2.numbers import is_canonical
 from dhispatch.runtime.dhis2.refusals import refusal
 from dhispatch.runtime.dhis2.results import find_summary
 from dhispatch.runtime.dhis2.results import parse_import
@@ -88,6 +90,16 @@ def batches_by_org_unit(values: Iterable[DataValue], max_size: int) -> list[list
     if current:
         batches.append(current)
     return batches
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """One data value set ready to send: its values, query parameters and JSON body."""
+
+    values: Sequence[DataValue]
+    params: dict[str, str]
+    body: bytes
+    run_async: bool
 
 
 class Dhis2Client:
@@ -235,19 +247,28 @@ class Dhis2Client:
         default = None
         if any(v.category_option_combo is None for v in values):
             default = self.default_coc(scheme)
-        rows = []
-        for v in values:
-            row = {
-                "dataElement": v.data_element,
-                "period": v.period,
-                "orgUnit": v.org_unit,
-                "categoryOptionCombo": v.category_option_combo or default,
-                "value": dhis2_value(v.value),
-            }
-            if v.attribute_option_combo:
-                row["attributeOptionCombo"] = self.combo_id(v.attribute_option_combo, scheme)
-            rows.append(row)
-        return json.dumps({"dataSet": data_set, "dataValues": rows}).encode()
+        if any(v.attribute_option_combo for v in values):
+            rows = [self._row(v, default, scheme) for v in values]
+        else:  # the common case, at C speed where it can be (a push builds one row per value)
+            rows = [
+                {"dataElement": de, "period": pe, "orgUnit": ou,
+                 "categoryOptionCombo": coc or default,
+                 "value": value if is_canonical(value) else dhis2_value(value)}
+                for de, pe, ou, coc, value, _ in values
+            ]  # fmt: skip
+        return json.dumps({"dataSet": data_set, "dataValues": rows}, separators=(",", ":")).encode()
+
+    def _row(self, v: DataValue, default: str | None, scheme: str) -> dict[str, Any]:
+        row = {
+            "dataElement": v.data_element,
+            "period": v.period,
+            "orgUnit": v.org_unit,
+            "categoryOptionCombo": v.category_option_combo or default,
+            "value": dhis2_value(v.value),
+        }
+        if v.attribute_option_combo:
+            row["attributeOptionCombo"] = self.combo_id(v.attribute_option_combo, scheme)
+        return row
 
     def codes_of(self, uids: Iterable[str]) -> dict[str, str]:
         """UID → code of the data elements, org units and option combos among ``uids`` (≤2.36
@@ -293,8 +314,23 @@ class Dhis2Client:
         use_async: bool | None = None,
     ) -> ImportResult:
         """Send one data value set; the caller batches (see ``batches_by_org_unit``)."""
-        if not values:
-            return ImportResult("SUCCESS", 200, 0, 0, 0, 0, (), "nothing to push", 0)
+        return self.send_push(
+            self.prepare_push(values, data_set=data_set, id_schemes=id_schemes, dry_run=dry_run,
+                              import_strategy=import_strategy, use_async=use_async)
+        )  # fmt: skip
+
+    def prepare_push(
+        self,
+        values: Sequence[DataValue],
+        *,
+        data_set: str,
+        id_schemes: IdSchemes = IdSchemes(),  # noqa: B008 - frozen, so a shared default is safe
+        dry_run: bool = False,
+        import_strategy: str = "CREATE_AND_UPDATE",
+        use_async: bool | None = None,
+    ) -> PushRequest:
+        """The request ``send_push`` sends (built ahead: a run builds the next one while DHIS2
+        imports the one before)."""
         run_async = len(values) > self._async_threshold if use_async is None else use_async
         params = {
             "dataElementIdScheme": id_schemes.data_element,
@@ -308,11 +344,19 @@ class Dhis2Client:
             params["attributeOptionComboIdScheme"] = id_schemes.category_option_combo
         if run_async:
             params["async"] = "true"
-        body = self.payload(values, data_set, id_schemes)
+        body = self.payload(values, data_set, id_schemes) if values else b""
+        return PushRequest(values, params, body, run_async)
+
+    def send_push(self, request: PushRequest) -> ImportResult:
+        """Send a prepared data value set and read DHIS2's import summary."""
+        values, run_async = request.values, request.run_async
+        if not values:
+            return ImportResult("SUCCESS", 200, 0, 0, 0, 0, (), "nothing to push", 0)
         path = "/api/dataValueSets"
         response = self._send(
-            "POST", path, params=params, content=body, headers={"Content-Type": "application/json"}
-        )
+            "POST", path, params=request.params, content=request.body,
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
         if response.status_code >= 400:
             summary = find_summary(_json_or_none(response))
             if summary is None:

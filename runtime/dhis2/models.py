@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import NamedTuple
 
 from dhispatch.runtime.plan import IdSchemes
 
 
-@dataclass(frozen=True, slots=True)
-class DataValue:
-    """One cell to send; a combo of None means DHIS2's default (category or attribute)."""
+class DataValue(NamedTuple):
+    """One cell to send; a combo of None means DHIS2's default (category or attribute).
+
+    A named tuple rather than a frozen dataclass: every value of a push is made into one, and
+    a tuple is built in a fifth of the time."""
 
     data_element: str
     period: str

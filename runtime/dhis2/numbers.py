@@ -17,6 +17,13 @@ _CANONICAL = re.compile(r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$")
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
+def is_canonical(value: object) -> bool:
+    """A string already as ``dhis2_value`` would write it (it is sent unchanged)."""
+    return (
+        type(value) is str and len(value) < 40 and value != "-0" and bool(_CANONICAL.match(value))
+    )
+
+
 def dhis2_value(value: object) -> str:
     """The DHIS2-valid string for a number (int, float, Decimal or numeric string)."""
     if isinstance(value, bool):
@@ -27,7 +34,7 @@ def dhis2_value(value: object) -> str:
         text = repr(value) if isinstance(value, float) else str(value)
     else:
         text = str(value).strip()
-        if _CANONICAL.match(text) and text != "-0" and len(text) < 40:
+        if is_canonical(text):
             return text
         if not _NUMERIC.match(text):
             return str(value)

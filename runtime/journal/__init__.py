@@ -6,6 +6,7 @@ from __future__ import annotations
 from dhispatch.runtime.journal.alerts import AlertState
 from dhispatch.runtime.journal.errors import JournalError
 from dhispatch.runtime.journal.journal import Journal
+from dhispatch.runtime.journal.payload import Packed
 from dhispatch.runtime.journal.payload import payload_digest
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import WITHHELD
@@ -37,6 +38,7 @@ __all__ = [
     "ConnectionRecord",
     "Journal",
     "JournalError",
+    "Packed",
     "RegistrationRow",
     "RunRow",
     "Settlement",

@@ -4,12 +4,12 @@ kept in SQLite so that memory stays bounded by the batch size."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 
+from dhispatch.runtime.journal.payload import Packed
 from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import CellKey
@@ -72,23 +72,38 @@ class CellsMixin:
         self._db.run("DROP TABLE IF EXISTS temp.queued")
 
     def seen_add(self, keys: Sequence[CellKey]) -> CellKey | None:
-        """Remember produced cells; returns a cell produced twice (a bug to refuse), else None."""
-        conn, insert = self._db.conn, "INSERT INTO temp.seen VALUES (?, ?, ?, ?, ?)"
-        with self._db.tx():
-            # one statement for the chunk; only a chunk with a double is inserted cell by cell,
-            # after its partial insert is undone, to name the double
+        """Remember produced cells, and probe for them (``probed_cells``, ``queued_for``);
+        returns a cell produced twice (a bug to refuse), else None."""
+        conn = self._db.conn
+        with self._db.tx() as db:
+            db.run("DELETE FROM temp.probe")
+            db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
+            # one statement for the chunk, from the probe (the keys cross into SQLite once);
+            # only a chunk with a double is undone and searched, to name the double
             conn.execute("SAVEPOINT chunk")
             try:
-                conn.executemany(insert, [_key_args(k) for k in keys])
+                conn.execute(
+                    "INSERT INTO temp.seen SELECT de, period, ou, coc, aoc FROM temp.probe"
+                )
             except sqlite3.IntegrityError:
                 conn.execute("ROLLBACK TO chunk")
-                for k in keys:
-                    try:
-                        conn.execute(insert, _key_args(k))
-                    except sqlite3.IntegrityError:
-                        return k
+                conn.execute("RELEASE chunk")
+                return self._double()
             conn.execute("RELEASE chunk")
         return None
+
+    def _double(self) -> CellKey:
+        """The probed cell produced before, or twice in the probe itself."""
+        row = self._db.one(
+            "SELECT de, period, ou, coc, aoc FROM temp.probe p WHERE EXISTS (SELECT 1 FROM "
+            "temp.seen s WHERE s.de = p.de AND s.period = p.period AND s.ou = p.ou "
+            "AND s.coc = p.coc AND s.aoc = p.aoc) ORDER BY rowid LIMIT 1"
+        ) or self._db.one(
+            "SELECT de, period, ou, coc, aoc FROM temp.probe GROUP BY de, period, ou, coc, aoc "
+            "HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 1"
+        )
+        assert row is not None, "an insert refused for a double names one"
+        return CellKey(row[0], row[1], row[2], row[3], row[4])
 
     def cells_for(
         self, plan_name: str, keys: Sequence[CellKey], target_id: int = LEGACY_TARGET
@@ -97,22 +112,28 @@ class CellsMixin:
         with self._db.tx() as db:
             db.run("DELETE FROM temp.probe")
             db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
-            # CROSS JOIN keeps this order (SQLite has no statistics on the probe): each probed
-            # cell's names, then its row by the whole key — never every cell of the plan
-            rows = db.rows(
-                "SELECT p.de, p.period, p.ou, p.coc, p.aoc, CAST(c.value AS TEXT), st.name, "
-                "so.name, it.name, coalesce(b.run_id, 0) FROM temp.probe p "
-                "CROSS JOIN names pe ON pe.name = p.period "
-                "CROSS JOIN names ou ON ou.name = p.ou CROSS JOIN names de ON de.name = p.de "
-                "CROSS JOIN names co ON co.name = p.coc CROSS JOIN names ao ON ao.name = p.aoc "
-                "CROSS JOIN cells c ON c.scope = (SELECT s.id FROM scopes s JOIN names n ON "
-                "n.id = s.plan WHERE n.name = ? AND s.target_id = ?) "
-                "AND c.period = pe.id AND c.org_unit = ou.id "
-                "AND c.data_element = de.id AND c.coc = co.id AND c.aoc = ao.id "
-                "JOIN names st ON st.id = c.step JOIN names so ON so.id = c.store "
-                "JOIN names it ON it.id = c.item LEFT JOIN batches b ON b.id = c.batch_id",
-                (plan_name, target_id),
-            )
+        return self.probed_cells(plan_name, target_id)
+
+    def probed_cells(
+        self, plan_name: str, target_id: int = LEGACY_TARGET
+    ) -> dict[CellKey, CellRecord]:
+        """The journal's last confirmed values for the cells in the probe (``seen_add``)."""
+        # CROSS JOIN keeps this order (SQLite has no statistics on the probe): each probed
+        # cell's names, then its row by the whole key — never every cell of the plan
+        rows = self._db.rows(
+            "SELECT p.de, p.period, p.ou, p.coc, p.aoc, CAST(c.value AS TEXT), st.name, "
+            "so.name, it.name, coalesce(b.run_id, 0) FROM temp.probe p "
+            "CROSS JOIN names pe ON pe.name = p.period "
+            "CROSS JOIN names ou ON ou.name = p.ou CROSS JOIN names de ON de.name = p.de "
+            "CROSS JOIN names co ON co.name = p.coc CROSS JOIN names ao ON ao.name = p.aoc "
+            "CROSS JOIN cells c ON c.scope = (SELECT s.id FROM scopes s JOIN names n ON "
+            "n.id = s.plan WHERE n.name = ? AND s.target_id = ?) "
+            "AND c.period = pe.id AND c.org_unit = ou.id "
+            "AND c.data_element = de.id AND c.coc = co.id AND c.aoc = ao.id "
+            "JOIN names st ON st.id = c.step JOIN names so ON so.id = c.store "
+            "JOIN names it ON it.id = c.item LEFT JOIN batches b ON b.id = c.batch_id",
+            (plan_name, target_id),
+        )
         return {(rec := _record(r)).key: rec for r in rows}
 
     def vanished(
@@ -185,7 +206,7 @@ class CellsMixin:
 
     def queued_for(self, keys: Sequence[CellKey]) -> dict[CellKey, tuple[str, str]]:
         """(value, batch status) of the given cells waiting in due or parked batches; call
-        after ``cells_for`` (which fills the probe with the same keys)."""
+        after ``seen_add`` or ``cells_for`` (which fill the probe with the same keys)."""
         rows = self._db.rows(
             "SELECT q.de, q.period, q.ou, q.coc, q.aoc, q.value, q.status FROM temp.probe p "
             "JOIN temp.queued q ON q.de = p.de AND q.period = p.period AND q.ou = p.ou "
@@ -203,23 +224,29 @@ class OutboxMixin:
     def outbox_begin(self) -> None:
         self._db.run(
             "CREATE TEMP TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, strategy TEXT, "
-            "payload TEXT)"
+            "payload BLOB, digest TEXT)"
         )
         self._db.run("DELETE FROM temp.outbox")
 
     def outbox_add(self, strategy: str, payload: list[dict[str, Any]]) -> None:
+        """Stage a batch, packed as the journal will store it (``outbox_take`` hands the packed
+        form on, so ``new_batch`` does not pack it again)."""
+        packed = Packed.of(payload)
         self._db.run(
-            "INSERT INTO temp.outbox(strategy, payload) VALUES (?, ?)",
-            (strategy, json.dumps(payload, separators=(",", ":"))),
+            "INSERT INTO temp.outbox(strategy, payload, digest) VALUES (?, ?, ?)",
+            (strategy, packed.blob, packed.digest),
         )
 
-    def outbox_take(self) -> tuple[str, list[dict[str, Any]]] | None:
+    def outbox_take(self) -> tuple[str, list[dict[str, Any]], Packed] | None:
         """The oldest staged batch, removed from the outbox; None when it is empty."""
-        row = self._db.one("SELECT id, strategy, payload FROM temp.outbox ORDER BY id LIMIT 1")
+        row = self._db.one(
+            "SELECT id, strategy, payload, digest FROM temp.outbox ORDER BY id LIMIT 1"
+        )
         if row is None:
             return None
         self._db.run("DELETE FROM temp.outbox WHERE id = ?", (row[0],))
-        return str(row[1]), json.loads(row[2])
+        blob = bytes(row[2])
+        return str(row[1]), unpack(blob), Packed(blob, str(row[3]))
 
     def outbox_end(self) -> None:
         self._db.run("DROP TABLE IF EXISTS temp.outbox")

@@ -12,6 +12,7 @@ import json
 import zlib
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -25,6 +26,20 @@ def pack(payload: Sequence[Mapping[str, Any]]) -> bytes:
     """The stored form of a payload (``unpack`` gives back equal dicts). Deterministic: equal
     payloads (keys in any order) pack to the same bytes, so ``digest`` can hash the document."""
     return zlib.compress(document(payload), LEVEL) if payload else EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A payload in its stored form with its digest: built once when a run stages a batch, and
+    journalled as it is (a batch's JSON is not written twice)."""
+
+    blob: bytes
+    digest: str
+
+    @classmethod
+    def of(cls, payload: Sequence[Mapping[str, Any]]) -> Packed:
+        doc = document(payload)
+        return cls(zlib.compress(doc, LEVEL) if payload else EMPTY, digest(doc))
 
 
 def document(payload: Sequence[Mapping[str, Any]]) -> bytes:
@@ -97,15 +112,15 @@ def unpack(blob: bytes | str | None) -> list[dict[str, Any]]:
     if "rows" in doc:
         return list(doc["rows"])
     prov = doc["prov"]
-    prov_rows = [
-        {k: v for k, v in zip(prov["keys"], row, strict=True) if v is not None}
-        for row in prov["rows"]
-    ]
-    keys, refs = doc["keys"], prov["of"]
-    rows_of = zip(*doc["cols"], strict=True) if keys else iter([()] * len(refs))
-    out = []
-    for ref, row in zip(refs, rows_of, strict=True):
-        value = {k: v for k, v in zip(keys, row, strict=True) if v is not None}
-        value.update(prov_rows[ref])
-        out.append(value)
-    return out
+    keys, refs, cols = doc["keys"], prov["of"], doc["cols"]
+    names = (*keys, *prov["keys"])
+    rows_of = zip(*cols, strict=True) if keys else iter([()] * len(refs))
+    provs = [tuple(row) for row in prov["rows"]]
+    if any(None in col for col in cols) or any(None in row for row in provs):
+        # columns of values lacking some keys: None means absent
+        return [
+            {k: v for k, v in zip(names, (*row, *provs[ref]), strict=True) if v is not None}
+            for ref, row in zip(refs, rows_of, strict=True)
+        ]
+    return [dict(zip(names, row + provs[ref], strict=True))
+            for ref, row in zip(refs, rows_of, strict=True)]  # fmt: skip

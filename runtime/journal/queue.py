@@ -5,7 +5,6 @@ often, and retried or dropped by an operator."""
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import chain
@@ -15,9 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from dhispatch.runtime.journal.names import Names
-from dhispatch.runtime.journal.payload import LEVEL
-from dhispatch.runtime.journal.payload import digest as document_digest
-from dhispatch.runtime.journal.payload import document
+from dhispatch.runtime.journal.payload import Packed
 from dhispatch.runtime.journal.payload import unpack
 from dhispatch.runtime.journal.records import LEGACY_TARGET
 from dhispatch.runtime.journal.records import BatchRow
@@ -68,11 +65,13 @@ class QueueMixin:
         id_schemes: dict[str, str],
         payload: list[dict[str, Any]],
         target_id: int = LEGACY_TARGET,
+        packed: Packed | None = None,
     ) -> BatchRow:
-        """``add_batch``, returning the row (as ``batch(id)`` would read it)."""
+        """``add_batch``, returning the row (as ``batch(id)`` would read it); ``packed`` is the
+        payload already packed (``Packed.of(payload)``, e.g. by the outbox)."""
         with self._db.tx() as db:
             return _insert(db, run_id, plan_name, data_set, strategy, id_schemes, payload,
-                           target_id)  # fmt: skip
+                           target_id, packed=packed)  # fmt: skip
 
     def batch(self, batch_id: int) -> BatchRow | None:
         row = self._db.one(f"SELECT {_COLUMNS} FROM {_BATCHES} WHERE id = ?", (batch_id,))
@@ -331,11 +330,13 @@ def _insert(
     failures: tuple[int, str | None] | None = None,
     status: str = "pending",
     error: str | None = None,
+    packed: Packed | None = None,
 ) -> BatchRow:
     """Insert a batch; the row as stored (built here, not read back and unpacked)."""
     count, kind = failures or (0, None)
-    doc, stamp = document(payload), now()
-    fingerprint = document_digest(doc)
+    stamp = now()
+    packed = packed or Packed.of(payload)
+    fingerprint = packed.digest
     origin = None if parent is None else (parent.origin_id or parent.id)
     parent_id = None if parent is None else parent.id
     cur = db.run(
@@ -350,7 +351,7 @@ def _insert(
     assert batch_id is not None
     if payload:  # an empty payload is no row (as a pruned one)
         db.run("INSERT INTO payloads(batch_id, blob) VALUES (?, ?)",
-               (batch_id, zlib.compress(doc, LEVEL)))  # fmt: skip
+               (batch_id, packed.blob))  # fmt: skip
     if parent is None:
         origin = batch_id
         db.run("UPDATE batches SET origin_id = id WHERE id = ?", (batch_id,))

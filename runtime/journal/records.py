@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import NamedTuple
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -78,9 +79,11 @@ class ConnectionRecord:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class CellKey:
-    """A DHIS2 cell: the upsert key of a data value ('' = DHIS2's default combo)."""
+class CellKey(NamedTuple):
+    """A DHIS2 cell: the upsert key of a data value ('' = DHIS2's default combo).
+
+    A named tuple: a run makes and hashes one per computed value (hashing it is C's, not a
+    generated ``__hash__``)."""
 
     data_element: str
     period: str

@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from dataclasses import dataclass
 from dataclasses import field
 from typing import TYPE_CHECKING
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from dhispatch.runtime.dhis2 import Dhis2Error
     from dhispatch.runtime.dhis2 import ImportResult
     from dhispatch.runtime.dhis2 import ServerVersion
+    from dhispatch.runtime.dhis2.client import PushRequest
 
 MAX_REQUESTS = 64  # per batch and run: isolating refused values (what is left stays due)
 # 2.43 group refusals that depend on the values' own keys (element, org unit, combos, period):
@@ -69,6 +73,26 @@ def classify(exc: Dhis2Error) -> Failure:
 
 def bisectable(conflict: Conflict) -> bool:
     return conflict.error_code in BISECTABLE
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A journalled batch whose first request is under way (``first`` None: no value of it is
+    still to send)."""
+
+    row: BatchRow
+    fresh: list[int]
+    values: list[DataValue]
+    first: Future[tuple[ImportResult, float]] | None
+
+    def answered(self) -> bool:
+        """Wait for the first answer; True when it is an import summary (the next batch may
+        go while this one is recorded), False when the request failed (record it first: an
+        outage, a 413 or a stop changes what the next batch does)."""
+        if self.first is None:
+            return True
+        wait([self.first])
+        return self.first.exception() is None
 
 
 @dataclass(slots=True)
@@ -115,32 +139,98 @@ class Courier:
         self.cancelled = False  # a stop request abandoned a request: nothing more is sent
         self.online = True  # False after an outage: later batches are journalled, not sent
         self.error: str | None = None
+        self._workers: ThreadPoolExecutor | None = None  # sends a batch's first request
 
     def send(self, row: BatchRow, *, resend: bool = False) -> None:
         """Send one journalled batch (resent: without values a newer batch superseded)."""
+        flight = self.start(row, resend=resend)
+        if flight is not None:
+            self.finish(flight)
+
+    def prepare(
+        self, payload: Sequence[Mapping[str, Any]], data_set: str, strategy: str
+    ) -> PushRequest | None:
+        """A new batch's request, built ahead (while the batch before is in flight); None when
+        ``start`` will not send it whole (queued, or to be split)."""
+        if not self.online or self.cancelled or not payload or len(payload) > self.limit:
+            return None
+        return self._client().prepare_push(data_values(payload), data_set=data_set,
+                                           id_schemes=self._schemes,
+                                           import_strategy=strategy)  # fmt: skip
+
+    def start(
+        self, row: BatchRow, *, resend: bool = False, request: PushRequest | None = None
+    ) -> InFlight | None:
+        """Send one journalled batch's first request in the background (the caller goes on
+        computing while DHIS2 imports it); ``finish`` records its answer. ``request``: the
+        batch's whole request, built by ``prepare``. None when there is nothing in flight: the
+        batch was queued, or split and sent part by part."""
         if not self.online or self.cancelled:
             self._counts.queued += len(row.payload)
             self._ledger.values_due(row.payload)
-            return
+            return None
         if len(row.payload) > self.limit:
             with self._timings.measure("journal"):
                 children = self._journal.split_batch(row, self.limit, self._run_id)
             for child in children:
                 self.send(child, resend=resend)
-            return
+            return None
         with self._timings.measure("journal"):
             fresh = self._journal.fresh_indexes(row) if resend else list(range(len(row.payload)))
             self._journal.batch_attempt(row.id)
-        self._requests(row, fresh)
+        if request is not None and not resend:
+            sent = self._pool().submit(self._send_prepared, request)
+            return InFlight(row, fresh, list(request.values), sent)
+        values = data_values(row.payload)
+        first = None
+        if fresh:
+            part = [values[i] for i in fresh]
+            first = self._pool().submit(self._push, part, row.data_set, row.strategy)
+        return InFlight(row, fresh, values, first)
 
-    def _requests(self, row: BatchRow, fresh: list[int]) -> None:
-        """The requests of one batch: one, plus one per part still to send after a refusal of
-        the whole batch — its named culprits left out, or (naming none) halved."""
+    def finish(self, flight: InFlight) -> None:
+        """Wait for a batch's first answer, send what it leaves to send, record the outcome."""
+        self._requests(flight.row, flight.fresh, flight.values, flight.first)
+
+    def close(self) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(1, thread_name_prefix="dhispatch-send")
+        return self._workers
+
+    def _send_prepared(self, request: PushRequest) -> tuple[ImportResult, float]:
+        with self._timings.measure("http") as sent:
+            result = self._client().send_push(request)
+        return result, sent.seconds
+
+    def _push(
+        self, part: list[DataValue], data_set: str, strategy: str
+    ) -> tuple[ImportResult, float]:
+        """One request (on the sending thread or the caller's): DHIS2's answer and its
+        seconds."""
+        with self._timings.measure("http") as request:
+            result = self._client().push(part, data_set=data_set, id_schemes=self._schemes,
+                                         import_strategy=strategy)  # fmt: skip
+        return result, request.seconds
+
+    def _requests(
+        self,
+        row: BatchRow,
+        fresh: list[int],
+        values: list[DataValue],
+        first: Future[tuple[ImportResult, float]] | None = None,
+    ) -> None:
+        """The requests of one batch: one (``first``, when already under way), plus one per
+        part still to send after a refusal of the whole batch — its named culprits left out,
+        or (naming none) halved."""
         from dhispatch.runtime.dhis2 import Cancelled
         from dhispatch.runtime.dhis2 import Dhis2Error
         from dhispatch.runtime.dhis2 import PayloadTooLarge
 
-        values = data_values(row.payload)
         answer, work, failure = _Answer(), [fresh] if fresh else [], None
         while work and failure is None:
             if answer.requests >= MAX_REQUESTS:
@@ -149,10 +239,11 @@ class Courier:
                 break
             part = work.pop(0)
             try:
-                with self._timings.measure("http") as request:
-                    result = self._client().push([values[i] for i in part],
-                                                 data_set=row.data_set, id_schemes=self._schemes,
-                                                 import_strategy=row.strategy)  # fmt: skip
+                if first is not None:
+                    result, seconds = first.result()
+                else:
+                    result, seconds = self._push([values[i] for i in part], row.data_set,
+                                                 row.strategy)  # fmt: skip
             except PayloadTooLarge as exc:
                 if not answer.requests and len(part) == len(row.payload) > 1:
                     self._halve(row)
@@ -173,7 +264,9 @@ class Courier:
                 failure = classify(exc)
                 work.insert(0, part)
                 break
-            answer.add(result, request.seconds)
+            finally:
+                first = None
+            answer.add(result, seconds)
             failure = self._judge(result, row, part, values, answer, work)
             if failure is not None:
                 work.insert(0, part)
@@ -300,16 +393,10 @@ def data_values(payload: Sequence[Mapping[str, Any]]) -> list[DataValue]:
     from dhispatch.runtime.dhis2 import DataValue
 
     return [
-        DataValue(
-            data_element=v["dataElement"],
-            period=v["period"],
-            org_unit=v["orgUnit"],
-            category_option_combo=v.get("categoryOptionCombo"),
-            value=v["value"],
-            attribute_option_combo=v.get("attributeOptionCombo"),
-        )
+        DataValue(v["dataElement"], v["period"], v["orgUnit"], v.get("categoryOptionCombo"),
+                  v["value"], v.get("attributeOptionCombo"))
         for v in payload
-    ]
+    ]  # fmt: skip
 
 
 def conflict_rows(

@@ -56,7 +56,7 @@ class JournalDiff:
                 )
             if self._target is None:
                 return [CellChange(cell, "new", None) for cell in chunk]
-            known = self._journal.cells_for(self._plan_name, keys, self._target)
+            known = self._journal.probed_cells(self._plan_name, self._target)
             queued = self._journal.queued_for(keys)
         return [_change(cell, known.get(cell.key), queued.get(cell.key)) for cell in chunk]
 

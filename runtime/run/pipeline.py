@@ -6,6 +6,11 @@ started there are not run). The queue of due batches goes before anything new; a
 the run computes nothing (the same cells would only queue again behind them). Cells stream from
 the stock database and are diffed against the journal a chunk at a time into staged batches, so
 memory is bounded by the batch size and the drop guard sees every change before anything is sent.
+When the guard cannot stop the run (the journal holds no value for its slots: a new period; or
+the drop is accepted) the batches go out as they are computed, each request under way while the
+next chunk is computed; otherwise each is read from the outbox while the one before is in
+flight. A batch goes once the one before was answered (that answer is recorded while it is on
+its way; a failed request is recorded first), and each batch is journalled before it is sent.
 A slot completes only when every value of it was settled (``ledger``).
 """
 
@@ -30,6 +35,7 @@ from typing import Protocol
 from dhispatch.runtime.cells import Cell
 from dhispatch.runtime.journal import CellRecord
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Packed
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.run.admit import Admission
 from dhispatch.runtime.run.batches import Batch
@@ -69,7 +75,9 @@ DEFAULT_BATCH_SIZE = 1000
 class ProgressFn(Protocol):
     """Told how far a run is: ``("values", computed so far, None)`` while cells are computed
     (their number is known only at the end), then ``("sent", values sent, values to send)``
-    batch by batch; ``Runner.backfill`` adds ``("periods", periods done, periods)``."""
+    batch by batch (while a run that sends as it computes is computing, values to send is a bound:
+    every slot for every store × item in scope);
+    ``Runner.backfill`` adds ``("periods", periods done, periods)``."""
 
     def __call__(self, what: str, count: int, total: int | None = None, /) -> None: ...
 
@@ -136,7 +144,7 @@ class _Run:
         self.env = dict(os.environ if options.env is None else options.env)
         self.timings = Timings()
         self.counts = RunCounts()
-        self.per_store: dict[str, Counter[str]] = {}
+        self.per_store: Counter[tuple[str, str]] = Counter()  # (store, indicator) -> cells
         self.changes: list[CellChange] = []
         self.vanished: list[CellRecord] = []
         self.skipped: Skipped | None = None
@@ -144,6 +152,9 @@ class _Run:
         self.stopped = False
         self.produced: set[tuple[str, str]] = set()  # (period, org unit) with values
         self.staged = 0  # values in the outbox: the total the send stage counts towards
+        self.streaming = False  # batches sent as they are computed (the guard cannot stop it)
+        self.at_most = 0  # cells the run can compute (streaming: the bound sending counts to)
+        self.run_id: int | None = None
         connection = Connection(
             self.env, options.transport, options.retry_delay, options.deadline, options.cancel
         )
@@ -185,6 +196,7 @@ class _Run:
                 complete_slots(self.journal, self.plan.name, settled, run_id, self.timings, target)
         except BaseException as exc:
             if run_id is not None:
+                self._settle_in_flight()
                 self._record_abort(run_id, exc)
             raise
         finally:
@@ -215,6 +227,15 @@ class _Run:
                               self.counts, self.timings)  # fmt: skip
         return registrar.register(pairs)
 
+    def _settle_in_flight(self) -> None:
+        """A run stopped by an exception still records the answer of the batch on its way, so
+        its counts say what reached DHIS2; if that fails too, the batch stays pending in the
+        journal and the next run sends it again (the first exception is the one reported)."""
+        try:
+            self.sender.flush()
+        except Exception:  # noqa: BLE001 - the run's own error is reported, this one is not news
+            pass
+
     def _record_abort(self, run_id: int, exc: BaseException) -> None:
         """A run that raised (Ctrl-C, a source error) is recorded with what it did so far —
         the values DHIS2 confirmed before it stopped are in its counts."""
@@ -225,6 +246,7 @@ class _Run:
         self.journal.finish_run(run_id, summary.status, data)
 
     def _stages(self, run_id: int | None, target: int | None) -> None:
+        self.run_id = run_id
         self.sender.connect()
         if self._stop_requested():
             self.sender.ledger.whole_run = True  # asked to stop while reaching DHIS2
@@ -243,12 +265,20 @@ class _Run:
             self.sender.ledger.whole_run = True  # asked to stop before computing: slots stay due
             return
         with JournalDiff(self.journal, self.plan.name, self.timings, target) as diff:
+            held = diff.held(self.slots)
+            # the drop guard weighs a run's changes against the values DHIS2 holds; with none
+            # held (a new period) or the drop accepted it cannot stop the run, so its batches
+            # go out as they are computed instead of waiting in the outbox for its verdict
+            self.streaming = self.mode.stores and (held == 0 or self.options.accept_drop)
             self.journal.outbox_begin()
             self._compute(diff, run_id)
             if not self.stopped:
                 self._vanished(diff, run_id)
-            if not self.stopped and not self._blocked(diff):
+            if not self.stopped and not self._blocked(held):
                 self._send_outbox(run_id)
+            self.sender.flush()
+            if self.streaming and self.options.progress is not None:
+                self.options.progress("sent", self.staged, self.staged)
             self.journal.outbox_end()
 
     def _check_clock(self) -> None:
@@ -273,6 +303,7 @@ class _Run:
         with produce(self.plan, self.env, self.slots, self.timings,
                      require_stores=require) as production:  # fmt: skip
             self.skipped = production.skipped
+            self.at_most = production.at_most
             chunk: list[Cell] = []
             for cell in production.cells:
                 chunk.append(cell)
@@ -298,27 +329,36 @@ class _Run:
         """Stage 2, then the admission stage: the changes worth batching."""
         changes = diff.classify(chunk)
         chunk.clear()
-        ledger = self.sender.ledger
+        # counted per chunk, not per value: this runs for every computed value
+        ledger, counts = self.sender.ledger, self.counts
+        self.produced.update((c.cell.key.period, c.cell.key.org_unit) for c in changes)
+        for state, n in Counter(c.state for c in changes).items():
+            setattr(counts, state, getattr(counts, state) + n)
+        counts.to_zero += sum(c.to_zero for c in changes if c.state == "changed")
+        self.per_store.update((c.cell.store, c.cell.indicator) for c in changes)
         for change in changes:
-            key = change.cell.key
-            self.produced.add((key.period, key.org_unit))
             if change.state == "waiting":
+                key = change.cell.key
                 ledger.unconfirmed.add((key.period, key.org_unit))
-            setattr(self.counts, change.state, getattr(self.counts, change.state) + 1)
-            self.counts.to_zero += change.to_zero
-            counter = self.per_store.setdefault(change.cell.store, Counter())
-            counter[change.cell.indicator] += 1
-            if change.state == "waiting" and change.queue_status != "parked":
-                ledger.cell_due(change.cell.step_id, change.cell.key.period)
+                if change.queue_status != "parked":
+                    ledger.cell_due(change.cell.step_id, key.period)
         if self.mode is RunMode.PREVIEW:
             self.changes += changes
             return []
         return self.admission.admit(changes, run_id, force=self.options.force)
 
     def _stage(self, batches: Iterable[Batch]) -> None:
+        """Batches to the outbox, or (streaming) on their way to DHIS2 at once."""
         for batch in batches:
-            if self.mode.stores or self.mode is RunMode.DRY_RUN:
-                self.journal.outbox_add(batch.strategy, batch.payload)
+            if self.streaming:
+                if not self._send(batch, self.run_id):
+                    return
+                self.staged += len(batch.payload)
+                if self.options.progress is not None:  # known when computing ends: a bound
+                    self.options.progress("sent", self.staged, max(self.at_most, self.staged))
+            elif self.mode.stores or self.mode is RunMode.DRY_RUN:
+                with self.timings.measure("journal"):
+                    self.journal.outbox_add(batch.strategy, batch.payload)
                 self.staged += len(batch.payload)
 
     def _vanished(self, diff: JournalDiff, run_id: int | None) -> None:
@@ -330,11 +370,12 @@ class _Run:
             gone = self.admission.admit_vanished(self.vanished, run_id)
             self._stage(vanished_batches(gone, self.plan.vanished, steps, size))
 
-    def _blocked(self, diff: JournalDiff) -> bool:
-        """The drop guard, before anything of this run is sent."""
+    def _blocked(self, held: int) -> bool:
+        """The drop guard, before anything of this run is sent (``held``: the non-zero values
+        the journal said DHIS2 holds for the run's slots when it began)."""
         guard = DropGuard(self.options.max_drop, self.options.accept_drop)
         gone = vanishing(self.vanished, self.plan.vanished)
-        why = guard.verdict(diff.held(self.slots), self.counts.to_zero, gone)
+        why = guard.verdict(held, self.counts.to_zero, gone)
         if why is None or self.mode is RunMode.PREVIEW:
             self.notices = replace(self.notices, blocked=why)
             return False
@@ -343,22 +384,41 @@ class _Run:
         return True
 
     def _send_outbox(self, run_id: int | None) -> None:
-        """Stage 4: the staged batches, oldest first, until done or asked to stop."""
+        """Stage 4: the staged batches, oldest first, until done or asked to stop. Each
+        batch is read from the outbox while the one before is in flight."""
         sent = 0
-        while (staged := self.journal.outbox_take()) is not None:
-            strategy, payload = staged
-            self.sender.deliver(Batch(payload, strategy), run_id)
+        while True:
+            with self.timings.measure("journal"):
+                staged = self.journal.outbox_take()
+            if staged is None:
+                break
+            strategy, payload, packed = staged
+            if not self._send(Batch(payload, strategy), run_id, packed):
+                break
             sent += len(payload)
             if self.options.progress is not None:
                 self.options.progress("sent", sent, self.staged)
-            if self._stop_requested():
-                self.sender.ledger.whole_run = True
-                break
+        self.sender.flush()
+
+    def _send(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> bool:
+        """This batch's request built while the batch in flight is imported, then the batch
+        journalled and on its way once that one is answered (whose answer is recorded
+        meanwhile) — unless asked to stop: nothing new is journalled or sent after a stop.
+        False once stopped."""
+        ready = self.sender.prepare(batch, packed)  # while the one before is in flight
+        self.sender.answered()
+        if self._stop_requested():
+            self.sender.flush()
+            return False
+        self.sender.deliver(ready, run_id)
+        return True
 
     def _stop_requested(self) -> bool:
         """Asked to stop (or a stop abandoned a request): the run stops, its slots stay due."""
         if self.sender.cancelled or (self.options.stop is not None and self.options.stop()):
             self.stopped = True
+            # whatever was computed and not sent is in no batch: only a due slot brings it back
+            self.sender.ledger.whole_run = True
         return self.stopped
 
     def _progress(self) -> None:
@@ -381,7 +441,7 @@ class _Run:
             vanished_policy=self.plan.vanished,
             counts=replace(self.counts),
             skipped=self.skipped,
-            per_store={store: dict(c) for store, c in self.per_store.items()},
+            per_store=_by_store(self.per_store),
             timings=replace(self.timings),
             error=self.sender.error,
             withheld_causes=dict(self.admission.causes),
@@ -395,3 +455,11 @@ class _Run:
         spec = self.plan.metadata.spec_path
         periods = self.admission.open_instead(self.slots)
         return tuple(f"dhispatch push {spec} --period {period}" for period in periods)
+
+
+def _by_store(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Cells per store, then per indicator (the summary's ``per_store``)."""
+    out: dict[str, dict[str, int]] = {}
+    for (store, indicator), n in counts.items():
+        out.setdefault(store, {})[indicator] = n
+    return out

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from dhispatch.runtime.cells import Cell
@@ -23,6 +24,7 @@ from dhispatch.runtime.cells import format_value
 from dhispatch.runtime.journal import CellKey
 from dhispatch.runtime.plan import Plan
 from dhispatch.runtime.plan import Step
+from dhispatch.runtime.run.ahead import Ahead
 from dhispatch.runtime.run.errors import RunError
 from dhispatch.runtime.run.summary import Skipped
 from dhispatch.runtime.run.timing import Timings
@@ -40,11 +42,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Production:
     """The stage's result: what was skipped, the cells as they are computed, and (filled as
-    they stream) the values that could not be written as a number."""
+    they stream) the values that could not be written as a number; ``at_most`` bounds the cells
+    (every slot for every store × item in scope), known before the first."""
 
     skipped: Skipped
     cells: Generator[Cell, None, None]
     unformattable: list[str]
+    at_most: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,8 @@ def produce(
             unformattable: list[str] = []
             cells = _cells(plan, source, targets, slots, timings, unformattable)
             try:
-                yield Production(targets.skipped, cells, unformattable)
+                at_most = len(slots) * len(targets.stores) * len(targets.items)
+                yield Production(targets.skipped, cells, unformattable, at_most)
             finally:
                 cells.close()
     except (SourceError, ValueBuildError) as exc:
@@ -145,22 +150,30 @@ def _cells(
     steps = {s.id: s for s in plan.steps}
     by_key = {f"{s.step_id}|{s.period.id}": s for s in slots}
     requests = [_request(steps[slot.step_id], key, slot) for key, slot in by_key.items()]
-    values = indicators.compute(source, targets.scope, requests, tz=plan.target.timezone)
+    engine = Ahead(indicators.compute(source, targets.scope, requests, tz=plan.target.timezone))
     rounding, aoc = plan.target.rounding, plan.target.attribute_option_combo or ""
-    while True:
-        with timings.measure("indicators"):
-            value = next(values, None)
-        if value is None:
-            return
-        slot = by_key[value.key]
-        with timings.measure("payload"):
+    makers = {key: _CellMaker(steps[slot.step_id], slot, targets, rounding, aoc)
+              for key, slot in by_key.items()}  # fmt: skip
+    # the clock is read directly, not through a stopwatch object: this loop runs once per
+    # store × item × indicator, and the stage's time is summed once at the end
+    clock, building = perf_counter, 0.0
+    values = iter(engine)
+    try:
+        for value in values:
+            made = clock()
             try:
-                cell = _cell(steps[slot.step_id], slot, targets, value, rounding, aoc)
+                cell = makers[value.key](value)
             except ValueBuildError as exc:
                 unformattable.append(str(exc))  # one bad stock line, not the whole country
                 continue
-        if cell is not None:
-            yield cell
+            finally:
+                building += clock() - made
+            if cell is not None:
+                yield cell
+    finally:
+        values.close()  # the engine's thread stops before the source closes
+        timings.indicators += engine.seconds
+        timings.payload += building
 
 
 def _request(step: Step, key: str, slot: Slot) -> IndicatorRequest:
@@ -175,37 +188,38 @@ def _request(step: Step, key: str, slot: Slot) -> IndicatorRequest:
     )
 
 
-def _cell(
-    step: Step,
-    slot: Slot,
-    targets: _Targets,
-    value: IndicatorValue,
-    rounding: int | None,
-    aoc: str,
-) -> Cell | None:
-    """The cell of one computed value; None when it has no value or no place in DHIS2."""
-    if value.value is None:
-        return None
-    element = targets.elements[slot.step_id].get(str(value.item_id))
-    store = targets.stores.get(str(value.store_id))
-    if element is None or store is None:
-        return None
-    item = targets.items[str(value.item_id)]
-    try:
-        text = format_value(float(value.value), rounding)
-    except ValueBuildError as exc:
-        raise ValueBuildError(
-            f"{step.origin}: {step.indicator} for store {store.code}, item {item.code}, period "
-            f"{slot.period.id}: {exc}"
-        ) from exc
-    coc = step.category_option_combo or ""
-    key = CellKey(element, slot.period.id, str(store.org_unit), coc, aoc)
-    return Cell(
-        key=key,
-        value=text,
-        step_id=step.id,
-        indicator=step.indicator,
-        origin=step.origin,
-        store=store.code,
-        item=item.code,
-    )
+class _CellMaker:
+    """The cells of one slot's computed values (what is the same for all of them, once)."""
+
+    __slots__ = ("_aoc", "_coc", "_elements", "_items", "_period", "_rounding", "_step",
+                 "_stores")  # fmt: skip
+
+    def __init__(
+        self, step: Step, slot: Slot, targets: _Targets, rounding: int | None, aoc: str
+    ) -> None:
+        self._step, self._period = step, slot.period.id
+        self._elements = targets.elements[slot.step_id]
+        self._stores, self._items = targets.stores, targets.items
+        self._rounding, self._aoc = rounding, aoc
+        self._coc = step.category_option_combo or ""
+
+    def __call__(self, value: IndicatorValue) -> Cell | None:
+        """The cell of one computed value; None when it has no value or no place in DHIS2."""
+        if value.value is None:
+            return None
+        item_id = str(value.item_id)
+        element = self._elements.get(item_id)
+        store = self._stores.get(str(value.store_id))
+        if element is None or store is None:
+            return None
+        item = self._items[item_id]
+        step = self._step
+        try:
+            text = format_value(float(value.value), self._rounding)
+        except ValueBuildError as exc:
+            raise ValueBuildError(
+                f"{step.origin}: {step.indicator} for store {store.code}, item {item.code}, "
+                f"period {self._period}: {exc}"
+            ) from exc
+        key = CellKey(element, self._period, str(store.org_unit), self._coc, self._aoc)
+        return Cell(key, text, step.id, step.indicator, step.origin, store.code, item.code)

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
+from dhispatch.runtime.journal import BatchRow
 from dhispatch.runtime.journal import Journal
+from dhispatch.runtime.journal import Packed
 from dhispatch.runtime.plan import Target
 from dhispatch.runtime.run.batches import Batch
 from dhispatch.runtime.run.clock import ServerClock
 from dhispatch.runtime.run.clock import read_clock
 from dhispatch.runtime.run.deliver import Courier
+from dhispatch.runtime.run.deliver import InFlight
 from dhispatch.runtime.run.deliver import classify
 from dhispatch.runtime.run.deliver import data_values
 from dhispatch.runtime.run.errors import RunError
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
     from dhispatch.runtime.dhis2 import Dhis2Client
     from dhispatch.runtime.dhis2 import ServerVersion
+    from dhispatch.runtime.dhis2.client import PushRequest
 
 DEFAULT_PARK_AFTER = 3
 
@@ -75,6 +79,16 @@ class Delivery:
     park_after: int = DEFAULT_PARK_AFTER
 
 
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A batch (``packed``: its payload packed for the journal, if it is) with its request
+    built (``request``; None: built when it is sent)."""
+
+    batch: Batch
+    packed: Packed | None
+    request: PushRequest | None
+
+
 class Sender:
     """Sends the batches of one run to one target, counting what DHIS2 proved of them."""
 
@@ -107,6 +121,7 @@ class Sender:
         self.error: str | None = None  # the last failure, for the summary
         self.ledger = SlotLedger()
         self.target_id = 0
+        self._flight: InFlight | None = None  # the batch whose request is under way
 
     @property
     def contacts(self) -> bool:
@@ -142,6 +157,15 @@ class Sender:
         return self._client_for()
 
     def close(self) -> None:
+        """Record the answer of the request in flight, if any, and close the connection."""
+        try:
+            self.flush()
+        finally:
+            if self._courier is not None:
+                self._courier.close()
+            self._close_client()
+
+    def _close_client(self) -> None:
         if self._client is not None:
             self._client.__exit__(None, None, None)
             self._client = None
@@ -177,23 +201,67 @@ class Sender:
                 break
         return self._sync()
 
-    def deliver(self, batch: Batch, run_id: int | None) -> None:
-        """Journal and send (or validate) one batch."""
+    def prepare(self, batch: Batch, packed: Packed | None = None) -> Ready:
+        """Build one batch's request (``packed``: its payload already packed, for the journal)
+        while the batch before is still in flight."""
+        request = None
+        if self._stores and self._courier is not None:
+            request = self._courier.prepare(batch.payload, self._target.data_set, batch.strategy)
+        return Ready(batch, packed, request)
+
+    def deliver(self, ready: Ready, run_id: int | None) -> None:
+        """Journal a prepared batch and send it (or validate it). Its request goes on in the
+        background while the caller computes or reads the next batch; the answer of the batch
+        before is recorded while this one is on its way (``answered`` first: the caller waits
+        for it before it decides to go on)."""
         if not self._stores:
             if self._validates and self.online:
-                self._validate(batch)
+                self._validate(ready.batch)
             return
         assert run_id is not None and self._courier is not None, "a storing run has a row"
+        previous, self._flight = self._flight, None
+        if previous is not None and not previous.answered():
+            self._finish(previous)  # a failed request changes what comes next
+            previous = None
         if self._stopping():
+            self._finish(previous)
+            self._sync()
             return  # asked to stop: journal nothing new, the slots stay due
+        row = self._journalled(ready.batch, run_id, ready.packed)
+        # after an outage the courier keeps the batch queued instead of sending it
+        self._flight = self._courier.start(row, request=ready.request)
+        self._finish(previous)
+        self._sync()
+
+    def send(self, batch: Batch, run_id: int | None, packed: Packed | None = None) -> None:
+        """``prepare`` then ``deliver``."""
+        self.deliver(self.prepare(batch, packed), run_id)
+
+    def answered(self) -> None:
+        """Wait for the answer of the batch in flight (not recording it yet, unless the request
+        failed): the caller decides on it whether to go on."""
+        flight = self._flight
+        if flight is not None and not flight.answered():
+            self.flush()
+
+    def flush(self) -> bool:
+        """Record the answer of the batch in flight, if any (waiting for it); False when DHIS2
+        could not be reached or a stop abandoned a request."""
+        flight, self._flight = self._flight, None
+        self._finish(flight)
+        return self._sync()
+
+    def _finish(self, flight: InFlight | None) -> None:
+        if flight is not None and self._courier is not None:
+            self._courier.finish(flight)
+
+    def _journalled(self, batch: Batch, run_id: int, packed: Packed | None) -> BatchRow:
         target = self._target
         with self._timings.measure("journal"):
-            row = self._journal.new_batch(
+            return self._journal.new_batch(
                 run_id, self._plan_name, target.data_set, batch.strategy,
-                target.id_schemes.as_json(), batch.payload, self.target_id,
+                target.id_schemes.as_json(), batch.payload, self.target_id, packed,
             )  # fmt: skip
-        self._courier.send(row)
-        self._sync()
 
     def _sync(self) -> bool:
         """The courier's state is the sender's: offline after an outage, cancelled after a stop

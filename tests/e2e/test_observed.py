@@ -135,7 +135,7 @@ def test_one_batch_failing_for_ever_is_parked_and_the_rest_flows(
     st = ["--state", str(state)]
     with stack() as (sandbox, proxy):
         plan = plan_file("kiribati", proxy.url, db, tmp_path)
-        proxy.poison = b'"orgUnit": "S001"'  # every import holding a value of store S001
+        proxy.poison = b'"orgUnit":"S001"'  # every import holding a value of store S001
         for _ in range(5):
             push(plan, state, db, "--batch-size", "20")
         poisoned = {c for c in expected if c[2] == dc.org_unit_uid(1)}

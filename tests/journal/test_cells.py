@@ -62,6 +62,26 @@ def test_format_value_is_a_dhis2_number(value: float, rounding: int | None) -> N
         assert abs(Decimal(text) - Decimal(repr(value))) <= Decimal(1).scaleb(-rounding) / 2
 
 
+@given(
+    st.one_of(
+        st.integers(-(2**53) + 1, 2**53 - 1).map(float),
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e17, max_value=1e17),
+    ),
+    st.one_of(st.none(), st.integers(0, 6)),
+)
+def test_format_value_whole_numbers_read_as_the_decimal_rule_writes_them(
+    value: float, rounding: int | None
+) -> None:
+    # whole numbers take a shortcut past Decimal: it must write exactly what the rule writes
+    expected = Decimal(repr(value))
+    if rounding is not None:
+        expected = expected.quantize(Decimal(1).scaleb(-rounding), rounding="ROUND_HALF_UP")
+    text = format(expected, "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    assert format_value(value, rounding) == ("0" if text in ("-0", "") or abs(value) < 1e-9
+                                             else text)  # fmt: skip
+
+
 def test_format_value_refuses_non_finite() -> None:
     with pytest.raises(ValueBuildError, match="not a finite"):
         format_value(float("nan"), 0)

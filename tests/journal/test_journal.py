@@ -136,6 +136,10 @@ def test_streaming_diff_duplicates_and_vanished(tmp_path: Path) -> None:
         known = j.cells_for("demo", keys)
         assert {k.data_element: r.value for k, r in known.items()} == {"A": "1", "B": "2"}
         assert j.seen_add([CellKey("A", "202401", "OU1", "")]) == keys[0]  # produced twice
+        twice = CellKey("TWICE", "202401", "OU1", "")  # twice in one chunk, then refused whole
+        assert j.seen_add([CellKey("C", "202401", "OU1", ""), twice, twice]) == twice
+        assert j.seen_add([CellKey("C", "202401", "OU1", "")]) is None  # nothing of it was kept
+        assert j.probed_cells("demo") == {}  # the probe holds the last chunk
         # only cells of the (step, period) pairs this run covers can vanish
         gone = j.vanished("demo", {("soh", "202401")}, ["202401"])
         assert [r.key.data_element for r in gone] == ["GONE"]

@@ -81,6 +81,25 @@ def test_stop_finishes_the_batch_in_flight_and_leaves_the_slots_due(
     assert result.vanished == () and result.summary.counts.vanished == 0
 
 
+def test_stop_while_computing_leaves_every_slot_due(
+    country: Path, sandbox: Any, journal: Journal
+) -> None:
+    """A stop (serve's SIGTERM, the console's cancel) after the first chunk was computed and
+    before anything was sent: the slots were marked completed, so catch-up never sent them."""
+    plan = kiribati(sandbox.url)
+    slots = manual_slots(plan, period="202405")
+    asked = []
+
+    def stop() -> bool:  # asked after reaching DHIS2, before computing, then after each chunk
+        asked.append(True)
+        return len(asked) > 2
+
+    result = execute(plan, journal, slots, mode=RunMode.SCHEDULED, trigger="schedule",
+                     options=options(country, batch_size=20, stop=stop))  # fmt: skip
+    assert result.status == "stopped" and result.summary.counts.values == 20
+    assert sandbox.values() == [] and journal.slots(plan.name) == []
+
+
 def test_vanished_cells_follow_the_policy(country: Path, sandbox: Any, journal: Journal) -> None:
     plan = kiribati(sandbox.url, vanished="zero")
     slots = manual_slots(plan, period="202405")

@@ -61,7 +61,7 @@ def test_a_batch_is_journalled_then_sent_and_its_cells_recorded(
     counts = RunCounts()
     run = journal.start_run(plan.name, "0" * 64, "test")
     send = sender(plan, journal, RunMode.PUSH, counts, run)
-    send.deliver(Batch([value(1, 1, "12"), value(2, 1, "3")]), run)
+    send.send(Batch([value(1, 1, "12"), value(2, 1, "3")]), run)
     send.close()
     assert send.online and send.error is None and send.version is not None
     assert {(v["dataElement"], v["value"]) for v in sandbox.values()} == {
@@ -80,7 +80,7 @@ def test_refused_values_become_conflicts_with_their_provenance(
     counts = RunCounts()
     run = journal.start_run(plan.name, "0" * 64, "test")
     send = sender(plan, journal, RunMode.PUSH, counts, run)
-    send.deliver(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), run)
+    send.send(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), run)
     send.close()
     assert (counts.sent, counts.refused) == (1, 1)
     (conflict,) = journal.conflicts(run)
@@ -98,8 +98,8 @@ def test_an_outage_fails_the_batch_queues_the_rest_and_resending_delivers_them(
     run = journal.start_run(plan.name, "0" * 64, "test")
     send = sender(plan, journal, RunMode.PUSH, counts, run)
     sandbox.set_faults(status=503, count=1000)
-    send.deliver(Batch([value(1, 1, "5")]), run)
-    send.deliver(Batch([value(2, 1, "6"), value(3, 1, "7")]), run)
+    send.send(Batch([value(1, 1, "5")]), run)
+    send.send(Batch([value(2, 1, "6"), value(3, 1, "7")]), run)
     send.close()
     assert send.error and "503" in send.error and not send.online
     assert (counts.failed_batches, counts.queued) == (1, 3)
@@ -124,8 +124,8 @@ def test_a_batch_that_fails_alone_stays_due_and_the_rest_flows(
     run = journal.start_run(plan.name, "0" * 64, "test")
     send = sender(plan, journal, RunMode.PUSH, counts, run)
     sandbox.set_faults(status=500, count=5)  # every attempt of the first batch
-    send.deliver(Batch([value(1, 1, "5")]), run)
-    send.deliver(Batch([value(2, 1, "6")]), run)
+    send.send(Batch([value(1, 1, "5")]), run)
+    send.send(Batch([value(2, 1, "6")]), run)
     send.close()
     first, second = journal.batches(run)
     assert (first.status, first.failures, first.failure_kind) == ("failed", 1, "HTTP 500")
@@ -136,7 +136,7 @@ def test_a_dry_run_validates_and_journals_nothing(sandbox: Any, journal: Journal
     plan = kiribati(sandbox.url)
     counts = RunCounts()
     send = sender(plan, journal, RunMode.DRY_RUN, counts)
-    send.deliver(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), None)
+    send.send(Batch([value(1, 1, "5"), value(2, 2, "1", element="NOPE")]), None)
     send.close()
     assert (counts.sent, counts.refused, counts.batches) == (1, 1, 0)
     assert journal.batches() == [] and sandbox.values() == []
@@ -148,7 +148,7 @@ def test_a_disabled_target_is_never_contacted(sandbox: Any, journal: Journal) ->
     run = journal.start_run(plan.name, "0" * 64, "test")
     before = sandbox.request_count()
     send = sender(disabled, journal, RunMode.PUSH, RunCounts(), run)
-    send.deliver(Batch([value(1, 1, "5")]), run)
+    send.send(Batch([value(1, 1, "5")]), run)
     assert send.resend_queue()
     send.close()
     assert sandbox.request_count() == before and journal.batches() == []
