@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +173,27 @@ def csrf_of(page: str) -> str:
     marker = 'name="csrf_token" value="'
     start = page.index(marker) + len(marker)
     return page[start : page.index('"', start)]
+
+
+def post_form(client: httpx.Client, path: str, **data: str) -> httpx.Response:
+    """POST a console form with the session's CSRF token."""
+    token = csrf_of(client.get("/").text)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def finish_job(client: httpx.Client, answer: httpx.Response) -> str:
+    """Follow an action to its job page and wait until it ends; the page's text."""
+    assert answer.status_code == 303, answer.text
+    job = answer.headers["location"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = client.get(job).text
+        state = re.search(r'id="job-state">(\w+)<', page)
+        assert state is not None
+        if state.group(1) not in ("starting", "running"):
+            return page
+        time.sleep(0.2)
+    raise AssertionError(f"{job} did not finish")
 
 
 def shot(page: Page, name: str) -> None:

@@ -5,7 +5,6 @@ Host check, escaping, no secret in any page; and the actions through the CLI's r
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,9 @@ from tests.console.conftest import CONSOLE_PASSWORD
 from tests.console.conftest import EVIL_STORE
 from tests.console.conftest import Site
 from tests.console.conftest import csrf_of
+from tests.console.conftest import finish_job
 from tests.console.conftest import login
+from tests.console.conftest import post_form
 from tests.e2e.conftest import CANARY
 from tests.e2e.conftest import cli
 
@@ -34,26 +35,6 @@ def client(site: Site) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=site.url, follow_redirects=False, timeout=30) as c:
         assert login(c).status_code == 303
         yield c
-
-
-def _post(client: httpx.Client, path: str, **data: str) -> httpx.Response:
-    token = csrf_of(client.get("/").text)
-    return client.post(path, data={**data, "csrf_token": token})
-
-
-def _finish(client: httpx.Client, answer: httpx.Response) -> str:
-    """Follow an action to its job page and wait until it ends; the page's text."""
-    assert answer.status_code == 303, answer.text
-    job = answer.headers["location"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        page = client.get(job).text
-        state = re.search(r'id="job-state">(\w+)<', page)
-        assert state is not None
-        if state.group(1) not in ("starting", "running"):
-            return page
-        time.sleep(0.2)
-    raise AssertionError(f"{job} did not finish")
 
 
 def test_without_a_session_every_page_is_refused(site: Site) -> None:
@@ -137,11 +118,11 @@ def test_names_from_the_stock_database_are_escaped(client: httpx.Client) -> None
 
 
 def test_test_connection_and_dry_run(client: httpx.Client, site: Site) -> None:
-    page = _finish(client, _post(client, f"/plan/{PLAN}/action/test-connection"))
+    page = finish_job(client, post_form(client, f"/plan/{PLAN}/action/test-connection"))
     assert 'id="job-result">ok<' in page and "can push data values" in page
     assert "never" not in client.get("/").text.split("Last successful connection")[1][:80]
     before = len(site.sandbox.values())
-    page = _finish(client, _post(client, f"/plan/{PLAN}/action/dry-run", period="202404"))
+    page = finish_job(client, post_form(client, f"/plan/{PLAN}/action/dry-run", period="202404"))
     assert 'id="job-result">nothing sent<' in page
     unchanged = re.search(r"<dt>unchanged</dt><dd>(\d+)</dd>", page)
     assert unchanged is not None and int(unchanged.group(1)) == before  # all already in DHIS2
@@ -153,15 +134,15 @@ def test_backfill_pushes_each_period_and_bad_forms_get_one_line(
 ) -> None:
     # the small country's ledger starts in April (earlier periods get no value): April again
     # (all unchanged, nothing sent) and May
-    page = _finish(client, _post(client, f"/plan/{PLAN}/action/backfill", first="202404",
+    page = finish_job(client, post_form(client, f"/plan/{PLAN}/action/backfill", first="202404",
                                  last="202405"))  # fmt: skip
     assert 'id="job-result">ok<' in page
     assert len(re.findall(r'href="/runs/\d+">run \d+</a>', page)) == 2
     held = {v["period"] for v in site.sandbox.values()}
     assert {"202404", "202405"} <= held
-    missing = _post(client, f"/plan/{PLAN}/action/backfill", first="202404")
+    missing = post_form(client, f"/plan/{PLAN}/action/backfill", first="202404")
     assert missing.status_code == 400 and "the form needs a last" in missing.text
-    page = _finish(client, _post(client, f"/plan/{PLAN}/action/push", period="2024-13"))
+    page = finish_job(client, post_form(client, f"/plan/{PLAN}/action/push", period="2024-13"))
     assert 'id="job-state">failed<' in page and "Traceback" not in page
     assert re.search(r'class="error" role="alert">[^<]*2024-13', page)
 
@@ -175,7 +156,7 @@ def test_an_action_is_refused_while_another_runner_holds_the_journal(
     with Journal.open(site.state) as other:
         other.acquire_lock()
         runs = len(other.runs())
-        answer = _post(client, f"/plan/{PLAN}/action/push", period="202405")
+        answer = post_form(client, f"/plan/{PLAN}/action/push", period="202405")
         assert len(other.runs()) == runs  # refused before any work: no run recorded
     assert answer.status_code == 409
     assert "refused" in answer.text and "another dhispatch runner" in answer.text
@@ -203,9 +184,9 @@ def test_parked_batches_are_retried_and_dropped_under_their_own_target_only(
     page = client.get("/parked").text
     ids = re.findall(r"<tr><td>(\d+)</td>", page)
     assert len(ids) == 2 and "confirm/retry" not in page and "not in this console" in page
-    refused = _post(client, f"/plan/{PLAN}/action/retry", batch=ids[0])
+    refused = post_form(client, f"/plan/{PLAN}/action/retry", batch=ids[0])
     assert refused.status_code == 409 and f"batch {ids[0]} is not a parked batch of" in refused.text
-    assert _post(client, f"/plan/{PLAN}/action/drop", batch=ids[1]).status_code == 409
+    assert post_form(client, f"/plan/{PLAN}/action/drop", batch=ids[1]).status_code == 409
     # a console over the proxy's target retries and drops them
     settings = site.running.server.config.app.state.console.settings
     other = start_console(replace(settings, plans=(load_plan(str(parked)),)), retry_delay=0.01)
@@ -216,9 +197,9 @@ def test_parked_batches_are_retried_and_dropped_under_their_own_target_only(
             assert re.findall(r"confirm/retry\?batch=(\d+)", page) == ids
             confirm = c.get(f"/plan/{PLAN}/confirm/drop", params={"batch": ids[1]}).text
             assert "Confirm: Drop parked" in confirm
-            page = _finish(c, _post(c, f"/plan/{PLAN}/action/retry", batch=ids[0]))
+            page = finish_job(c, post_form(c, f"/plan/{PLAN}/action/retry", batch=ids[0]))
             assert 'id="job-result">due again<' in page
-            page = _finish(c, _post(c, f"/plan/{PLAN}/action/drop", batch=ids[1]))
+            page = finish_job(c, post_form(c, f"/plan/{PLAN}/action/drop", batch=ids[1]))
             assert 'id="job-result">dropped<' in page
     finally:
         other.stop()

@@ -5,7 +5,6 @@ that target only, a disabled target's pushes refused; the target picker in a rea
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
@@ -20,8 +19,9 @@ from dhispatch.runtime.plan import Plan
 from tests.console.conftest import CONSOLE_PASSWORD
 from tests.console.conftest import DISABLED_URL
 from tests.console.conftest import Pair
-from tests.console.conftest import csrf_of
+from tests.console.conftest import finish_job
 from tests.console.conftest import login
+from tests.console.conftest import post_form
 from tests.console.conftest import shot
 from tests.console.conftest import three_target_plan
 from tests.e2e.conftest import CANARY
@@ -37,24 +37,6 @@ def client(pair: Pair) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=pair.url, follow_redirects=False, timeout=30) as c:
         assert login(c).status_code == 303
         yield c
-
-
-def _post(client: httpx.Client, path: str, **data: str) -> httpx.Response:
-    token = csrf_of(client.get("/").text)
-    return client.post(path, data={**data, "csrf_token": token})
-
-
-def _finish(client: httpx.Client, answer: httpx.Response) -> str:
-    assert answer.status_code == 303, answer.text
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        page = client.get(answer.headers["location"]).text
-        state = re.search(r'id="job-state">(\w+)<', page)
-        assert state is not None
-        if state.group(1) not in ("starting", "running"):
-            return page
-        time.sleep(0.2)
-    raise AssertionError("the job did not finish")
 
 
 def _section(page: str, target: str) -> str:
@@ -195,7 +177,7 @@ def test_a_url_without_its_target_is_not_found(client: httpx.Client) -> None:
     assert answer.status_code == 404
     assert "names several targets" in answer.text and f"{STAGING}/grid" in answer.text
     assert client.get(f"{BASE}/nope/grid").status_code == 404
-    assert _post(client, f"/plan/{PLAN}/action/push", period="202405").status_code == 404
+    assert post_form(client, f"/plan/{PLAN}/action/push", period="202405").status_code == 404
 
 
 def test_a_push_from_the_console_goes_to_the_chosen_target_only(
@@ -207,7 +189,7 @@ def test_a_push_from_the_console_goes_to_the_chosen_target_only(
     assert pair.staging.values() == []
     confirm = client.get(f"{STAGING}/confirm/push", params={"period": "202404"}).text
     assert f"{PLAN} → staging" in confirm and pair.staging.url in confirm
-    page = _finish(client, _post(client, f"{STAGING}/action/push", period="202404"))
+    page = finish_job(client, post_form(client, f"{STAGING}/action/push", period="202404"))
     assert 'id="job-result">ok<' in page and f"{PLAN} → staging" in page
     sent = int(re.search(r"(\d+) sent", page).group(1))  # type: ignore[union-attr]
     assert sent > 0 and len(pair.staging.values()) == sent
@@ -236,7 +218,7 @@ def test_a_disabled_target_cannot_be_pushed_or_backfilled(client: httpx.Client, 
                        ("backfill", {"first": "202404", "last": "202405"})):  # fmt: skip
         confirm = client.get(f"{ARCHIVE}/confirm/{kind}", params=form)
         assert confirm.status_code == 409 and "Confirm" not in confirm.text
-        answer = _post(client, f"{ARCHIVE}/action/{kind}", **form)
+        answer = post_form(client, f"{ARCHIVE}/action/{kind}", **form)
         assert answer.status_code == 409
         assert f"{PLAN} → archive is disabled in the spec" in answer.text
     assert client.get("/jobs").text == jobs  # no job was started
