@@ -2,7 +2,8 @@
 formatting, and the cell (with its provenance) that the journal diffs and batches.
 
 The diff itself (new / changed / unchanged / vanished) runs in the journal's SQLite, chunk by
-chunk, so that memory stays bounded by the batch size (``Journal.cells_for``/``vanished``).
+chunk, so that memory stays bounded by the batch size (``Journal.seen_add``, ``probed_cells``,
+``vanished``).
 """
 
 from __future__ import annotations

@@ -105,15 +105,6 @@ class CellsMixin:
         assert row is not None, "an insert refused for a double names one"
         return CellKey(row[0], row[1], row[2], row[3], row[4])
 
-    def cells_for(
-        self, plan_name: str, keys: Sequence[CellKey], target_id: int = LEGACY_TARGET
-    ) -> dict[CellKey, CellRecord]:
-        """The journal's last confirmed values for the given cells."""
-        with self._db.tx() as db:
-            db.run("DELETE FROM temp.probe")
-            db.many("INSERT INTO temp.probe VALUES (?, ?, ?, ?, ?)", [_key_args(k) for k in keys])
-        return self.probed_cells(plan_name, target_id)
-
     def probed_cells(
         self, plan_name: str, target_id: int = LEGACY_TARGET
     ) -> dict[CellKey, CellRecord]:
@@ -206,7 +197,7 @@ class CellsMixin:
 
     def queued_for(self, keys: Sequence[CellKey]) -> dict[CellKey, tuple[str, str]]:
         """(value, batch status) of the given cells waiting in due or parked batches; call
-        after ``seen_add`` or ``cells_for`` (which fill the probe with the same keys)."""
+        after ``seen_add`` (which fills the probe with the same keys)."""
         rows = self._db.rows(
             "SELECT q.de, q.period, q.ou, q.coc, q.aoc, q.value, q.status FROM temp.probe p "
             "JOIN temp.queued q ON q.de = p.de AND q.period = p.period AND q.ou = p.ou "

@@ -133,7 +133,7 @@ def test_streaming_diff_duplicates_and_vanished(tmp_path: Path) -> None:
         keys = [CellKey("A", "202401", "OU1", ""), CellKey("B", "202401", "OU1", ""),
                 CellKey("NEW", "202401", "OU1", "")]  # fmt: skip
         assert j.seen_add(keys) is None
-        known = j.cells_for("demo", keys)
+        known = j.probed_cells("demo")  # the cells seen_add probed
         assert {k.data_element: r.value for k, r in known.items()} == {"A": "1", "B": "2"}
         assert j.seen_add([CellKey("A", "202401", "OU1", "")]) == keys[0]  # produced twice
         twice = CellKey("TWICE", "202401", "OU1", "")  # twice in one chunk, then refused whole
